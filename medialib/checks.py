@@ -1,0 +1,72 @@
+"""System checks: a wrong or missing setting stops the app at start with a message that names it."""
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+VALID_STORAGES = ("local", "s3")
+VALID_TAGGING_BACKENDS = ("local", "rekognition", "fake")
+
+
+@register(Tags.security, deploy=False)
+def check_secret_key(app_configs, **kwargs):
+    if not settings.DEBUG and not settings.SECRET_KEY_FROM_ENV:
+        return [
+            Error(
+                "SECRET_KEY is not set. With DEBUG off, set the SECRET_KEY environment variable "
+                "to a long random value shared by every web and worker process.",
+                id="medialib.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_storage(app_configs, **kwargs):
+    errors = []
+    if settings.MEDIALIB_STORAGE not in VALID_STORAGES:
+        errors.append(
+            Error(
+                f"MEDIALIB_STORAGE is {settings.MEDIALIB_STORAGE!r}; it must be one of {', '.join(VALID_STORAGES)}.",
+                id="medialib.E002",
+            )
+        )
+    elif settings.MEDIALIB_STORAGE == "s3" and not settings.AWS_STORAGE_BUCKET_NAME:
+        errors.append(
+            Error(
+                "AWS_STORAGE_BUCKET_NAME is not set, but MEDIALIB_STORAGE=s3 needs a bucket.",
+                id="medialib.E003",
+            )
+        )
+    return errors
+
+
+@register()
+def check_limits(app_configs, **kwargs):
+    errors = []
+    for name in ("MEDIALIB_MAX_UPLOAD_BYTES", "MEDIALIB_MAX_PIXELS", "MEDIALIB_GALLERY_PAGE_SIZE"):
+        if getattr(settings, name) <= 0:
+            errors.append(Error(f"{name} must be a positive number.", id="medialib.E004"))
+    return errors
+
+
+@register()
+def check_tagging_backend(app_configs, **kwargs):
+    if settings.TAGGING_BACKEND not in VALID_TAGGING_BACKENDS:
+        return [
+            Error(
+                f"TAGGING_BACKEND is {settings.TAGGING_BACKEND!r}; it must be one of "
+                f"{', '.join(VALID_TAGGING_BACKENDS)}.",
+                id="medialib.E005",
+            )
+        ]
+    return []
+
+
+@register()
+def check_image_formats(app_configs, **kwargs):
+    """Pillow builds differ; an accepted format that cannot be decoded would reject every such upload."""
+    from PIL import features
+
+    missing = [codec for codec in ("jpg", "zlib", "webp", "libtiff") if not features.check(codec)]
+    if missing:
+        return [Error(f"Pillow was built without {', '.join(missing)}; reinstall Pillow from its wheels.", id="medialib.E006")]
+    return []

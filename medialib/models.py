@@ -1,0 +1,93 @@
+"""The asset library's tables: an uploaded image, its renditions, and its tags with their source."""
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+# Folders are allowed ("trips/2024/beach"); every segment starts with a letter, digit or underscore,
+# so "..", "." and hidden names can never appear, and no segment is empty (no "//", no leading "/").
+PUBLIC_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}(/[A-Za-z0-9_][A-Za-z0-9_.\-]{0,99}){0,9}$")
+PUBLIC_ID_MAX_LENGTH = 255
+
+
+def validate_public_id(value: str) -> None:
+    if len(value) > PUBLIC_ID_MAX_LENGTH or not PUBLIC_ID_RE.match(value):
+        raise ValidationError(
+            "public_id may hold letters, digits, '_', '-' and '.', and '/' between folder names; "
+            "each part must start with a letter, digit or '_'.",
+            code="invalid_public_id",
+        )
+
+
+class Asset(models.Model):
+    """An uploaded image. The original file is kept unchanged in the storage backend."""
+
+    public_id = models.CharField(max_length=PUBLIC_ID_MAX_LENGTH, unique=True, validators=[validate_public_id])
+    file = models.FileField(max_length=255)
+    original_filename = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=10)
+    width = models.PositiveIntegerField(help_text="Width as displayed, after EXIF orientation.")
+    height = models.PositiveIntegerField(help_text="Height as displayed, after EXIF orientation.")
+    bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    version = models.PositiveBigIntegerField()
+    frames = models.PositiveIntegerField(default=1)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    tags = TaggableManager(through="medialib.AssetTag", blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return self.public_id
+
+    @property
+    def mime_type(self) -> str:
+        from .images import FORMAT_MIME_TYPES
+
+        return FORMAT_MIME_TYPES.get(self.format, "application/octet-stream")
+
+
+class AssetTag(TaggedItemBase):
+    """A tag on an asset, with where it came from: a person ("manual") or an add-on, and its confidence."""
+
+    SOURCE_MANUAL = "manual"
+
+    content_object = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tagged_items")
+    source = models.CharField(max_length=40, default=SOURCE_MANUAL, db_index=True)
+    confidence = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["content_object", "tag"], name="assettag_unique_per_asset")]
+
+    def __str__(self):
+        return f"{self.tag} ({self.source})"
+
+
+class Rendition(models.Model):
+    """A derived image (a gallery thumbnail, a preview) made by the worker from the original."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="renditions")
+    spec = models.CharField(max_length=20)
+    version = models.PositiveBigIntegerField()
+    file = models.FileField(max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "spec", "version"], name="rendition_unique_spec_version")
+        ]
+
+    def __str__(self):
+        return f"{self.asset.public_id} {self.spec} v{self.version}"

@@ -1,0 +1,238 @@
+"""Writes to the asset library: uploading, tagging, and making renditions."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from taggit.models import Tag
+
+from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
+from .models import Asset, AssetTag, Rendition, validate_public_id
+from .selectors import asset_can_edit
+
+logger = logging.getLogger(__name__)
+
+# The renditions the worker makes for every asset: name -> longest side in pixels.
+RENDITION_SPECS = {"thumb": 400, "preview": 1600}
+TAG_MAX_LENGTH = 100
+
+
+class UploadError(ValidationError):
+    """An upload was refused; the message is meant for the person who sent the file."""
+
+
+def _public_id_generate() -> str:
+    # 20 lower-case letters and digits, like Cloudinary's generated ids.
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(20))
+
+
+def _storage_name(fmt: str) -> str:
+    # Storage keys never derive from user input: a public_id cannot steer where bytes are written.
+    key = secrets.token_hex(16)
+    return f"originals/{key[:2]}/{key}.{fmt}"
+
+
+def tag_names_clean(names: Iterable[str]) -> list[str]:
+    """Strip, drop empties and duplicates (case-insensitively), and refuse over-long names."""
+    cleaned: dict[str, str] = {}
+    for name in names:
+        name = " ".join(str(name).split())
+        if not name:
+            continue
+        if len(name) > TAG_MAX_LENGTH:
+            raise ValidationError(f"Tag {name[:30]!r}… is longer than {TAG_MAX_LENGTH} characters.")
+        cleaned.setdefault(name.lower(), name)
+    return list(cleaned.values())
+
+
+def asset_upload(
+    *,
+    file,
+    uploaded_by=None,
+    public_id: str | None = None,
+    tags: Iterable[str] = (),
+    original_filename: str | None = None,
+) -> Asset:
+    """Validate an uploaded file by decoding it, store it unchanged, and create its Asset.
+
+    Either everything is written (file, row, tags) and the thumbnail is queued, or nothing is:
+    a failure after the file was stored deletes the file again.
+    """
+    name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
+    name = PurePosixPath(name.replace("\\", "/")).name[:255]
+    label = name or "The file"
+
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+    if size == 0:
+        raise UploadError(f"{label} is empty (0 bytes).", code="empty")
+    if size > settings.MEDIALIB_MAX_UPLOAD_BYTES:
+        raise UploadError(
+            f"{label} is {size:,} bytes, more than the limit of {settings.MEDIALIB_MAX_UPLOAD_BYTES:,}.",
+            code="too_large",
+        )
+    try:
+        info = image_inspect(file, max_pixels=settings.MEDIALIB_MAX_PIXELS)
+    except InvalidImage as exc:
+        raise UploadError(f"{label} {exc}.", code="invalid_image") from None
+
+    if public_id:
+        try:
+            validate_public_id(public_id)
+        except ValidationError as exc:
+            raise UploadError(f"public_id {public_id!r} is not valid: {exc.messages[0]}", code="invalid_public_id")
+        if Asset.objects.filter(public_id=public_id).exists():
+            raise UploadError(f"public_id {public_id!r} is already taken.", code="exists")
+    else:
+        public_id = _public_id_generate()
+    tag_names = tag_names_clean(tags)
+
+    file.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+
+    stored_name = default_storage.save(_storage_name(info.format), File(file, name=name or "upload"))
+    try:
+        with transaction.atomic():
+            asset = Asset.objects.create(
+                public_id=public_id,
+                file=stored_name,
+                original_filename=name,
+                format=info.format,
+                width=info.width,
+                height=info.height,
+                frames=info.frames,
+                bytes=size,
+                sha256=digest.hexdigest(),
+                version=int(time.time()),
+                uploaded_by=uploaded_by,
+            )
+            _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
+            transaction.on_commit(lambda: _renditions_enqueue(asset.pk))
+    except IntegrityError:
+        default_storage.delete(stored_name)
+        raise UploadError(f"public_id {public_id!r} is already taken.", code="exists") from None
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+    return asset
+
+
+def _renditions_enqueue(asset_id: int) -> None:
+    from .tasks import renditions_generate
+
+    try:
+        renditions_generate.delay(asset_id)
+    except Exception:
+        # The upload itself succeeded; the gallery shows a placeholder and `manage.py renditions`
+        # makes what is missing once the broker is back.
+        logger.exception("Could not queue renditions for asset %s", asset_id)
+
+
+def _tags_attach(*, asset: Asset, names: list[str], source: str, confidence: float | None = None) -> list[str]:
+    """Attach tags the asset does not have yet; a tag it already has keeps its source."""
+    added = []
+    existing = {t.lower() for t in asset.tags.names()}
+    for name in names:
+        if name.lower() in existing:
+            continue
+        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        AssetTag.objects.create(content_object=asset, tag=tag, source=source, confidence=confidence)
+        existing.add(name.lower())
+        added.append(tag.name)
+    return added
+
+
+def asset_tags_add(*, asset: Asset, names: Iterable[str], user) -> list[str]:
+    """Add manual tags; only the asset's owner or staff may."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can change its tags.")
+    cleaned = tag_names_clean(names)
+    if not cleaned:
+        raise ValidationError("Type a tag to add.")
+    with transaction.atomic():
+        return _tags_attach(asset=asset, names=cleaned, source=AssetTag.SOURCE_MANUAL)
+
+
+def asset_tag_remove(*, asset: Asset, name: str, user) -> bool:
+    """Remove one tag, whatever its source; only the asset's owner or staff may."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can change its tags.")
+    deleted, _ = AssetTag.objects.filter(content_object=asset, tag__name__iexact=name).delete()
+    return bool(deleted)
+
+
+def renditions_generate(*, asset_id: int) -> list[Rendition]:
+    """Make the renditions an asset is missing for its current version; safe to run any number of times."""
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        return []  # deleted since it was queued
+    have = set(Rendition.objects.filter(asset=asset, version=asset.version).values_list("spec", flat=True))
+    missing = {spec: size for spec, size in RENDITION_SPECS.items() if spec not in have}
+    if not missing:
+        return []
+
+    # Read the original once through the storage (never .path: it may be on S3).
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
+        with default_storage.open(asset.file.name, "rb") as source:
+            for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                original.write(chunk)
+        made = []
+        for spec, size in sorted(missing.items(), key=lambda item: item[1]):
+            data, width, height = thumbnail_render(original, max_size=size)
+            name = f"renditions/{PurePosixPath(asset.file.name).stem}/{spec}-v{asset.version}.jpg"
+            stored = default_storage.save(name, ContentFile(data))
+            try:
+                with transaction.atomic():
+                    rendition, created = Rendition.objects.get_or_create(
+                        asset=asset,
+                        spec=spec,
+                        version=asset.version,
+                        defaults={"file": stored, "width": width, "height": height},
+                    )
+            except BaseException:
+                default_storage.delete(stored)
+                raise
+            if not created:  # another worker got there first; keep theirs, drop ours
+                default_storage.delete(stored)
+            made.append(rendition)
+    return made
+
+
+def asset_delete(*, asset: Asset, user) -> None:
+    """Delete an asset with its files; only the owner or staff may."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can delete it.")
+    names = [asset.file.name, *asset.renditions.values_list("file", flat=True)]
+    asset.delete()
+    for name in names:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
+
+
+__all__ = [
+    "FORMAT_MIME_TYPES",
+    "RENDITION_SPECS",
+    "UploadError",
+    "asset_delete",
+    "asset_tag_remove",
+    "asset_tags_add",
+    "asset_upload",
+    "renditions_generate",
+    "tag_names_clean",
+]

@@ -1,0 +1,30 @@
+"""URLs of the site: the library's pages, sign-in, and the admin."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+app_urls = (
+    [
+        path("", views.gallery, name="gallery"),
+        path("upload/", views.upload, name="upload"),
+        path("assets/<int:pk>/tags/add/", views.asset_tags_add, name="asset_tags_add"),
+        path("assets/<int:pk>/tags/remove/", views.asset_tag_remove, name="asset_tag_remove"),
+        path("assets/<int:pk>/delete/", views.asset_delete, name="asset_delete"),
+        path("files/<int:pk>/original/v<int:version>", views.asset_original, name="asset_original"),
+        path("files/<int:pk>/<slug:spec>/v<int:version>.jpg", views.asset_rendition, name="asset_rendition"),
+        # Last: a public_id may hold slashes.
+        path("asset/<path:public_id>", views.asset_detail, name="asset_detail"),
+    ],
+    "medialib",
+)
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include(app_urls)),
+]
+
+handler403 = "medialib.views.permission_denied"

@@ -1,0 +1,175 @@
+"""Pages of the asset library: gallery, upload, asset detail, and the files themselves."""
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from . import selectors, services
+from .forms import TagAddForm, TagRemoveForm, UploadForm
+from .images import ACCEPTED_DESCRIPTION
+from .models import Asset, Rendition
+
+# Files are addressed by version, so a URL always means the same bytes: cache them for a year.
+IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def _cursor(request, name):
+    value = request.GET.get(name)
+    return int(value) if value and value.isdigit() else None
+
+
+@login_required
+def gallery(request):
+    page = selectors.gallery_page(
+        before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE
+    )
+    return render(request, "medialib/gallery.html", {"page": page})
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request):
+    """Take any number of files; each succeeds or fails on its own, with its own message."""
+    form = UploadForm(request.POST or None)
+    results = []
+    if request.method == "POST":
+        files = request.FILES.getlist("files")
+        if not files:
+            form.add_error(None, "Choose at least one file to upload.")
+        elif len(files) > settings.MEDIALIB_MAX_FILES_PER_REQUEST:
+            form.add_error(None, f"Send at most {settings.MEDIALIB_MAX_FILES_PER_REQUEST} files at once.")
+        elif form.is_valid():
+            for uploaded in files:
+                try:
+                    asset = services.asset_upload(
+                        file=uploaded, uploaded_by=request.user, tags=form.cleaned_data["tags"]
+                    )
+                except ValidationError as exc:
+                    results.append({"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)})
+                else:
+                    results.append(
+                        {
+                            "filename": uploaded.name,
+                            "ok": True,
+                            "public_id": asset.public_id,
+                            "url": asset_detail_url(asset),
+                        }
+                    )
+        if _wants_json(request):
+            if form.errors:
+                return JsonResponse({"error": {"message": " ".join(form.non_field_errors() or [str(form.errors)])}}, status=400)
+            status = 200 if any(r["ok"] for r in results) else 400
+            return JsonResponse({"results": results}, status=status)
+    return render(
+        request,
+        "medialib/upload.html",
+        {"form": form, "results": results, "accepted": ACCEPTED_DESCRIPTION,
+         "max_bytes": settings.MEDIALIB_MAX_UPLOAD_BYTES},
+        status=400 if form.errors else 200,
+    )
+
+
+def asset_detail_url(asset: Asset) -> str:
+    from django.urls import reverse
+
+    return reverse("medialib:asset_detail", args=[asset.public_id])
+
+
+@login_required
+def asset_detail(request, public_id):
+    asset = selectors.asset_get(public_id=public_id)
+    if asset is None:
+        raise Http404("No image with that public_id.")
+    return render(
+        request,
+        "medialib/asset_detail.html",
+        {
+            "asset": asset,
+            "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
+            "tag_form": TagAddForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def asset_tags_add(request, pk):
+    asset = get_object_or_404(Asset, pk=pk)
+    form = TagAddForm(request.POST)
+    if form.is_valid():
+        try:
+            added = services.asset_tags_add(asset=asset, names=form.cleaned_data["name"], user=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            if added:
+                messages.success(request, f"Added {', '.join(added)}.")
+            else:
+                messages.info(request, "It already has those tags.")
+    else:
+        messages.error(request, "Type a tag to add.")
+    return redirect("medialib:asset_detail", asset.public_id)
+
+
+@login_required
+@require_POST
+def asset_tag_remove(request, pk):
+    asset = get_object_or_404(Asset, pk=pk)
+    form = TagRemoveForm(request.POST)
+    if form.is_valid() and services.asset_tag_remove(asset=asset, name=form.cleaned_data["name"], user=request.user):
+        messages.success(request, f"Removed {form.cleaned_data['name']}.")
+    return redirect("medialib:asset_detail", asset.public_id)
+
+
+@login_required
+@require_POST
+def asset_delete(request, pk):
+    asset = get_object_or_404(Asset, pk=pk)
+    services.asset_delete(asset=asset, user=request.user)
+    messages.success(request, f"Deleted {asset.public_id}.")
+    return redirect("medialib:gallery")
+
+
+def _file_response(name: str, content_type: str, filename: str | None = None) -> FileResponse:
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage.") from None
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = IMMUTABLE
+    # Never let a browser treat an upload as anything but the image it was validated as
+    # (an HTML/JPEG polyglot stays a JPEG), and never let it run scripts in one.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if filename:
+        response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+def asset_original(request, pk, version):
+    asset = get_object_or_404(Asset, pk=pk, version=version)
+    safe_name = "".join(c for c in asset.original_filename if c.isalnum() or c in "._- ") or f"image.{asset.format}"
+    return _file_response(asset.file.name, asset.mime_type, safe_name)
+
+
+@login_required
+def asset_rendition(request, pk, spec, version):
+    rendition = get_object_or_404(Rendition, asset_id=pk, spec=spec, version=version)
+    return _file_response(rendition.file.name, "image/jpeg")
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception else "You may not do that."
+    if _wants_json(request):
+        return JsonResponse({"error": {"message": message}}, status=403)
+    return render(request, "403.html", {"message": message}, status=403)
+

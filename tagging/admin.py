@@ -1,0 +1,1 @@
+"""Tag moderation in the admin (the issue "Moderation" fills it)."""

@@ -1,0 +1,1 @@
+"""Detector backends: base.py holds the contract, one module per implementation."""

@@ -1,0 +1,1 @@
+"""Analysis results, faces and people (filled by the issues "Pipeline" and "Faces")."""

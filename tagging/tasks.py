@@ -1,0 +1,1 @@
+"""Analysis tasks, routed to the `analysis` queue (the issue "Pipeline" fills it)."""
