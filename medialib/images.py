@@ -18,6 +18,8 @@ except ImportError:  # pragma: no cover - pillow-heif is an ordinary dependency
 PILLOW_FORMATS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "TIFF": "tiff"}
 if HEIF_SUPPORTED:
     PILLOW_FORMATS["HEIF"] = "heic"
+# What Image.open may try: the JPEG opener itself returns MPO images, so MPO is not listed there.
+OPEN_FORMATS = [name for name in PILLOW_FORMATS if name != "MPO"]
 FORMAT_MIME_TYPES = {
     "jpg": "image/jpeg",
     "png": "image/png",
@@ -51,7 +53,7 @@ def image_inspect(fileobj, *, max_pixels: int) -> ImageInfo:
     """
     fileobj.seek(0)
     try:
-        image = Image.open(fileobj, formats=list(PILLOW_FORMATS))
+        image = Image.open(fileobj, formats=OPEN_FORMATS)
     except Image.DecompressionBombError:
         raise InvalidImage(f"has more pixels than the limit of {max_pixels:,}") from None
     except UnidentifiedImageError:
@@ -109,7 +111,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def thumbnail_render(fileobj, *, max_size: int, quality: int = 82) -> tuple[bytes, int, int]:
     """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
     fileobj.seek(0)
-    with Image.open(fileobj, formats=list(PILLOW_FORMATS)) as image:
+    with Image.open(fileobj, formats=OPEN_FORMATS) as image:
         if image.format in ("JPEG", "MPO"):
             # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding: far less work than a full decode.
             image.draft("RGB", (max_size, max_size))

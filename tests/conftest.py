@@ -1,0 +1,130 @@
+"""Fixtures shared by the whole suite: isolated storage, users, uploads, and a real Celery worker."""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Each test writes its files into its own folder."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": "/media/"},
+        },
+    }
+    settings.MEDIA_ROOT = str(root)
+    return root
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="alice", password="alice-password-1")
+
+
+@pytest.fixture
+def other_user(django_user_model):
+    return django_user_model.objects.create_user(username="bob", password="bob-password-1")
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user(username="stella", password="stella-password-1", is_staff=True)
+
+
+def upload_file(data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+class WorkerProcess:
+    """A `celery worker` subprocess on the configured broker, reading the test database."""
+
+    def __init__(self, log_path: Path, env: dict):
+        self.log_path = log_path
+        self.env = env
+        self.process = None
+
+    def start(self, timeout=60):
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "medialib", "worker", "--pool=solo", "--loglevel=INFO",
+                "--queues=default,renditions,analysis", "--without-mingle", "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The worker exited at start:\n{self.log_path.read_text()}")
+            if " ready." in self.log_path.read_text():
+                return self
+            time.sleep(0.2)
+        raise RuntimeError(f"The worker did not start in {timeout}s:\n{self.log_path.read_text()}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+
+def _purge_queues():
+    from medialib.celery import app
+
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in ("default", "renditions", "analysis"):
+            try:
+                channel.queue_purge(queue)
+            except Exception:  # a queue that was never declared has nothing to purge
+                pass
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, media_root, tmp_path):
+    """A real worker process. Tests using it see its writes only through the database and the files."""
+    from django.db import connection
+
+    _purge_queues()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "MEDIALIB_WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
+        "MEDIALIB_MEDIA_ROOT": str(media_root),
+    }
+    worker = WorkerProcess(tmp_path / "worker.log", env).start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, timeout=30, interval=0.2, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {message}")

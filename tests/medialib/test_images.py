@@ -1,0 +1,129 @@
+"""medialib.images: decode-based validation and thumbnail rendering on real and hostile input."""
+import io
+
+import pytest
+from PIL import Image
+
+from medialib.images import InvalidImage, image_inspect, thumbnail_render
+from tests import images
+
+LIMIT = 100_000_000
+
+
+def inspect(data: bytes, max_pixels=LIMIT):
+    return image_inspect(io.BytesIO(data), max_pixels=max_pixels)
+
+
+def test_real_jpeg_is_measured():
+    info = inspect(images.photo_bytes("dogs.jpg"))
+    with Image.open(images.PHOTOS / "dogs.jpg") as image:
+        assert (info.width, info.height) == image.size
+    assert info.format == "jpg"
+    assert info.frames == 1
+
+
+@pytest.mark.parametrize(
+    "data, fmt",
+    [
+        (images.png(), "png"),
+        (images.encode(Image.new("RGB", (20, 10)), "WEBP"), "webp"),
+        (images.encode(Image.new("RGB", (20, 10)), "TIFF"), "tiff"),
+        (images.animated_gif(), "gif"),
+    ],
+)
+def test_accepted_formats(data, fmt):
+    assert inspect(data).format == fmt
+
+
+def test_heic_is_accepted_when_pillow_heif_is_installed():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    out = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("RGB", (64, 32), (10, 20, 30))).save(out, quality=80)
+    info = inspect(out.getvalue())
+    assert (info.format, info.width, info.height) == ("heic", 64, 32)
+
+
+def test_exif_rotation_swaps_width_and_height():
+    data = images.exif_rotated_jpeg(orientation=6)
+    with Image.open(io.BytesIO(data)) as stored:
+        stored_w, stored_h = stored.size
+    info = inspect(data)
+    assert (info.width, info.height) == (stored_h, stored_w)
+    assert stored_w != stored_h
+
+
+def test_animated_gif_counts_frames():
+    assert inspect(images.animated_gif(frames=4)).frames == 4
+
+
+def test_sixteen_bit_png_and_cmyk_jpeg_are_accepted():
+    assert inspect(images.sixteen_bit_png()).mode.startswith("I")
+    assert inspect(images.cmyk_jpeg()).mode == "CMYK"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (images.truncated_jpeg(), "damaged or incomplete"),
+        (b"just some text, not a picture\n", "not an image this library reads"),
+        (images.svg_with_script(), "not an image this library reads"),
+        (images.png_bomb(), "than the limit of 100,000,000"),
+        (images.encode(Image.new("RGB", (10, 10)), "BMP"), "not an image this library reads"),
+    ],
+    ids=["truncated", "text", "svg", "bomb", "bmp"],
+)
+def test_bad_input_is_refused_with_a_reason(data, message):
+    with pytest.raises(InvalidImage, match=message):
+        inspect(data)
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    # 4000x4000 claimed, but the limit is lower: refused from the header alone.
+    with pytest.raises(InvalidImage, match="4000×4000 pixels, more than the limit of 1,000,000"):
+        inspect(images.png_bomb(4000, 4000), max_pixels=1_000_000)
+
+
+def test_polyglot_is_an_image_and_nothing_else():
+    # It decodes as a JPEG, so it is one; it is served as image/jpeg with nosniff (see test_views).
+    assert inspect(images.html_jpeg_polyglot()).format == "jpg"
+
+
+def _render(data, size=100):
+    out, width, height = thumbnail_render(io.BytesIO(data), max_size=size)
+    image = Image.open(io.BytesIO(out))
+    assert image.format == "JPEG" and image.mode == "RGB"
+    assert (image.width, image.height) == (width, height)
+    return image
+
+
+def test_thumbnail_fits_and_keeps_aspect_ratio():
+    image = _render(images.photo_bytes("dogs.jpg"), size=200)
+    with Image.open(images.PHOTOS / "dogs.jpg") as original:
+        ratio = original.width / original.height
+    assert max(image.size) == 200
+    assert abs(image.width / image.height - ratio) < 0.02
+
+
+def test_thumbnail_applies_exif_orientation():
+    data = images.exif_rotated_jpeg(orientation=6)
+    with Image.open(io.BytesIO(data)) as stored:
+        assert stored.size == (360, 480)  # stored upright as a portrait...
+    image = _render(data, size=200)
+    assert image.size == (200, 150)  # ...displayed turned a quarter, as a landscape
+
+
+def test_thumbnail_of_16_bit_png_keeps_its_gradient():
+    image = _render(images.sixteen_bit_png(), size=80)
+    low, high = image.convert("L").getextrema()
+    assert high - low > 100  # scaled to 8 bits, not clipped to white
+
+
+def test_thumbnail_of_cmyk_is_rgb_of_the_same_colour():
+    image = _render(images.cmyk_jpeg(), size=50)
+    r, g, b = image.getpixel((10, 10))
+    assert r > 200 and g < 60 and b < 60  # C=0, M=255, Y=255: red
+
+
+def test_thumbnail_of_transparent_png_is_on_white():
+    image = _render(images.png(mode="RGBA", color=(0, 0, 0, 0)), size=50)
+    assert image.getpixel((5, 5)) == (255, 255, 255)

@@ -1,0 +1,281 @@
+"""medialib.services: uploads, tags, renditions; on local files, a storage without paths, and S3."""
+import hashlib
+import io
+
+import boto3
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from medialib import services
+from medialib.models import Asset, AssetTag, Rendition
+from tests import images
+from tests.conftest import stored_files, upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+def test_upload_stores_the_original_unchanged_and_describes_it(user, media_root):
+    data = images.photo_bytes("dogs.jpg")
+    asset = services.asset_upload(file=upload_file(data, "dogs.jpg"), uploaded_by=user, tags=["Dogs", "park"])
+
+    assert asset.format == "jpg"
+    assert (asset.width, asset.height) == (900, 916)
+    assert asset.bytes == len(data)
+    assert asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert asset.original_filename == "dogs.jpg"
+    assert asset.uploaded_by == user
+    assert len(asset.public_id) == 20 and asset.public_id.isalnum()
+    assert sorted(asset.tags.names()) == ["Dogs", "park"]
+    assert set(AssetTag.objects.filter(content_object=asset).values_list("source", flat=True)) == {"manual"}
+    with default_storage.open(asset.file.name) as stored:
+        assert stored.read() == data
+    assert stored_files(media_root) == [asset.file.name]
+
+
+def test_upload_keeps_the_name_out_of_the_storage_key(user):
+    asset = services.asset_upload(file=upload_file(images.jpeg(), "../../etc/passwd.jpg"), uploaded_by=user)
+    assert asset.original_filename == "passwd.jpg"
+    assert asset.file.name.startswith("originals/") and ".." not in asset.file.name
+
+
+def test_exif_rotated_photo_is_stored_with_displayed_dimensions(user):
+    asset = services.asset_upload(file=upload_file(images.exif_rotated_jpeg(6)), uploaded_by=user)
+    assert (asset.width, asset.height) == (480, 360)
+
+
+@pytest.mark.parametrize("public_id", ["trips/2024/beach", "a", "IMG_0001.final", "x" * 100])
+def test_public_id_given_by_the_uploader(user, public_id):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, public_id=public_id)
+    assert Asset.objects.get(public_id=public_id) == asset
+
+
+@pytest.mark.parametrize(
+    "public_id", ["../secret", "a/../../b", "/abs", "a//b", ".hidden", "a/./b", "a b", "x<script>", "a\\b", "x" * 101]
+)
+def test_hostile_public_ids_are_refused_and_leave_nothing(user, media_root, public_id):
+    with pytest.raises(services.UploadError, match="public_id"):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, public_id=public_id)
+    assert not Asset.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_taken_public_id_is_refused_and_leaves_nothing(user, media_root):
+    first = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, public_id="taken")
+    with pytest.raises(services.UploadError, match="already taken"):
+        services.asset_upload(file=upload_file(images.png()), uploaded_by=user, public_id="taken")
+    assert list(Asset.objects.all()) == [first]
+    assert stored_files(media_root) == [first.file.name]
+
+
+def test_database_failure_after_storing_deletes_the_file(user, media_root, monkeypatch):
+    def broken_create(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(Asset.objects, "create", broken_create)
+    with pytest.raises(RuntimeError):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    assert stored_files(media_root) == []
+
+
+def test_tag_failure_rolls_back_the_row_and_deletes_the_file(user, media_root, monkeypatch):
+    def broken_attach(**kwargs):
+        raise RuntimeError("tag table locked")
+
+    monkeypatch.setattr(services, "_tags_attach", broken_attach)
+    with pytest.raises(RuntimeError):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["x"])
+    assert not Asset.objects.exists()
+    assert stored_files(media_root) == []
+
+
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"", "empty.jpg", "empty.jpg is empty (0 bytes)"),
+        (images.truncated_jpeg(), "cut.jpg", "cut.jpg is damaged or incomplete"),
+        (b"hello, I am text", "notes.jpg", "notes.jpg is not an image this library reads"),
+        (images.svg_with_script(), "evil.svg", "evil.svg is not an image this library reads"),
+        (images.png_bomb(), "bomb.png", "bomb.png has more pixels than the limit"),
+    ],
+)
+def test_bad_files_are_refused_with_their_name_in_the_message(user, media_root, data, name, message):
+    with pytest.raises(services.UploadError) as caught:
+        services.asset_upload(file=upload_file(data, name), uploaded_by=user)
+    assert message in caught.value.messages[0]
+    assert not Asset.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_byte_limit(user, settings):
+    settings.MEDIALIB_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(services.UploadError, match="more than the limit of 1,000"):
+        services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg"), "big.jpg"), uploaded_by=user)
+
+
+def test_pixel_limit_from_settings(user, settings):
+    settings.MEDIALIB_MAX_PIXELS = 1000
+    with pytest.raises(services.UploadError, match="64×48 pixels, more than the limit of 1,000"):
+        services.asset_upload(file=upload_file(images.jpeg(64, 48)), uploaded_by=user)
+
+
+@pytest.mark.parametrize(
+    "data, fmt, frames",
+    [
+        (images.sixteen_bit_png(), "png", 1),
+        (images.cmyk_jpeg(), "jpg", 1),
+        (images.animated_gif(3), "gif", 3),
+        (images.html_jpeg_polyglot(), "jpg", 1),
+    ],
+)
+def test_odd_but_valid_images_are_accepted(user, data, fmt, frames):
+    asset = services.asset_upload(file=upload_file(data, "odd"), uploaded_by=user)
+    assert (asset.format, asset.frames) == (fmt, frames)
+
+
+def test_tags_add_and_remove_by_owner(user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["beach"])
+    assert services.asset_tags_add(asset=asset, names=["Sunset", "beach", " sunset "], user=user) == ["Sunset"]
+    assert sorted(asset.tags.names()) == ["Sunset", "beach"]
+    assert services.asset_tag_remove(asset=asset, name="BEACH", user=user) is True
+    assert list(asset.tags.names()) == ["Sunset"]
+
+
+def test_tags_reuse_existing_tag_whatever_the_case(user, other_user):
+    a = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["Beach"])
+    b = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=other_user, tags=["beach"])
+    assert a.tags.get().pk == b.tags.get().pk
+
+
+def test_other_users_cannot_change_tags_but_staff_can(user, other_user, staff_user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["mine"])
+    with pytest.raises(PermissionDenied):
+        services.asset_tags_add(asset=asset, names=["theirs"], user=other_user)
+    with pytest.raises(PermissionDenied):
+        services.asset_tag_remove(asset=asset, name="mine", user=other_user)
+    assert list(asset.tags.names()) == ["mine"]
+    services.asset_tags_add(asset=asset, names=["checked"], user=staff_user)
+    assert sorted(asset.tags.names()) == ["checked", "mine"]
+
+
+def test_overlong_tag_is_refused(user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    with pytest.raises(ValidationError, match="longer than 100"):
+        services.asset_tags_add(asset=asset, names=["x" * 101], user=user)
+
+
+def _assert_renditions(asset):
+    renditions = {r.spec: r for r in Rendition.objects.filter(asset=asset)}
+    assert set(renditions) == set(services.RENDITION_SPECS)
+    for spec, size in services.RENDITION_SPECS.items():
+        rendition = renditions[spec]
+        with default_storage.open(rendition.file.name) as handle:
+            image = Image.open(io.BytesIO(handle.read()))
+        assert image.format == "JPEG"
+        assert image.size == (rendition.width, rendition.height)
+        assert max(image.size) == min(size, max(asset.width, asset.height))
+    return renditions
+
+
+def test_renditions_are_made_once(user, media_root):
+    asset = services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg")), uploaded_by=user)
+    made = services.renditions_generate(asset_id=asset.pk)
+    assert len(made) == 2
+    _assert_renditions(asset)
+    files_after_first = stored_files(media_root)
+    assert services.renditions_generate(asset_id=asset.pk) == []  # idempotent: nothing new
+    assert stored_files(media_root) == files_after_first
+    assert Rendition.objects.count() == 2
+
+
+def test_renditions_of_a_deleted_asset_are_a_no_op(user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    asset.delete()
+    assert services.renditions_generate(asset_id=asset.pk) == []
+
+
+def test_delete_removes_files_after_commit(user, media_root, django_capture_on_commit_callbacks):
+    asset = services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg")), uploaded_by=user)
+    services.renditions_generate(asset_id=asset.pk)
+    assert len(stored_files(media_root)) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        services.asset_delete(asset=asset, user=user)
+    assert stored_files(media_root) == []
+    assert not Asset.objects.exists()
+
+
+def test_upload_and_renditions_on_a_storage_without_paths(settings, user):
+    # Like S3, this storage has no .path(): code that assumes local files fails here.
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "tests.storages.NoPathStorage"}}
+    with pytest.raises(NotImplementedError):
+        default_storage.path("x")  # the double really forbids paths
+    asset = services.asset_upload(file=upload_file(images.exif_rotated_jpeg()), uploaded_by=user)
+    services.renditions_generate(asset_id=asset.pk)
+    renditions = _assert_renditions(asset)
+    assert renditions["thumb"].width > renditions["thumb"].height
+
+
+# --- S3, served by moto over HTTP
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(settings, s3_server, monkeypatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    bucket = f"medialib-test-{id(settings)}"
+    client.create_bucket(Bucket=bucket)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": bucket, "endpoint_url": s3_server, "region_name": "us-east-1",
+                        "file_overwrite": False},
+        },
+    }
+    return client, bucket
+
+
+def _keys(client, bucket):
+    return sorted(o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", []))
+
+
+def test_upload_and_renditions_on_s3(user, s3_storage):
+    client, bucket = s3_storage
+    data = images.photo_bytes("dogs.jpg")
+    asset = services.asset_upload(file=upload_file(data, "dogs.jpg"), uploaded_by=user)
+    assert _keys(client, bucket) == [asset.file.name]
+    assert client.get_object(Bucket=bucket, Key=asset.file.name)["Body"].read() == data
+
+    services.renditions_generate(asset_id=asset.pk)
+    renditions = _assert_renditions(asset)
+    assert _keys(client, bucket) == sorted([asset.file.name, *(r.file.name for r in renditions.values())])
+
+
+def test_failed_upload_leaves_no_object_on_s3(user, s3_storage, monkeypatch):
+    client, bucket = s3_storage
+
+    def broken_attach(**kwargs):
+        raise RuntimeError("tag table locked")
+
+    monkeypatch.setattr(services, "_tags_attach", broken_attach)
+    with pytest.raises(RuntimeError):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["x"])
+    assert _keys(client, bucket) == []
+    assert not Asset.objects.exists()

@@ -1,0 +1,19 @@
+"""Settings for the test suite: the app's own, with everything it writes kept under var/test/."""
+import os
+from pathlib import Path
+
+os.environ.setdefault("MEDIALIB_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+
+from medialib.settings import *  # noqa: E402,F403
+from medialib.settings import DATABASES, VAR_DIR  # noqa: E402
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: the worker and browser tests share the database with another process.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+# A worker process started by the tests reads the test database, whose name only the test run knows.
+if os.environ.get("MEDIALIB_WORKER_DB_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["MEDIALIB_WORKER_DB_NAME"]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
