@@ -38,34 +38,22 @@ def _wants_json(request) -> bool:
 @require_http_methods(["GET", "POST"])
 def upload(request):
     """Take any number of files; each succeeds or fails on its own, with its own message."""
-    form = UploadForm(request.POST or None)
+    form = UploadForm(request.POST if request.method == "POST" else None)
     results = []
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
         files = request.FILES.getlist("files")
         if not files:
             form.add_error(None, "Choose at least one file to upload.")
         elif len(files) > settings.MEDIALIB_MAX_FILES_PER_REQUEST:
             form.add_error(None, f"Send at most {settings.MEDIALIB_MAX_FILES_PER_REQUEST} files at once.")
-        elif form.is_valid():
+        else:
             for uploaded in files:
-                try:
-                    asset = services.asset_upload(
-                        file=uploaded, uploaded_by=request.user, tags=form.cleaned_data["tags"]
-                    )
-                except ValidationError as exc:
-                    results.append({"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)})
-                else:
-                    results.append(
-                        {
-                            "filename": uploaded.name,
-                            "ok": True,
-                            "public_id": asset.public_id,
-                            "url": asset_detail_url(asset),
-                        }
-                    )
+                results.append(_upload_one(request, uploaded, form.cleaned_data["tags"]))
+    if request.method == "POST":
         if _wants_json(request):
             if form.errors:
-                return JsonResponse({"error": {"message": " ".join(form.non_field_errors() or [str(form.errors)])}}, status=400)
+                messages_ = [m for errors in form.errors.values() for m in errors]
+                return JsonResponse({"error": {"message": " ".join(messages_)}}, status=400)
             status = 200 if any(r["ok"] for r in results) else 400
             return JsonResponse({"results": results}, status=status)
     return render(
@@ -75,6 +63,14 @@ def upload(request):
          "max_bytes": settings.MEDIALIB_MAX_UPLOAD_BYTES},
         status=400 if form.errors else 200,
     )
+
+
+def _upload_one(request, uploaded, tags) -> dict:
+    try:
+        asset = services.asset_upload(file=uploaded, uploaded_by=request.user, tags=tags)
+    except ValidationError as exc:
+        return {"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)}
+    return {"filename": uploaded.name, "ok": True, "public_id": asset.public_id, "url": asset_detail_url(asset)}
 
 
 def asset_detail_url(asset: Asset) -> str:

@@ -1,0 +1,227 @@
+"""medialib.views through the Django test client: pages, permissions, CSRF, files and their headers."""
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from medialib import services
+from medialib.models import Asset, Rendition
+from tests import images
+from tests.conftest import stored_files, upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(client, user):
+    client.force_login(user)
+    return client
+
+
+def _asset(user, data=None, name="photo.jpg", **kwargs):
+    return services.asset_upload(file=upload_file(data or images.jpeg(), name), uploaded_by=user, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["medialib:gallery", "medialib:upload"])
+def test_anonymous_users_are_sent_to_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_anonymous_users_cannot_see_an_asset_or_its_files(client, user):
+    asset = _asset(user)
+    for url in (
+        reverse("medialib:asset_detail", args=[asset.public_id]),
+        reverse("medialib:asset_original", args=[asset.pk, asset.version]),
+    ):
+        assert client.get(url).status_code == 302
+
+
+def test_upload_page_takes_a_batch_and_reports_each_file(alice, media_root):
+    response = alice.post(
+        reverse("medialib:upload"),
+        {
+            "files": [
+                upload_file(images.photo_bytes("dogs.jpg"), "dogs.jpg"),
+                upload_file(b"not an image", "broken.jpg"),
+                upload_file(images.png(), "green.png", "image/png"),
+            ],
+            "tags": "holiday, summer 2024",
+        },
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "broken.jpg</strong>: <span class=\"error\">broken.jpg is not an image this library reads" in html
+    assert Asset.objects.count() == 2
+    for asset in Asset.objects.all():
+        assert sorted(asset.tags.names()) == ["holiday", "summer 2024"]
+    assert len(stored_files(media_root)) == 2
+
+
+def test_upload_answers_json_per_file(alice):
+    response = alice.post(
+        reverse("medialib:upload"),
+        {"files": [upload_file(images.truncated_jpeg(), "cut.jpg")]},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 400
+    result = response.json()["results"][0]
+    assert result["ok"] is False and "cut.jpg is damaged or incomplete" in result["error"]
+
+    response = alice.post(
+        reverse("medialib:upload"), {"files": [upload_file(images.jpeg(), "ok.jpg")]}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200
+    result = response.json()["results"][0]
+    asset = Asset.objects.get(public_id=result["public_id"])
+    assert result["url"] == reverse("medialib:asset_detail", args=[asset.public_id])
+
+
+def test_upload_without_files_says_so(alice):
+    response = alice.post(reverse("medialib:upload"), {}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Choose at least one file to upload."
+
+
+def test_upload_is_csrf_protected(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse("medialib:upload"), {"files": [upload_file(images.jpeg())]})
+    assert response.status_code == 403
+    assert not Asset.objects.exists()
+
+
+def test_gallery_shows_thumbnails_or_placeholders_newest_first(alice, user):
+    older = _asset(user, name="older.jpg", tags=["first"])
+    newer = _asset(user, images.photo_bytes("dogs.jpg"), name="newer.jpg")
+    services.renditions_generate(asset_id=newer.pk)
+    html = alice.get(reverse("medialib:gallery")).content.decode()
+    assert html.index("newer.jpg") < html.index("older.jpg")
+    assert reverse("medialib:asset_rendition", args=[newer.pk, "thumb", newer.version]) in html
+    assert "thumbnail on its way" in html  # the older one has none yet
+    assert '<li class="tag source-manual">first</li>' in html
+
+
+def test_gallery_pages_by_keyset(alice, user, settings):
+    settings.MEDIALIB_GALLERY_PAGE_SIZE = 2
+    assets = [_asset(user, name=f"p{i}.jpg") for i in range(5)]  # p4 is the newest
+    first = alice.get(reverse("medialib:gallery"))
+    assert [a.original_filename for a in first.context["page"].assets] == ["p4.jpg", "p3.jpg"]
+    second = alice.get(reverse("medialib:gallery"), {"before": first.context["page"].next_before})
+    assert [a.original_filename for a in second.context["page"].assets] == ["p2.jpg", "p1.jpg"]
+    back = alice.get(reverse("medialib:gallery"), {"after": second.context["page"].prev_after})
+    assert [a.original_filename for a in back.context["page"].assets] == ["p4.jpg", "p3.jpg"]
+    assert back.context["page"].prev_after is None
+    assert len(assets) == 5
+
+
+def test_detail_escapes_what_users_typed(alice, user):
+    asset = _asset(user, name="<img src=x onerror=alert(1)>.jpg", tags=["<script>alert(1)</script>"])
+    html = alice.get(reverse("medialib:asset_detail", args=[asset.public_id])).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x onerror" not in html
+
+
+def test_detail_of_a_foldered_public_id(alice, user):
+    asset = _asset(user, public_id="trips/2024/beach")
+    response = alice.get(reverse("medialib:asset_detail", args=[asset.public_id]))
+    assert response.status_code == 200
+    assert asset.sha256 in response.content.decode()
+    assert alice.get("/asset/trips/2024/missing").status_code == 404
+
+
+def test_owner_adds_and_removes_tags(alice, user):
+    asset = _asset(user)
+    response = alice.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "cat, sofa"})
+    assert response.status_code == 302
+    assert sorted(asset.tags.names()) == ["cat", "sofa"]
+    alice.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "cat"})
+    assert list(asset.tags.names()) == ["sofa"]
+
+
+def test_another_user_cannot_edit_tags(client, user, other_user):
+    asset = _asset(user, tags=["mine"])
+    client.force_login(other_user)
+    detail = client.get(reverse("medialib:asset_detail", args=[asset.public_id])).content.decode()
+    assert 'name="name"' not in detail  # no edit forms offered
+    response = client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "theirs"})
+    assert response.status_code == 403
+    response = client.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "mine"})
+    assert response.status_code == 403
+    response = client.post(reverse("medialib:asset_delete", args=[asset.pk]))
+    assert response.status_code == 403
+    assert list(Asset.objects.get().tags.names()) == ["mine"]
+
+
+def test_staff_can_edit_anyones_tags(client, user, staff_user):
+    asset = _asset(user)
+    client.force_login(staff_user)
+    client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "reviewed"})
+    assert list(asset.tags.names()) == ["reviewed"]
+
+
+def test_tag_edits_need_post(alice, user):
+    asset = _asset(user)
+    assert alice.get(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "x"}).status_code == 405
+
+
+def test_original_is_served_unchanged_with_safe_headers(alice, user):
+    data = images.html_jpeg_polyglot()
+    asset = _asset(user, data, name="poly.jpg")
+    response = alice.get(reverse("medialib:asset_original", args=[asset.pk, asset.version]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert "max-age=31536000" in response["Cache-Control"]
+
+
+def test_rendition_is_served_with_long_cache_headers(alice, user):
+    asset = _asset(user, images.photo_bytes("dogs.jpg"))
+    services.renditions_generate(asset_id=asset.pk)
+    response = alice.get(reverse("medialib:asset_rendition", args=[asset.pk, "thumb", asset.version]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert "immutable" in response["Cache-Control"]
+    body = b"".join(response.streaming_content)
+    assert body[:2] == b"\xff\xd8"
+    # An old version's URL is gone, not silently answered with other bytes.
+    stale = reverse("medialib:asset_rendition", args=[asset.pk, "thumb", asset.version - 1])
+    assert alice.get(stale).status_code == 404
+    assert Rendition.objects.count() == 2
+
+
+def test_delete_by_owner(alice, user, media_root):
+    asset = _asset(user)
+    response = alice.post(reverse("medialib:asset_delete", args=[asset.pk]))
+    assert response.status_code == 302
+    assert not Asset.objects.exists()
+
+
+def test_login_page_and_logout(client, user):
+    response = client.post(reverse("login"), {"username": "alice", "password": "alice-password-1"})
+    assert response.status_code == 302 and response["Location"] == reverse("medialib:gallery")
+    assert client.get(reverse("medialib:gallery")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("medialib:gallery")).status_code == 302
+
+
+def test_admin_lists_assets_with_thumbnails_and_tags(client, staff_user, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
+    asset = _asset(staff_user, images.photo_bytes("dogs.jpg"), tags=["dog"])
+    services.renditions_generate(asset_id=asset.pk)
+    client.force_login(admin)
+    html = client.get(reverse("admin:medialib_asset_changelist")).content.decode()
+    assert reverse("medialib:asset_rendition", args=[asset.pk, "thumb", asset.version]) in html
+    assert ">dog<" in html or "dog</td>" in html
+    assert client.get(reverse("admin:medialib_asset_change", args=[asset.pk])).status_code == 200
+
+
+def test_json_is_json(alice):
+    response = alice.post(reverse("medialib:upload"), {"files": [upload_file(images.png(), "a.png")]},
+                          HTTP_ACCEPT="application/json")
+    json.loads(response.content)
