@@ -13,10 +13,15 @@ app.autodiscover_tasks()
 
 @worker_init.connect
 def _refuse_misconfigured_worker(**kwargs):
-    """A worker does not run Django's system checks by itself; a misconfigured one must not start."""
+    """A misconfigured worker must not start: Celery runs Django's checks but ignores what they find.
+
+    Celery logs and swallows exceptions from signal handlers, so this exits instead of raising.
+    """
+    import sys
+
     from django.core import checks
-    from django.core.management.base import SystemCheckError
 
     errors = [m for m in checks.run_checks() if m.level >= checks.ERROR]
     if errors:
-        raise SystemCheckError("\n".join(str(e) for e in errors))
+        sys.stderr.write("The worker cannot start:\n" + "\n".join(f"  {e}" for e in errors) + "\n")
+        raise SystemExit(1)

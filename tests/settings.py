@@ -15,6 +15,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 if os.environ.get("MEDIALIB_WORKER_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["MEDIALIB_WORKER_DB_NAME"]
 
+# pytest-django runs with DEBUG off, as production does; production is given its key like this.
+SECRET_KEY = "tests-only-secret-key-" + "x" * 40
+SECRET_KEY_FROM_ENV = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,80 @@
+"""medialib.checks: a wrong or missing setting is an error that names it."""
+import subprocess
+import sys
+
+import pytest
+from django.core import checks
+
+from tests.conftest import ROOT
+
+
+def _errors():
+    return {m.id: m.msg for m in checks.run_checks() if m.level >= checks.ERROR}
+
+
+def test_defaults_pass():
+    assert _errors() == {}
+
+
+def test_production_without_secret_key(settings):
+    settings.DEBUG = False
+    settings.SECRET_KEY_FROM_ENV = False
+    assert "SECRET_KEY is not set" in _errors()["medialib.E001"]
+
+
+def test_unknown_storage(settings):
+    settings.MEDIALIB_STORAGE = "ftp"
+    assert "MEDIALIB_STORAGE is 'ftp'" in _errors()["medialib.E002"]
+
+
+def test_s3_without_bucket(settings):
+    settings.MEDIALIB_STORAGE = "s3"
+    settings.AWS_STORAGE_BUCKET_NAME = ""
+    assert "AWS_STORAGE_BUCKET_NAME is not set" in _errors()["medialib.E003"]
+
+
+def test_bad_limits_and_backend(settings):
+    settings.MEDIALIB_MAX_PIXELS = 0
+    settings.TAGGING_BACKEND = "magic"
+    errors = _errors()
+    assert "MEDIALIB_MAX_PIXELS must be a positive number" in errors["medialib.E004"]
+    assert "TAGGING_BACKEND is 'magic'" in errors["medialib.E005"]
+
+
+def _manage(*args, env):
+    import os
+
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "medialib.settings", "MEDIALIB_VAR_DIR": str(ROOT / "var" / "test"),
+             **env},
+    )
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY is not set"),
+        ({"MEDIALIB_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": ""}, "AWS_STORAGE_BUCKET_NAME is not set"),
+        ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL is not a database URL"),
+        ({"MEDIALIB_MAX_PIXELS": "lots"}, "MEDIALIB_MAX_PIXELS must be a whole number"),
+        ({"DEBUG": "perhaps"}, "DEBUG must be true or false"),
+    ],
+)
+def test_the_app_refuses_to_start_and_names_the_setting(env, message):
+    result = _manage("check", env={"SECRET_KEY": "", **env})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_worker_refuses_to_start_when_misconfigured(tmp_path):
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "medialib", "worker", "--pool=solo"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "medialib.settings", "MEDIALIB_VAR_DIR": str(tmp_path),
+             "CELERY_BROKER_URL": "", "TAGGING_BACKEND": "magic"},
+    )
+    assert result.returncode != 0
+    assert "TAGGING_BACKEND is 'magic'" in result.stdout + result.stderr
