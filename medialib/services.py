@@ -127,7 +127,10 @@ def asset_upload(
             transaction.on_commit(lambda: _renditions_enqueue(asset.pk))
     except IntegrityError:
         default_storage.delete(stored_name)
-        raise UploadError(f"public_id {public_id!r} is already taken.", code="exists") from None
+        # Two uploads raced for the same public_id; anything else is a real error.
+        if Asset.objects.filter(public_id=public_id).exists():
+            raise UploadError(f"public_id {public_id!r} is already taken.", code="exists") from None
+        raise
     except BaseException:
         default_storage.delete(stored_name)
         raise
@@ -152,11 +155,23 @@ def _tags_attach(*, asset: Asset, names: list[str], source: str, confidence: flo
     for name in names:
         if name.lower() in existing:
             continue
-        tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        tag = _tag_get_or_create(name)
         AssetTag.objects.create(content_object=asset, tag=tag, source=source, confidence=confidence)
         existing.add(name.lower())
         added.append(tag.name)
     return added
+
+
+def _tag_get_or_create(name: str) -> Tag:
+    """The tag of that name whatever its case, made if new; safe when two uploads make it at once."""
+    tag = Tag.objects.filter(name__iexact=name).first()
+    if tag is not None:
+        return tag
+    try:
+        with transaction.atomic():  # a savepoint: losing the race must not spoil the caller's transaction
+            return Tag.objects.create(name=name)
+    except IntegrityError:
+        return Tag.objects.get(name__iexact=name)
 
 
 def asset_tags_add(*, asset: Asset, names: Iterable[str], user) -> list[str]:

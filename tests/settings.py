@@ -23,3 +23,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+
+# Threads of the live server must not keep connections open past their request: the test database
+# is dropped at the end of the run, and PostgreSQL refuses while anyone is still connected.
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -23,6 +23,11 @@ def browser(monkeypatch):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While Playwright's loop runs, Django keeps this thread's connections apart from the ordinary
+        # ones; close them here, or PostgreSQL refuses to drop the test database at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
 
 
 @pytest.fixture

@@ -279,3 +279,26 @@ def test_failed_upload_leaves_no_object_on_s3(user, s3_storage, monkeypatch):
         services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["x"])
     assert _keys(client, bucket) == []
     assert not Asset.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uploads_with_the_same_new_tags_all_succeed(user):
+    """Two requests making the same new tag at once: one creates it, the other reuses it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def upload(i):
+        try:
+            return services.asset_upload(file=upload_file(images.jpeg(), f"p{i}.jpg"), uploaded_by=user,
+                                         tags=[f"Race {n}" for n in range(5)]).pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(upload, range(8)))
+    assert len(set(ids)) == 8
+    for asset in Asset.objects.all():
+        assert len(asset.tags.names()) == 5
+    from taggit.models import Tag
+    assert Tag.objects.filter(name__startswith="Race").count() == 5
