@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# Byte-code goes under var/ too, so that nothing but .venv/ and var/ appears in the checkout.
+export PYTHONPYCACHEPREFIX := $(CURDIR)/var/pycache
 
 .PHONY: run test install install-test migrate clean
 
@@ -12,6 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
+	mkdir -p var
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
