@@ -64,11 +64,13 @@ def asset_upload(
     public_id: str | None = None,
     tags: Iterable[str] = (),
     original_filename: str | None = None,
+    addons: Iterable[str] = (),
+    auto_tagging: float | None = None,
 ) -> Asset:
     """Validate an uploaded file by decoding it, store it unchanged, and create its Asset.
 
-    Either everything is written (file, row, tags) and the thumbnail is queued, or nothing is:
-    a failure after the file was stored deletes the file again.
+    Either everything is written (file, row, tags, pending analysis results) and the thumbnail and the
+    analysis are queued, or nothing is: a failure after the file was stored deletes the file again.
     """
     name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
     name = PurePosixPath(name.replace("\\", "/")).name[:255]
@@ -125,6 +127,10 @@ def asset_upload(
             )
             _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
             transaction.on_commit(lambda: _renditions_enqueue(asset.pk))
+            if addons:
+                from tagging.services import analysis_request
+
+                analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
     except IntegrityError:
         default_storage.delete(stored_name)
         # Two uploads raced for the same public_id; anything else is a real error.
@@ -155,14 +161,14 @@ def _tags_attach(*, asset: Asset, names: list[str], source: str, confidence: flo
     for name in names:
         if name.lower() in existing:
             continue
-        tag = _tag_get_or_create(name)
+        tag = tag_get_or_create(name)
         AssetTag.objects.create(content_object=asset, tag=tag, source=source, confidence=confidence)
         existing.add(name.lower())
         added.append(tag.name)
     return added
 
 
-def _tag_get_or_create(name: str) -> Tag:
+def tag_get_or_create(name: str) -> Tag:
     """The tag of that name whatever its case, made if new; safe when two uploads make it at once."""
     tag = Tag.objects.filter(name__iexact=name).first()
     if tag is not None:

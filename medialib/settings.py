@@ -176,8 +176,29 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MEDIALIB_GALLERY_PAGE_SIZE = env_int("MEDIALIB_GALLERY_PAGE_SIZE", 48)
 MEDIALIB_CLOUD_NAME = os.environ.get("MEDIALIB_CLOUD_NAME", "medialib")
 
-# --- Tagging add-ons (filled by the analysis issues).
+# --- Tagging add-ons: which detector answers each add-on, and how the worker runs them.
 TAGGING_BACKEND = os.environ.get("TAGGING_BACKEND", "local")
+# Per add-on overrides, e.g. TAGGING_BACKEND_AWS_REK_FACE=local with TAGGING_BACKEND=rekognition.
+TAGGING_ADDON_BACKENDS = {
+    addon: os.environ.get(f"TAGGING_BACKEND_{addon.upper()}") or TAGGING_BACKEND
+    for addon in ("aws_rek_tagging", "aws_rek_face")
+}
+TAGGING_BACKENDS = {
+    "local": {"BACKEND": "tagging.backends.local.LocalBackend", "OPTIONS": {
+        "threads": env_int("TAGGING_LOCAL_THREADS", 2),
+        "face_detector": os.environ.get("TAGGING_LOCAL_FACE_DETECTOR", "hog"),
+        "face_landmarks": env_int("TAGGING_LOCAL_FACE_LANDMARKS", 5),
+    }},
+    "rekognition": {"BACKEND": "tagging.backends.rekognition.RekognitionBackend", "OPTIONS": {}},
+    "fake": {"BACKEND": "tagging.backends.fake.FakeBackend", "OPTIONS": {}},
+}
+TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 20)
+TAGGING_MIN_LABEL_CONFIDENCE = float(os.environ.get("TAGGING_MIN_LABEL_CONFIDENCE") or 0.05)
+# A result still pending this long after it was asked for is queued again by the sweep.
+TAGGING_SWEEP_AFTER_SECONDS = env_int("TAGGING_SWEEP_AFTER_SECONDS", 600)
+# A detector that runs longer than this is stopped and its result marked failed.
+TAGGING_TIME_LIMIT_SECONDS = env_int("TAGGING_TIME_LIMIT_SECONDS", 300)
+TAGGING_MAX_ATTEMPTS = env_int("TAGGING_MAX_ATTEMPTS", 5)
 
 # --- Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL names a server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
@@ -207,6 +228,10 @@ CELERY_TASK_ROUTES = {
     "tagging.tasks.*": {"queue": "analysis"},
 }
 CELERY_WORKER_QUEUES = "default,renditions,analysis"
+CELERY_BEAT_SCHEDULE = {
+    "analysis-sweep": {"task": "tagging.tasks.analysis_sweep", "schedule": 300.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {
     "version": 1,

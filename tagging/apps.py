@@ -4,3 +4,4 @@ from django.apps import AppConfig
 class TaggingConfig(AppConfig):
     name = "tagging"
     verbose_name = "Tagging add-ons"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,1 +1,56 @@
-"""Analysis results, faces and people (filled by the issues "Pipeline" and "Faces")."""
+"""Analysis results per asset and add-on, and the moderators' decisions that auto-tagging obeys."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from taggit.models import Tag
+
+from medialib.models import Asset
+
+
+class AnalysisResult(models.Model):
+    """What one add-on found in one asset; the `info` of the Cloudinary-shaped responses is built from these."""
+
+    PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
+    STATUS_CHOICES = [(PENDING, "pending"), (COMPLETE, "complete"), (FAILED, "failed")]
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="analyses")
+    addon = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    data = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    backend = models.CharField(max_length=40, blank=True, help_text="The detector that produced the data.")
+    attempts = models.PositiveIntegerField(default=0)
+    auto_tagging = models.FloatField(null=True, blank=True, help_text="The threshold asked for, if any.")
+    # A new id each time the result is asked for: a run only writes a result whose request it read,
+    # so an old run finishing late never overwrites a newer request.
+    request_id = models.UUIDField(default=uuid.uuid4)
+    requested_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued for it.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "addon"], name="analysis_one_per_asset_addon")]
+        indexes = [models.Index(fields=["status", "requested_at"], name="analysis_status_requested")]
+
+    def __str__(self):
+        return f"{self.asset.public_id} {self.addon} {self.status}"
+
+
+class TagDecision(models.Model):
+    """A moderator's (or owner's) rejection of a tag on an asset: analysis never puts it back."""
+
+    REJECTED = "rejected"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tag_decisions")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(max_length=10, default=REJECTED, choices=[(REJECTED, "rejected")])
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "tag"], name="tagdecision_one_per_asset_tag")]
+
+    def __str__(self):
+        return f"{self.tag} {self.decision} on {self.asset}"

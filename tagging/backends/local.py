@@ -1,0 +1,67 @@
+"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime and dlib faces, models loaded once per process."""
+from __future__ import annotations
+
+from django.conf import settings
+
+from .base import AnalysisImage, Backend, FacesResult, Label
+
+# Faces are found on a working copy of about 6 MP (tagging/faces.py); labels need a 256 px short side.
+FACE_PIXELS = 6_000_000
+LABEL_PIXELS = 256 * 256 * 2
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, *, threads: int = 2, face_detector: str = "hog", face_landmarks: int = 5, **options):
+        super().__init__(**options)
+        self.threads = threads
+        self.face_options = {"detector": face_detector, "landmarks": face_landmarks}
+
+    def decode_size(self, addons: list[str]) -> int | None:
+        # Labels include Person/Face/People from the face detector, so both add-ons need the face size.
+        return FACE_PIXELS if addons else LABEL_PIXELS
+
+    def _faces(self, image: AnalysisImage):
+        if "local_faces" not in image.memo:
+            from tagging.faces import face_model
+
+            image.memo["local_faces"] = face_model(**self.face_options).detect(image.image)
+        return image.memo["local_faces"]
+
+    def labels(self, image: AnalysisImage) -> list[Label]:
+        from tagging.labels import label_model
+
+        labels = label_model(threads=self.threads).labels(
+            image.image,
+            min_confidence=settings.TAGGING_MIN_LABEL_CONFIDENCE,
+            max_labels=settings.TAGGING_MAX_LABELS,
+        )
+        return merge_labels(labels, person_labels(self._faces(image)))
+
+    def faces(self, image: AnalysisImage) -> FacesResult:
+        return FacesResult(faces=tuple(self._faces(image)))
+
+
+def person_labels(faces) -> list[Label]:
+    """ImageNet has no person class: Person and Face come from the faces found, People from two or more.
+
+    Person and Face take the surest face's confidence; People the second surest's (both faces must be real).
+    """
+    if not faces:
+        return []
+    confidences = sorted((f.confidence / 100 for f in faces), reverse=True)
+    labels = [Label("Person", round(confidences[0], 4)), Label("Face", round(confidences[0], 4))]
+    if len(confidences) >= 2:
+        labels.append(Label("People", round(confidences[1], 4)))
+    return labels
+
+
+def merge_labels(*groups: list[Label]) -> list[Label]:
+    """One label per name (case-insensitive), the highest confidence kept, best first."""
+    best: dict[str, Label] = {}
+    for label in (label for group in groups for label in group):
+        key = label.name.lower()
+        if key not in best or label.confidence > best[key].confidence:
+            best[key] = label
+    return sorted(best.values(), key=lambda label: (-label.confidence, label.name))
