@@ -50,15 +50,15 @@ def check_limits(app_configs, **kwargs):
 
 @register()
 def check_tagging_backend(app_configs, **kwargs):
-    if settings.TAGGING_BACKEND not in VALID_TAGGING_BACKENDS:
-        return [
-            Error(
-                f"TAGGING_BACKEND is {settings.TAGGING_BACKEND!r}; it must be one of "
-                f"{', '.join(VALID_TAGGING_BACKENDS)}.",
-                id="medialib.E005",
+    errors = []
+    configured = {"TAGGING_BACKEND": settings.TAGGING_BACKEND}
+    configured.update({f"TAGGING_BACKEND_{addon.upper()}": alias for addon, alias in settings.TAGGING_ADDON_BACKENDS.items()})
+    for name, alias in configured.items():
+        if alias not in VALID_TAGGING_BACKENDS:
+            errors.append(
+                Error(f"{name} is {alias!r}; it must be one of {', '.join(VALID_TAGGING_BACKENDS)}.", id="medialib.E005")
             )
-        ]
-    return []
+    return errors
 
 
 @register()

@@ -180,8 +180,9 @@ MEDIALIB_CLOUD_NAME = os.environ.get("MEDIALIB_CLOUD_NAME", "medialib")
 TAGGING_BACKEND = os.environ.get("TAGGING_BACKEND", "local")
 # Per add-on overrides, e.g. TAGGING_BACKEND_AWS_REK_FACE=local with TAGGING_BACKEND=rekognition.
 TAGGING_ADDON_BACKENDS = {
-    addon: os.environ.get(f"TAGGING_BACKEND_{addon.upper()}") or TAGGING_BACKEND
+    addon: os.environ[f"TAGGING_BACKEND_{addon.upper()}"]
     for addon in ("aws_rek_tagging", "aws_rek_face")
+    if os.environ.get(f"TAGGING_BACKEND_{addon.upper()}")
 }
 TAGGING_BACKENDS = {
     "local": {"BACKEND": "tagging.backends.local.LocalBackend", "OPTIONS": {
@@ -190,7 +191,10 @@ TAGGING_BACKENDS = {
         "face_landmarks": env_int("TAGGING_LOCAL_FACE_LANDMARKS", 5),
     }},
     "rekognition": {"BACKEND": "tagging.backends.rekognition.RekognitionBackend", "OPTIONS": {}},
-    "fake": {"BACKEND": "tagging.backends.fake.FakeBackend", "OPTIONS": {}},
+    # Tests only: TAGGING_FAKE_DELAY makes each detection take that long (to stop a worker mid-task).
+    "fake": {"BACKEND": "tagging.backends.fake.FakeBackend", "OPTIONS": {
+        "delay": float(os.environ.get("TAGGING_FAKE_DELAY") or 0),
+    }},
 }
 TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 20)
 TAGGING_MIN_LABEL_CONFIDENCE = float(os.environ.get("TAGGING_MIN_LABEL_CONFIDENCE") or 0.05)

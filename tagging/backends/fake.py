@@ -1,6 +1,8 @@
 """A deterministic detector for unit tests: what it finds depends only on the image's pixels."""
 from __future__ import annotations
 
+import time
+
 from .base import (
     AnalysisImage, Backend, BoundingBox, DetectedFace, DetectorError, FacesResult, Label, Landmark, Pose, Quality,
     TransientDetectorError,
@@ -16,7 +18,13 @@ class FakeBackend(Backend):
     name = "fake"
     fail_with: Exception | None = None
 
+    def __init__(self, *, delay: float = 0.0, **options):
+        super().__init__(**options)
+        self.delay = delay
+
     def _check(self):
+        if self.delay:
+            time.sleep(self.delay)
         if self.fail_with is not None:
             raise self.fail_with
 

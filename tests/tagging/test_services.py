@@ -1,0 +1,214 @@
+"""tagging.services with the fake detector: requests, runs, idempotency, auto tags, rejections, the sweep."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from PIL import Image
+
+from medialib import services as media_services
+from medialib.models import AssetTag
+from tagging import services
+from tagging.backends import backend_for
+from tagging.backends.base import DetectorError, TransientDetectorError
+from tagging.models import AnalysisResult, TagDecision
+from tagging.selectors import asset_info
+from tests import images
+from tests.conftest import upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fake_backend(settings):
+    settings.TAGGING_BACKEND = "fake"
+    settings.TAGGING_ADDON_BACKENDS = {}
+    backend = backend_for("aws_rek_tagging")
+    yield backend
+    backend.fail_with = None
+
+
+def _upload(user, data=None, **kwargs):
+    return media_services.asset_upload(file=upload_file(data or images.jpeg(80, 40)), uploaded_by=user, **kwargs)
+
+
+def _auto_tags(asset):
+    return {(t.tag.name, t.source, t.confidence) for t in AssetTag.objects.filter(content_object=asset)
+            if t.source != "manual"}
+
+
+def test_upload_with_addons_creates_pending_results_and_queues_after_commit(user, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        asset = _upload(user, addons=["aws_rek_tagging", "aws_rek_face"], auto_tagging=0.6)
+    results = {r.addon: r for r in AnalysisResult.objects.filter(asset=asset)}
+    assert set(results) == {"aws_rek_tagging", "aws_rek_face"}
+    assert all(r.status == "pending" and r.auto_tagging == 0.6 and r.requested_at for r in results.values())
+    assert len(callbacks) == 2  # the thumbnails and the analysis
+    assert asset_info(asset) == {
+        "categorization": {"aws_rek_tagging": {"status": "pending"}},
+        "detection": {"aws_rek_face": {"status": "pending"}},
+    }
+
+
+def test_run_completes_and_auto_tags(user):
+    asset = _upload(user, images.jpeg(80, 40, color=(10, 20, 240)), addons=["aws_rek_tagging", "aws_rek_face"],
+                    auto_tagging=0.7)
+    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
+    labels = AnalysisResult.objects.get(asset=asset, addon="aws_rek_tagging")
+    assert labels.data == [{"tag": "Blue", "confidence": 0.9}, {"tag": "Colour", "confidence": 0.75},
+                           {"tag": "Thing", "confidence": 0.5}]
+    assert labels.backend == "fake" and labels.attempts == 1 and labels.completed_at
+    faces = AnalysisResult.objects.get(asset=asset, addon="aws_rek_face").data
+    assert len(faces["unrecognized_faces"]) == 1 and faces["celebrity_faces"] == []
+    assert faces["unrecognized_faces"][0]["bounding_box"] == {"width": 0.2, "height": 0.3, "left": 0.4, "top": 0.3}
+    assert _auto_tags(asset) == {("blue", "aws_rek_tagging", 0.9), ("colour", "aws_rek_tagging", 0.75)}
+    info = asset_info(asset)
+    assert info["categorization"]["aws_rek_tagging"]["data"][0] == {"tag": "Blue", "confidence": 0.9}
+
+
+def test_running_twice_is_the_same_as_once(user):
+    asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
+    services.analysis_run(asset_id=asset.pk)
+    before = (list(AnalysisResult.objects.values()), sorted(_auto_tags(asset)))
+    assert services.analysis_run(asset_id=asset.pk) == {}
+    assert (list(AnalysisResult.objects.values()), sorted(_auto_tags(asset))) == before
+
+
+def test_a_deleted_asset_is_a_no_op(user):
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    asset_id = asset.pk
+    asset.delete()
+    assert services.analysis_run(asset_id=asset_id) == {}
+
+
+def test_manual_tags_are_never_touched_and_win_over_auto(user):
+    asset = _upload(user, images.jpeg(80, 40, color=(240, 10, 10)), tags=["Red", "holiday"],
+                    addons=["aws_rek_tagging"], auto_tagging=0.5)
+    services.analysis_run(asset_id=asset.pk)
+    tags = {t.tag.name: t.source for t in AssetTag.objects.filter(content_object=asset)}
+    assert tags == {"Red": "manual", "holiday": "manual", "colour": "aws_rek_tagging", "thing": "aws_rek_tagging"}
+
+
+def test_rerun_replaces_only_that_addons_auto_tags(user):
+    asset = _upload(user, images.jpeg(80, 40), addons=["aws_rek_tagging"], auto_tagging=0.5, tags=["mine"])
+    services.analysis_run(asset_id=asset.pk)
+    services.auto_tags_apply(asset=asset, addon="aws_rek_face", candidates=[("Ada Lovelace", 0.99)])
+    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.8)
+    services.analysis_run(asset_id=asset.pk)
+    tags = {t.tag.name: t.source for t in AssetTag.objects.filter(content_object=asset)}
+    assert tags == {"mine": "manual", "red": "aws_rek_tagging", "Ada Lovelace": "aws_rek_face"}
+
+
+def test_a_rejected_tag_never_comes_back(user):
+    asset = _upload(user, images.jpeg(80, 40), addons=["aws_rek_tagging"], auto_tagging=0.5)
+    services.analysis_run(asset_id=asset.pk)
+    thing = AssetTag.objects.get(content_object=asset, tag__name="thing").tag
+    services.tag_reject(asset=asset, tag=thing, user=user)
+    assert TagDecision.objects.filter(asset=asset, tag=thing).exists()
+    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.1)
+    services.analysis_run(asset_id=asset.pk)
+    assert "thing" not in asset.tags.names()
+    assert {"red", "colour"} <= set(asset.tags.names())
+
+
+def test_permanent_detector_error_is_recorded(user, fake_backend):
+    asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
+    fake_backend.fail_with = DetectorError("The image has no pixels we understand.")
+    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
+    result = AnalysisResult.objects.get(asset=asset)
+    assert result.error == "The image has no pixels we understand."
+    assert asset_info(asset) == {"categorization": {"aws_rek_tagging": {
+        "status": "failed", "error": {"message": "The image has no pixels we understand."}}}}
+    assert list(asset.tags.names()) == []
+
+
+def test_unexpected_error_is_recorded_with_the_addon_name(user, fake_backend):
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    fake_backend.fail_with = KeyError("boom")
+    services.analysis_run(asset_id=asset.pk)
+    assert AnalysisResult.objects.get(asset=asset).error == "The aws_rek_tagging detector failed: 'boom'"
+
+
+def test_transient_error_leaves_it_pending_for_the_retry(user, fake_backend):
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    fake_backend.fail_with = TransientDetectorError("throttled")
+    with pytest.raises(TransientDetectorError):
+        services.analysis_run(asset_id=asset.pk)
+    result = AnalysisResult.objects.get(asset=asset)
+    assert (result.status, result.attempts) == ("pending", 1)
+    fake_backend.fail_with = None
+    services.analysis_run(asset_id=asset.pk)
+    result.refresh_from_db()
+    assert (result.status, result.attempts) == ("complete", 2)
+
+
+def test_a_stale_run_does_not_overwrite_a_newer_request(user):
+    asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
+    old = AnalysisResult.objects.get(asset=asset)
+    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.9)
+    assert services._result_complete(old, [{"tag": "Stale", "confidence": 1.0}], "fake") == "skipped"
+    assert AnalysisResult.objects.get(asset=asset).status == "pending"
+    assert list(asset.tags.names()) == []
+
+
+def test_a_damaged_original_fails_with_a_message(user):
+    from django.core.files.storage import default_storage
+
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    default_storage.delete(asset.file.name)
+    default_storage.save(asset.file.name, upload_file(b"garbage"))
+    services.analysis_run(asset_id=asset.pk)
+    result = AnalysisResult.objects.get(asset=asset)
+    assert result.status == "failed" and result.error.startswith("The image could not be read for analysis")
+
+
+def test_image_is_decoded_once_at_the_size_the_detectors_need(user, monkeypatch, settings):
+    big = images.encode(Image.new("RGB", (4000, 3000), (20, 200, 20)), "JPEG")
+    asset = _upload(user, big, addons=["aws_rek_tagging", "aws_rek_face"])
+    seen = []
+    original = services._decode
+
+    def spy(asset, max_pixels):
+        image = original(asset, max_pixels)
+        seen.append(image.size)
+        return image
+
+    monkeypatch.setattr(services, "_decode", spy)
+    monkeypatch.setattr(type(backend_for("aws_rek_tagging")), "decode_size", lambda self, addons: 300_000)
+    services.analysis_run(asset_id=asset.pk)
+    assert len(seen) == 1
+    # 300,000 pixels wanted (632x474): libjpeg decodes at 1/4, the smallest scale that covers it.
+    assert seen[0] == (1000, 750)
+    assert AnalysisResult.objects.filter(asset=asset, status="complete").count() == 2
+
+
+def test_sweep_requeues_stale_pending_results(user, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    fresh = _upload(user, addons=["aws_rek_tagging"])
+    stale = _upload(user, addons=["aws_rek_tagging"])
+    AnalysisResult.objects.filter(asset=stale).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == [stale.pk]
+    assert queued == [stale.pk]
+    # Queued again just now: the next sweep leaves it alone.
+    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == []
+    assert fresh.pk not in queued
+
+
+def test_sweep_leaves_running_work_alone_and_gives_up_after_max_attempts(user, monkeypatch, settings):
+    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: True)
+    running = _upload(user, addons=["aws_rek_tagging"])
+    hopeless = _upload(user, addons=["aws_rek_tagging"])
+    long_ago = timezone.now() - timedelta(hours=1)
+    AnalysisResult.objects.filter(asset=running).update(queued_at=long_ago, started_at=timezone.now())
+    AnalysisResult.objects.filter(asset=hopeless).update(
+        queued_at=long_ago, started_at=long_ago, attempts=settings.TAGGING_MAX_ATTEMPTS)
+    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == []
+    result = AnalysisResult.objects.get(asset=hopeless)
+    assert result.status == "failed" and "Gave up after" in result.error
+    assert AnalysisResult.objects.get(asset=running).status == "pending"
+
+
+def test_unknown_addon_is_refused(user):
+    asset = _upload(user)
+    with pytest.raises(ValueError, match="Unknown add-on"):
+        services.analysis_request(asset=asset, addons=["nope"])

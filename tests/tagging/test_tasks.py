@@ -1,0 +1,114 @@
+"""The analysis task in a real Celery worker process: completion, running twice, a worker killed mid-task,
+and the broker down at upload time. Nothing lost, nothing doubled."""
+import signal
+from datetime import timedelta
+
+import pytest
+from kombu.exceptions import OperationalError as BrokerDown
+
+from medialib import services as media_services
+from medialib.models import AssetTag
+from tagging import services
+from tagging.models import AnalysisResult
+from tagging.tasks import analyze_asset
+from tests import images
+from tests.conftest import WorkerProcess, upload_file, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def fake_detector(monkeypatch, settings):
+    """The worker subprocess (started after this) and this process both use the fake detector."""
+    monkeypatch.setenv("TAGGING_BACKEND", "fake")
+    settings.TAGGING_BACKEND = "fake"
+    settings.TAGGING_ADDON_BACKENDS = {}
+
+
+def _complete(asset, count=1):
+    return AnalysisResult.objects.filter(asset=asset, status="complete").count() == count
+
+
+def _tags(asset):
+    return sorted((t.tag.name, t.source) for t in AssetTag.objects.filter(content_object=asset))
+
+
+def test_worker_analyses_an_upload(fake_detector, celery_worker_process, user):
+    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40, color=(200, 10, 10))), uploaded_by=user,
+                                        addons=["aws_rek_tagging", "aws_rek_face"], auto_tagging=0.6)
+    wait_for(lambda: _complete(asset, 2), timeout=60, message=f"analysis\n{celery_worker_process.output()}")
+    assert _tags(asset) == [("colour", "aws_rek_tagging"), ("red", "aws_rek_tagging")]
+    assert AnalysisResult.objects.get(asset=asset, addon="aws_rek_tagging").backend == "fake"
+
+
+def test_the_task_delivered_twice_leaves_the_same_state(fake_detector, celery_worker_process, user):
+    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+                                        addons=["aws_rek_tagging"], auto_tagging=0.5)
+    analyze_asset.delay(asset.pk)
+    analyze_asset.delay(asset.pk)
+    wait_for(lambda: celery_worker_process.output().count("analyze_asset") >= 6, timeout=60,
+             message=f"three runs\n{celery_worker_process.output()}")  # received + succeeded, three times
+    wait_for(lambda: celery_worker_process.output().count("succeeded") >= 4, timeout=60, message="all done")
+    result = AnalysisResult.objects.get(asset=asset)
+    assert (result.status, result.attempts) == ("complete", 1)
+    assert _tags(asset) == [("colour", "aws_rek_tagging"), ("red", "aws_rek_tagging"), ("thing", "aws_rek_tagging")]
+
+
+def test_a_worker_killed_mid_task_loses_nothing(fake_detector, monkeypatch, settings, tmp_path, media_root, user):
+    from django.db import connection
+
+    from tests.conftest import _purge_queues
+
+    _purge_queues()
+    env = {**__import__("os").environ, "DJANGO_SETTINGS_MODULE": "tests.settings",
+           "MEDIALIB_WORKER_DB_NAME": str(connection.settings_dict["NAME"]), "MEDIALIB_MEDIA_ROOT": str(media_root)}
+    slow = WorkerProcess(tmp_path / "slow.log", {**env, "TAGGING_FAKE_DELAY": "30"}).start()
+    try:
+        asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+                                            addons=["aws_rek_tagging"], auto_tagging=0.5)
+        wait_for(lambda: AnalysisResult.objects.get(asset=asset).attempts == 1, timeout=60,
+                 message=f"the task to start\n{slow.output()}")
+        slow.process.send_signal(signal.SIGKILL)  # as the OOM killer would
+        slow.process.wait(10)
+    finally:
+        slow.stop()
+    assert AnalysisResult.objects.get(asset=asset).status == "pending"
+
+    fresh = WorkerProcess(tmp_path / "fresh.log", env).start()
+    try:
+        # The sweep finds it (the periodic task runs this; here with no waiting).
+        settings.TAGGING_TIME_LIMIT_SECONDS = 0
+        assert services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
+        wait_for(lambda: _complete(asset), timeout=60, message=f"the retry\n{fresh.output()}")
+    finally:
+        fresh.stop()
+    result = AnalysisResult.objects.get(asset=asset)
+    assert result.attempts == 2
+    assert _tags(asset) == [("colour", "aws_rek_tagging"), ("red", "aws_rek_tagging"), ("thing", "aws_rek_tagging")]
+
+
+def test_broker_down_at_upload_then_the_sweep_recovers(fake_detector, celery_worker_process, monkeypatch, user):
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(analyze_asset, "delay", broker_down)
+    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+                                        addons=["aws_rek_tagging"], auto_tagging=0.5)
+    # The upload itself succeeded; its analysis waits, pending, where the sweep will find it.
+    assert AnalysisResult.objects.get(asset=asset).status == "pending"
+    monkeypatch.undo()
+    monkeypatch.setenv("TAGGING_BACKEND", "fake")
+    assert services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
+    wait_for(lambda: _complete(asset), timeout=60, message=f"the swept task\n{celery_worker_process.output()}")
+    assert len(_tags(asset)) == 3
+
+
+def test_local_detector_in_the_worker_on_a_real_photo(celery_worker_process, user):
+    asset = media_services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg"), "dogs.jpg"),
+                                        uploaded_by=user, addons=["aws_rek_tagging"], auto_tagging=0.4)
+    wait_for(lambda: _complete(asset), timeout=120, message=f"analysis\n{celery_worker_process.output()}")
+    result = AnalysisResult.objects.get(asset=asset)
+    labels = {item["tag"]: item["confidence"] for item in result.data}
+    assert result.backend == "local"
+    assert "Dog" in labels and labels["Dog"] >= 0.4
+    assert ("dog", "aws_rek_tagging") in _tags(asset)
