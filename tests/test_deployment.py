@@ -21,10 +21,10 @@ def _config():
 
 def test_compose_file_is_valid_and_complete():
     config = _config()
-    assert set(config["services"]) >= {"web", "worker", "db", "redis", "minio"}
+    assert set(config["services"]) >= {"web", "worker", "beat", "db", "redis", "minio"}
     command = config["services"]["web"]["command"]
     assert "gunicorn" in (" ".join(command) if isinstance(command, list) else command)
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "beat"):
         env = config["services"][name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
         assert env["CELERY_BROKER_URL"].startswith("redis://")
@@ -36,3 +36,4 @@ def test_procfile_runs_web_and_worker_on_every_queue():
     procfile = (ROOT / "Procfile").read_text()
     assert "runserver 127.0.0.1:$PORT" in procfile
     assert "--queues=default,renditions,analysis" in procfile
+    assert "celery -A medialib beat" in procfile  # the periodic analysis sweep

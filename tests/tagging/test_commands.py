@@ -1,0 +1,83 @@
+"""tagging's management commands: analyze (bulk, resumable) and analysis_sweep."""
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from medialib import services as media_services
+from tagging import services
+from tagging.models import AnalysisResult
+from tests import images
+from tests.conftest import upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fake_backend(settings):
+    settings.TAGGING_BACKEND = "fake"
+    settings.TAGGING_ADDON_BACKENDS = {}
+
+
+def _assets(user, n, **kwargs):
+    return [media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, **kwargs)
+            for _ in range(n)]
+
+
+def _run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("analyze", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_analyze_all_now_then_resume_skips_what_is_done(user):
+    assets = _assets(user, 3)
+    out, err = _run("--all", "--addons", "aws_rek_tagging", "--auto-tagging", "0.6", "--now")
+    assert "Analysed 3 asset(s) for aws_rek_tagging." in out
+    assert "3/3" in err
+    assert AnalysisResult.objects.filter(status="complete").count() == 3
+    assert "red" in assets[0].tags.names()
+    out, _ = _run("--all", "--addons", "aws_rek_tagging", "--now")
+    assert "Analysed 0 asset(s)" in out
+    out, _ = _run("--all", "--addons", "aws_rek_tagging", "--now", "--force")
+    assert "Analysed 3 asset(s)" in out
+
+
+def test_analyze_queues_by_default(user, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    assets = _assets(user, 2)
+    out, _ = _run("--ids", assets[1].public_id)
+    assert "Queued 1 asset(s) for aws_rek_tagging, aws_rek_face." in out
+    assert AnalysisResult.objects.filter(asset=assets[1], status="pending").count() == 2
+
+
+def test_analyze_by_tag(user):
+    _assets(user, 2)
+    tagged = _assets(user, 1, tags=["beach"])[0]
+    out, _ = _run("--tag", "beach", "--now", "--addons", "aws_rek_face")
+    assert "Analysed 1 asset(s)" in out
+    assert AnalysisResult.objects.get().asset == tagged
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--all", "--addons", "magic"], "Unknown add-on(s): magic"),
+        (["--all", "--auto-tagging", "2"], "auto_tagging must be between 0 and 1"),
+        (["--ids", "nope"], "No asset with public_id nope"),
+    ],
+)
+def test_analyze_refuses_bad_input(user, args, message):
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _run(*args)
+
+
+def test_sweep_command(user, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    asset = _assets(user, 1, addons=["aws_rek_tagging"])[0]
+    out = StringIO()
+    call_command("analysis_sweep", "--older-than", "0", stdout=out)
+    assert "Queued 1 asset(s) again." in out.getvalue()
+    assert queued == [asset.pk]
