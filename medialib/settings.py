@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taggit",
     "medialib",
     "tagging",
+    "medialib.api",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
+        # Kombu looks for new message files this often (default 1 s): it bounds the wait after an upload.
+        "polling_interval": 0.1,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -1,0 +1,167 @@
+"""Benchmark: the analysis pipeline through a real Celery worker, against the models alone.
+
+Run: .venv/bin/python bench/analysis.py [--repeat 2] [--big 4]
+Uses a throw-away SQLite database, broker and media folder in a temporary directory, one worker process on
+the `analysis` queue only (solo pool, the local backend with its default 2 ONNX threads; thumbnails belong to
+the `renditions` queue and are not made here), and the photos of tests/photos.
+Prints: images per second through the worker, upload-to-complete latency p50/p95, the model-only time
+per image measured in this process on the same decoded images, the pipeline's overhead as a ratio of
+model time, and the time to decode a 12 MP JPEG for analysis.
+"""
+import argparse
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VAR = tempfile.mkdtemp(prefix="medialib-bench-")
+os.environ.update({"MEDIALIB_VAR_DIR": VAR, "DJANGO_SETTINGS_MODULE": "medialib.settings", "TAGGING_BACKEND": "local"})
+for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+    os.environ.pop(name, None)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from medialib.services import asset_upload  # noqa: E402
+from tagging import services  # noqa: E402
+from tagging.backends import backend_for  # noqa: E402
+from tagging.backends.base import AnalysisImage  # noqa: E402
+from tagging.models import AnalysisResult  # noqa: E402
+
+ADDONS = ["aws_rek_tagging", "aws_rek_face"]
+
+
+def photos(big: int) -> list[tuple[str, bytes]]:
+    found = [(p.name, p.read_bytes()) for p in sorted((ROOT / "tests" / "photos").glob("*.jp*g"))]
+    for name, data in found[:big]:
+        with Image.open(io.BytesIO(data)) as image:
+            scale = (12e6 / (image.width * image.height)) ** 0.5
+            large = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)))
+        out = io.BytesIO()
+        large.save(out, "JPEG", quality=90)
+        found.append((f"12MP-{name}", out.getvalue()))
+    return found
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def worker_run(items) -> tuple[float, list[float]]:
+    log = open(Path(VAR) / "worker.log", "w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "medialib", "worker", "--pool=solo", "--loglevel=WARNING",
+         "--queues=analysis", "--without-mingle", "--without-gossip", "--without-heartbeat"],
+        cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        warm = asset_upload(file=SimpleUploadedFile("warm.jpg", items[0][1]), addons=ADDONS)
+        wait(lambda: AnalysisResult.objects.filter(asset=warm, status="complete").count() == 2, 120)
+        start = time.perf_counter()
+        assets = [asset_upload(file=SimpleUploadedFile(name, data), addons=ADDONS) for name, data in items]
+        wait(lambda: AnalysisResult.objects.filter(asset__in=assets).exclude(status="pending").count() == 2 * len(assets),
+             900)
+        elapsed = time.perf_counter() - start
+        failed = AnalysisResult.objects.filter(asset__in=assets, status="failed")
+        if failed:
+            print("FAILED:", [(r.asset.original_filename, r.error) for r in failed])
+        latencies = []
+        for asset in assets:
+            rows = AnalysisResult.objects.filter(asset=asset)
+            latencies.append(max((r.completed_at - r.requested_at).total_seconds() for r in rows))
+        # One at a time, on an idle worker: the latency a person sees after an upload.
+        single = []
+        for name, data in items[: min(len(items), 8)]:
+            asset = asset_upload(file=SimpleUploadedFile(name, data), addons=ADDONS)
+            wait(lambda: AnalysisResult.objects.filter(asset=asset, status="complete").count() == 2, 120)
+            rows = AnalysisResult.objects.filter(asset=asset)
+            single.append(max((r.completed_at - r.requested_at).total_seconds() for r in rows))
+        return elapsed, latencies, single
+    finally:
+        worker.terminate()
+        worker.wait(30)
+
+
+def wait(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out; see {VAR}/worker.log")
+        time.sleep(0.05)
+
+
+def model_only(items) -> list[float]:
+    """Per image: the detectors alone (labels incl. faces for Person, faces), on the image the task decodes."""
+    backend = backend_for("aws_rek_tagging")
+    times = []
+    for name, data in items:
+        asset = asset_upload(file=SimpleUploadedFile(name, data))
+        decoded = services._decode(asset, backend.decode_size(ADDONS))
+        image = AnalysisImage(decoded, width=asset.width, height=asset.height)
+        start = time.perf_counter()
+        backend.labels(image)
+        backend.faces(image)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def decode_times(data: bytes, max_pixels, runs=7) -> float:
+    asset = asset_upload(file=SimpleUploadedFile("big.jpg", data))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        services._decode(asset, max_pixels)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=1, help="Upload the photo set this many times.")
+    parser.add_argument("--big", type=int, default=4, help="How many 12 MP upscaled photos to add.")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    items = photos(args.big) * args.repeat
+    small = [i for i in items if not i[0].startswith("12MP")]
+    big = [i for i in items if i[0].startswith("12MP")]
+
+    backend = backend_for("aws_rek_tagging")
+    model_only(items[:1])  # load the models once, as the worker does
+    print(f"photos: {len(small)} fixture photos (0.1-1 MP) + {len(big)} upscaled to 12 MP; worker: 1 process, solo")
+    for label, group in (("fixture photos", small), ("12 MP photos", big)):
+        if not group:
+            continue
+        models = model_only(group)
+        elapsed, latencies, single = worker_run(group)
+        per_image = elapsed / len(group)
+        model = statistics.mean(models)
+        print(f"\n{label} ({len(group)} images)")
+        print(f"  through the worker: {len(group) / elapsed:.2f} images/s ({per_image * 1000:.0f} ms per image)")
+        print(f"  upload-to-complete latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+              f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms (all uploaded at once, so it includes queueing)")
+        print(f"  one upload at a time: p50 {percentile(single, 0.5) * 1000:.0f} ms, "
+              f"p95 {percentile(single, 0.95) * 1000:.0f} ms ({len(single)} uploads)")
+        print(f"  model-only time: {model * 1000:.0f} ms per image (median {statistics.median(models) * 1000:.0f} ms)")
+        print(f"  pipeline overhead: {(per_image - model) / model * 100:.1f}% of model time")
+    if big:
+        data = big[0][1]
+        print("\ndecode of a 12 MP JPEG for analysis (EXIF-oriented RGB):")
+        print(f"  labels only (draft to {backend.decode_size([]):,} px): {decode_times(data, backend.decode_size([])):.1f} ms")
+        print(f"  labels + faces (draft to {backend.decode_size(ADDONS):,} px): {decode_times(data, backend.decode_size(ADDONS)):.1f} ms")
+        print(f"  full decode: {decode_times(data, None):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
