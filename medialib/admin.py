@@ -37,6 +37,16 @@ class AssetAdmin(admin.ModelAdmin):
     exclude = ["tags"]
     inlines = [AssetTagInline, RenditionInline]
     list_per_page = 50
+    actions = ["analyse"]
+
+    @admin.action(description="Analyse with both add-ons (auto-tagging at 0.6)", permissions=["change"])
+    def analyse(self, request, queryset):
+        from tagging.addons import ADDONS
+        from tagging.services import analysis_request
+
+        for asset in queryset:
+            analysis_request(asset=asset, addons=list(ADDONS), auto_tagging=0.6)
+        self.message_user(request, f"Queued {queryset.count()} asset(s) for analysis.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("uploaded_by").prefetch_related(

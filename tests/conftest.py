@@ -104,13 +104,20 @@ def _purge_queues():
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, media_root, tmp_path):
+def celery_worker_env() -> dict:
+    """Extra environment for the worker process; override this fixture in a module, e.g. {"TAGGING_BACKEND": "fake"}."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, media_root, tmp_path, celery_worker_env):
     """A real worker process. Tests using it see its writes only through the database and the files."""
     from django.db import connection
 
     _purge_queues()
     env = {
         **os.environ,
+        **celery_worker_env,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "MEDIALIB_WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
         "MEDIALIB_MEDIA_ROOT": str(media_root),
@@ -128,3 +135,14 @@ def wait_for(predicate, timeout=30, interval=0.2, message="condition"):
             return result
         time.sleep(interval)
     raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's var/ folder (see tests/settings.py); keep it when the run failed, to look at."""
+    import shutil
+
+    from django.conf import settings
+
+    run_dir = Path(settings.VAR_DIR)
+    if exitstatus == 0 and run_dir.name.startswith("run-") and os.getpid() == int(run_dir.name[4:]):
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -2,7 +2,11 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("MEDIALIB_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+# One folder per test run (its database, broker and files), so two runs on one machine never meet; the
+# worker processes a run starts inherit it through the environment. Removed at the end of the run.
+os.environ.setdefault(
+    "MEDIALIB_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / f"run-{os.getpid()}")
+)
 
 from medialib.settings import *  # noqa: E402,F403
 from medialib.settings import DATABASES, VAR_DIR  # noqa: E402

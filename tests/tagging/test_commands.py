@@ -81,3 +81,25 @@ def test_sweep_command(user, monkeypatch):
     call_command("analysis_sweep", "--older-than", "0", stdout=out)
     assert "Queued 1 asset(s) again." in out.getvalue()
     assert queued == [asset.pk]
+
+
+def test_admin_actions_queue_analysis(client, django_user_model, user, monkeypatch):
+    from django.urls import reverse
+
+    queued = []
+    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
+    client.force_login(admin)
+    asset = _assets(user, 1)[0]
+
+    response = client.post(reverse("admin:medialib_asset_changelist"),
+                           {"action": "analyse", "_selected_action": [asset.pk]})
+    assert response.status_code == 302
+    assert AnalysisResult.objects.filter(asset=asset, status="pending", auto_tagging=0.6).count() == 2
+    result = AnalysisResult.objects.filter(asset=asset).first()
+    AnalysisResult.objects.filter(pk=result.pk).update(status="failed")
+    client.post(reverse("admin:tagging_analysisresult_changelist"),
+                {"action": "analyse_again", "_selected_action": [result.pk]})
+    assert AnalysisResult.objects.get(pk=result.pk).status == "pending"
+    assert client.get(reverse("admin:tagging_analysisresult_changelist")).status_code == 200
+    assert client.get(reverse("admin:tagging_tagdecision_changelist")).status_code == 200
