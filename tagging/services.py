@@ -18,7 +18,7 @@ from medialib.images import OPEN_FORMATS
 from medialib.models import Asset, AssetTag
 from medialib.services import tag_get_or_create
 
-from . import contract, rules
+from . import contract, recognition, rules
 from .addons import ADDONS
 from .backends import backend_alias_for, backend_for
 from .backends.base import AnalysisImage, DetectorError, TransientDetectorError
@@ -89,7 +89,7 @@ def _run_addon(addon: str, image: AnalysisImage):
     if addon == "aws_rek_tagging":
         return contract.labels_data(backend.labels(image))
     if addon == "aws_rek_face":
-        return contract.faces_data(backend.faces(image))
+        return backend.faces(image)  # stored as Face rows, recognised, then turned into data
     raise DetectorError(f"No detector answers {addon}.")
 
 
@@ -166,6 +166,9 @@ def _result_complete(result: AnalysisResult, data, backend: str) -> str:
         )
         if current is None:
             return "skipped"
+        if current.addon == recognition.ADDON:
+            recognition.faces_store(asset=current.asset, found=data, backend=backend)
+            data = recognition.faces_data(current.asset)
         current.status = AnalysisResult.COMPLETE
         current.data = data
         current.backend = backend
@@ -248,3 +251,48 @@ def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
     # Counted from now again, so the next sweep does not queue it a second time while it waits in the queue.
     AnalysisResult.objects.filter(pk__in=stale.filter(asset_id__in=queued).values("pk")).update(queued_at=now)
     return queued
+
+
+def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | None, user) -> list[AnalysisResult]:
+    """Run add-ons again on an asset because a person asked on its page; only its owner or staff may."""
+    # Imported here so that the functions above stay as they are; these are only needed by a person's requests.
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from medialib.selectors import asset_can_edit
+
+    from .addons import AddonError, auto_tagging_parse
+
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can analyse it again.")
+    if not addons:
+        raise ValidationError("Choose at least one add-on to run.")
+    unknown = [name for name in addons if name not in ADDONS]
+    if unknown:
+        raise ValidationError(f"Unknown add-on(s): {', '.join(unknown)}.")
+    try:
+        auto_tagging = auto_tagging_parse(auto_tagging)
+    except AddonError as exc:
+        raise ValidationError(str(exc)) from None
+    return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
+
+
+def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
+    """Take a tag off an asset for a person; only its owner or staff may.
+
+    An add-on's tag is rejected (tag_reject), so that analysis never puts it back; a manual tag is just removed.
+    Returns "rejected", "removed", or None when the asset has no tag of that name.
+    """
+    from django.core.exceptions import PermissionDenied
+
+    from medialib.selectors import asset_can_edit
+
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can change its tags.")
+    item = AssetTag.objects.filter(content_object=asset, tag__name__iexact=name).select_related("tag").first()
+    if item is None:
+        return None
+    if item.source == AssetTag.SOURCE_MANUAL:
+        item.delete()
+        return "removed"
+    tag_reject(asset=asset, tag=item.tag, user=user)
+    return "rejected"

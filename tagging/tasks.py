@@ -38,3 +38,11 @@ def analyze_asset(asset_id: int) -> dict:
 @shared_task
 def analysis_sweep() -> int:
     return len(services.analysis_sweep())
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def faces_recheck(person_id: int) -> int:
+    """After someone names a person: recognise them in the library's older photos too."""
+    from . import recognition
+
+    return len(recognition.faces_recheck(person_id=person_id))

@@ -1,0 +1,332 @@
+"""Faces and people: storing the faces an analysis found, recognising known people, naming and correcting.
+
+Once an aws_rek_face analysis completes, its Face rows are the source of truth: the add-on's data
+(`celebrity_faces`, `unrecognized_faces`) is rebuilt from them whenever someone names or corrects a face.
+
+Recognition compares a face's 128-d embedding with the faces people have named ("example faces", source
+"user"), never with faces that recognition itself matched, so one wrong match cannot spread. The nearest
+example within TAGGING_FACE_MATCH_DISTANCE wins, unless that person was rejected for this face.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from medialib.models import Asset
+from medialib.selectors import asset_can_edit
+
+from . import contract, rules
+from .backends.base import FacesResult
+from .models import AnalysisResult, Face, FaceRejection, Person
+
+ADDON = "aws_rek_face"
+CARRY_OVER_IOU = 0.5
+
+
+def match_confidence(distance: float, threshold: float | None = None) -> float:
+    """Embedding distance -> match confidence 0-100: 100 at distance 0, 50 at the threshold, 0 beyond.
+
+    100 * (1 - 0.5 * (d / t)^2), monotonic decreasing in d. With t = 0.6: d 0.15 -> 96.9, 0.33 -> 84.9,
+    0.42 -> 75.5, 0.5 -> 65.3. So auto_tagging=0.7 tags matches closer than 0.46.
+    """
+    t = threshold if threshold is not None else settings.TAGGING_FACE_MATCH_DISTANCE
+    if distance >= t:
+        return 0.0
+    return round(100.0 * (1.0 - 0.5 * (distance / t) ** 2), 2)
+
+
+@dataclass
+class _References:
+    person_ids: np.ndarray
+    embeddings: np.ndarray  # (n, 128)
+
+    @classmethod
+    def load(cls, person_ids=None) -> _References:
+        faces = Face.objects.filter(person__isnull=False, person_source=Face.SOURCE_USER, embedding__isnull=False)
+        if person_ids is not None:
+            faces = faces.filter(person_id__in=person_ids)
+        rows = list(faces.values_list("person_id", "embedding"))
+        if not rows:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 128)))
+        return cls(np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.float64))
+
+    def nearest(self, embedding, exclude: set[int] = frozenset()) -> tuple[int, float] | None:
+        """(person_id, distance) of the nearest example face of a person not in `exclude`."""
+        if not len(self.person_ids):
+            return None
+        distances = np.linalg.norm(self.embeddings - np.asarray(embedding, dtype=np.float64), axis=1)
+        if exclude:
+            distances = np.where(np.isin(self.person_ids, list(exclude)), np.inf, distances)
+        i = int(np.argmin(distances))
+        if not np.isfinite(distances[i]):
+            return None
+        return int(self.person_ids[i]), float(distances[i])
+
+
+def _recognise(face: Face, references: _References, rejected: set[int]) -> bool:
+    match = references.nearest(face.embedding, exclude=rejected) if face.embedding else None
+    if match is None or match[1] >= settings.TAGGING_FACE_MATCH_DISTANCE:
+        return False
+    face.person_id, face.person_source = match[0], Face.SOURCE_AUTO
+    face.match_confidence = match_confidence(match[1])
+    return True
+
+
+def _iou(a: Face, b) -> float:
+    ax2, ay2 = a.left + a.width, a.top + a.height
+    bx2, by2 = b.left + b.width, b.top + b.height
+    w = max(0.0, min(ax2, bx2) - max(a.left, b.left))
+    h = max(0.0, min(ay2, by2) - max(a.top, b.top))
+    inter = w * h
+    union = a.width * a.height + b.width * b.height - inter
+    return inter / union if union > 0 else 0.0
+
+
+def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]:
+    """Replace the asset's faces with what a new analysis found; keep what people decided about them.
+
+    A new face that overlaps an old one (IoU >= 0.5) inherits its name if a person gave it, and its rejections.
+    Faces the backend recognised (Rekognition's celebrities) become that person; the rest are matched against
+    the people this library knows.
+    """
+    old = list(asset.faces.prefetch_related("rejections"))
+    entries = [(c.face, c) for c in found.celebrities] + [(f, None) for f in found.faces]
+    entries.sort(key=lambda item: item[0].bounding_box.width * item[0].bounding_box.height, reverse=True)
+    new_faces, rejected_for = [], {}
+    for index, (detected, celebrity) in enumerate(entries):
+        box = detected.bounding_box
+        face = Face(
+            asset=asset, index=index, left=box.left, top=box.top, width=box.width, height=box.height,
+            confidence=detected.confidence,
+            landmarks=[{"type": lm.type, "x": lm.x, "y": lm.y} for lm in detected.landmarks],
+            pose=contract.face_data(detected).get("pose"), quality=contract.face_data(detected).get("quality"),
+            embedding=list(detected.embedding) if detected.embedding else None, backend=backend,
+        )
+        previous = max(old, key=lambda o: _iou(o, face), default=None)
+        rejected = set()
+        if previous is not None and _iou(previous, face) >= CARRY_OVER_IOU:
+            rejected = {r.person_id for r in previous.rejections.all()}
+            if previous.person_source == Face.SOURCE_USER:
+                face.person_id, face.person_source, face.match_confidence = previous.person_id, Face.SOURCE_USER, 100.0
+        if not face.person_id and celebrity is not None:
+            person = person_get_or_create(celebrity.name)
+            if person.pk not in rejected:
+                face.person, face.person_source = person, Face.SOURCE_REKOGNITION
+                face.match_confidence = celebrity.match_confidence
+                face.celebrity_id, face.celebrity_urls = celebrity.id, list(celebrity.urls)
+        new_faces.append(face)
+        rejected_for[index] = rejected
+    references = _References.load()
+    for face in new_faces:
+        if not face.person_id:
+            _recognise(face, references, rejected_for[face.index])
+    with transaction.atomic():
+        asset.faces.all().delete()
+        Face.objects.bulk_create(new_faces)
+        created = list(asset.faces.order_by("index"))
+        for face in created:
+            FaceRejection.objects.bulk_create(
+                [FaceRejection(face=face, person_id=pid) for pid in rejected_for[face.index]], ignore_conflicts=True
+            )
+    return created
+
+
+def _face_json(face: Face) -> dict:
+    data = {
+        "bounding_box": {"width": round(face.width, 4), "height": round(face.height, 4),
+                         "left": round(face.left, 4), "top": round(face.top, 4)},
+        "confidence": round(face.confidence, 3),
+        "landmarks": [{"type": lm["type"], "x": round(lm["x"], 4), "y": round(lm["y"], 4)} for lm in face.landmarks],
+    }
+    if face.pose is not None:
+        data["pose"] = face.pose
+    if face.quality is not None:
+        data["quality"] = face.quality
+    return data
+
+
+def faces_data(asset: Asset) -> dict:
+    """The aws_rek_face data of an asset, from its Face rows."""
+    celebrities, unrecognized = [], []
+    for face in asset.faces.select_related("person").order_by("index"):
+        if face.person_id:
+            celebrities.append({
+                "name": face.person.name,
+                "id": face.celebrity_id or str(face.person_id),
+                "urls": face.celebrity_urls,
+                "match_confidence": round(face.match_confidence or 0.0, 2),
+                "face": _face_json(face),
+            })
+        else:
+            unrecognized.append(_face_json(face))
+    return {"celebrity_faces": celebrities, "unrecognized_faces": unrecognized}
+
+
+def faces_result_refresh(*, asset: Asset) -> None:
+    """Rebuild the asset's aws_rek_face data from its faces, and its auto tags where the analysis asked for them."""
+    from .services import auto_tags_apply
+
+    with transaction.atomic():
+        result = (
+            AnalysisResult.objects.select_for_update()
+            .filter(asset=asset, addon=ADDON, status=AnalysisResult.COMPLETE)
+            .first()
+        )
+        if result is None:
+            return
+        result.data = faces_data(asset)
+        result.save(update_fields=["data"])
+        if result.auto_tagging is not None:
+            auto_tags_apply(asset=asset, addon=ADDON,
+                            candidates=rules.auto_tag_candidates(ADDON, result.data, result.auto_tagging))
+
+
+def person_get_or_create(name: str) -> Person:
+    name = " ".join(str(name).split())
+    if not name:
+        raise ValidationError("Type a name.")
+    if len(name) > 200:
+        raise ValidationError("A name is at most 200 characters.")
+    person = Person.objects.filter(name__iexact=name).first()
+    if person is not None:
+        return person
+    try:
+        with transaction.atomic():
+            return Person.objects.create(name=name)
+    except Exception:
+        return Person.objects.get(name__iexact=name)
+
+
+def _check(user, face: Face) -> None:
+    if not asset_can_edit(user=user, asset=face.asset):
+        raise PermissionDenied("Only the person who uploaded this photo, or staff, can name its faces.")
+
+
+def face_name(*, face: Face, user, name: str | None = None, person: Person | None = None) -> Face:
+    """Say who a face is. A different person than recognition thought is remembered as a correction.
+
+    Then the library's unrecognised faces are checked against this person in the background.
+    """
+    _check(user, face)
+    with transaction.atomic():
+        person = person or person_get_or_create(name or "")
+        if face.person_id and face.person_id != person.pk:
+            FaceRejection.objects.get_or_create(face=face, person_id=face.person_id, defaults={"created_by": user})
+        FaceRejection.objects.filter(face=face, person=person).delete()  # a person said so: it is them after all
+        face.person, face.person_source, face.match_confidence = person, Face.SOURCE_USER, 100.0
+        face.celebrity_id, face.celebrity_urls = "", []
+        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls"])
+        faces_result_refresh(asset=face.asset)
+        person_id = person.pk
+        transaction.on_commit(lambda: _recheck_enqueue(person_id))
+    return face
+
+
+def face_clear(*, face: Face, user) -> Face:
+    """This face is not who it was said to be: forget the name, and never match that person to it again."""
+    _check(user, face)
+    with transaction.atomic():
+        if face.person_id:
+            FaceRejection.objects.get_or_create(face=face, person_id=face.person_id, defaults={"created_by": user})
+        face.person, face.person_source, face.match_confidence = None, "", None
+        face.celebrity_id, face.celebrity_urls = "", []
+        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls"])
+        faces_result_refresh(asset=face.asset)
+    return face
+
+
+def _recheck_enqueue(person_id: int) -> None:
+    from .tasks import faces_recheck
+
+    try:
+        faces_recheck.delay(person_id)
+    except Exception:  # the next naming or analysis recognises them anyway
+        import logging
+
+        logging.getLogger(__name__).exception("Could not queue the re-check for person %s", person_id)
+
+
+def faces_recheck(*, person_id: int) -> list[int]:
+    """Match the library's unrecognised faces against one person's example faces; returns the assets changed."""
+    references = _References.load(person_ids=[person_id])
+    if not len(references.person_ids):
+        return []
+    changed: set[int] = set()
+    candidates = (
+        Face.objects.filter(person__isnull=True, embedding__isnull=False)
+        .exclude(rejections__person_id=person_id)
+        .only("pk", "asset_id", "embedding")
+    )
+    for face in candidates.iterator(chunk_size=1000):
+        if _recognise(face, references, set()):
+            # Only if nobody named it meanwhile.
+            if Face.objects.filter(pk=face.pk, person__isnull=True).update(
+                person_id=face.person_id, person_source=Face.SOURCE_AUTO, match_confidence=face.match_confidence
+            ):
+                changed.add(face.asset_id)
+    for asset in Asset.objects.filter(pk__in=changed):
+        faces_result_refresh(asset=asset)
+    return sorted(changed)
+
+
+def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[bool, str]:
+    """Enrol a person from a photo that shows exactly them, once; the photo joins the library.
+
+    Returns (enrolled, what happened). Running it again for the same photo changes nothing.
+    """
+    from django.utils import timezone
+
+    from medialib.services import UploadError, asset_upload
+
+    from .backends.local import LocalBackend
+    from .services import _decode
+
+    person = person_get_or_create(name)
+    asset = Asset.objects.filter(public_id=public_id).first()
+    if asset is not None and asset.faces.filter(person=person, person_source=Face.SOURCE_USER).exists():
+        return False, "already enrolled"
+    created = asset is None
+    if created:
+        try:
+            asset = asset_upload(file=file, uploaded_by=user, public_id=public_id)
+        except UploadError as exc:
+            return False, " ".join(exc.messages)
+    # Enrolment needs embeddings, which only the local detector gives, whatever backend analyses uploads.
+    found = LocalBackend().faces(_image_for(asset, _decode))
+    if len(found.faces) != 1:
+        if created:
+            from medialib.services import asset_delete
+
+            asset_delete(asset=asset, user=_System())
+        return False, "no face found" if not found.faces else f"{len(found.faces)} faces found, not one"
+    with transaction.atomic():
+        faces_store(asset=asset, found=found, backend="local")
+        face = asset.faces.get()
+        FaceRejection.objects.filter(face=face, person=person).delete()
+        face.person, face.person_source, face.match_confidence = person, Face.SOURCE_USER, 100.0
+        face.save(update_fields=["person", "person_source", "match_confidence"])
+        now = timezone.now()
+        AnalysisResult.objects.update_or_create(
+            asset=asset, addon=ADDON,
+            defaults={"status": AnalysisResult.COMPLETE, "data": faces_data(asset), "backend": "local", "error": "",
+                      "attempts": 1, "requested_at": now, "queued_at": now, "started_at": now, "completed_at": now},
+        )
+    return True, "enrolled"
+
+
+class _System:
+    """The enrol command acts for the library itself."""
+
+    is_authenticated = is_active = is_staff = True
+    pk = None
+
+
+def _image_for(asset: Asset, decode):
+    from .backends.base import AnalysisImage
+    from .backends.local import FACE_PIXELS
+
+    return AnalysisImage(decode(asset, FACE_PIXELS), width=asset.width, height=asset.height)

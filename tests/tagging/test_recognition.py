@@ -1,0 +1,162 @@
+"""tagging.recognition on real photos with the local backend: enrol, recognise, name, correct, re-check."""
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+
+from medialib import services as media_services
+from medialib.models import Asset
+from tagging import recognition, services
+from tagging.models import AnalysisResult, Face, FaceRejection, Person
+from tests import images
+from tests.conftest import upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def local_backend(settings):
+    settings.TAGGING_BACKEND = "local"
+    settings.TAGGING_ADDON_BACKENDS = {}
+
+
+def _analyse(user, name, auto_tagging=0.7):
+    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
+                                        addons=["aws_rek_face"], auto_tagging=auto_tagging)
+    services.analysis_run(asset_id=asset.pk)
+    return asset
+
+
+def _data(asset):
+    return AnalysisResult.objects.get(asset=asset, addon="aws_rek_face").data
+
+
+def _enrol(user, name, photo):
+    asset = _analyse(user, photo, auto_tagging=None)
+    face = asset.faces.get()
+    recognition.face_name(face=face, user=user, name=name)
+    return asset
+
+
+def test_match_confidence_is_monotonic_and_documented():
+    values = [recognition.match_confidence(d, 0.6) for d in (0.0, 0.15, 0.33, 0.42, 0.5, 0.59, 0.6, 0.9)]
+    assert values[0] == 100.0 and values[-1] == 0.0 and values[-2] == 0.0
+    assert values == sorted(values, reverse=True)
+    assert values[2] == pytest.approx(84.9, abs=0.1)
+
+
+def test_a_named_person_is_recognised_in_another_photo_and_tagged(user):
+    _enrol(user, "Barack Obama", "obama.jpg")
+    asset = _analyse(user, "obama2.jpg")
+    data = _data(asset)
+    assert data["unrecognized_faces"] == []
+    (celebrity,) = data["celebrity_faces"]
+    assert celebrity["name"] == "Barack Obama"
+    assert celebrity["id"] == str(Person.objects.get(name="Barack Obama").pk)
+    assert 70 < celebrity["match_confidence"] < 100
+    assert set(celebrity["face"]) >= {"bounding_box", "confidence", "landmarks", "pose", "quality"}
+    assert "Barack Obama" in asset.tags.names()
+    assert asset.faces.get().person_source == "auto"
+
+
+def test_two_people_recognised_as_who_they_are(user):
+    _enrol(user, "Barack Obama", "obama.jpg")
+    _enrol(user, "Joe Biden", "biden.jpg")
+    asset = _analyse(user, "two_people.jpg", auto_tagging=0.5)
+    names = sorted(c["name"] for c in _data(asset)["celebrity_faces"])
+    assert names == ["Barack Obama", "Joe Biden"]
+    assert {"Barack Obama", "Joe Biden"} <= set(asset.tags.names())
+
+
+def test_a_photo_of_dogs_has_no_faces(user):
+    asset = _analyse(user, "dogs.jpg")
+    assert _data(asset) == {"celebrity_faces": [], "unrecognized_faces": []}
+
+
+def test_naming_rechecks_older_photos(user, django_capture_on_commit_callbacks):
+    older = _analyse(user, "obama-240p.jpg")
+    assert len(_data(older)["unrecognized_faces"]) == 1
+    newer = _analyse(user, "obama.jpg")
+    with django_capture_on_commit_callbacks() as callbacks:
+        recognition.face_name(face=newer.faces.get(), user=user, name="Barack Obama")
+    assert len(callbacks) == 1  # the re-check is queued, not run in the request
+    assert recognition.faces_recheck(person_id=Person.objects.get().pk) == [older.pk]
+    assert [c["name"] for c in _data(older)["celebrity_faces"]] == ["Barack Obama"]
+    assert "Barack Obama" in older.tags.names()  # its analysis asked for auto-tagging
+
+
+def test_a_correction_is_remembered(user):
+    _enrol(user, "Barack Obama", "obama.jpg")
+    asset = _analyse(user, "obama2.jpg")
+    face = asset.faces.get()
+    assert face.person.name == "Barack Obama"
+    recognition.face_name(face=face, user=user, name="Someone Else")
+    assert FaceRejection.objects.filter(face=face, person__name="Barack Obama").exists()
+    assert [c["name"] for c in _data(asset)["celebrity_faces"]] == ["Someone Else"]
+    assert "Barack Obama" not in asset.tags.names() and "Someone Else" in asset.tags.names()
+    recognition.face_clear(face=Face.objects.get(pk=face.pk), user=user)
+    assert _data(asset)["celebrity_faces"] == []
+    # Analysed again, and re-checked: never Barack Obama again, nor the other name it was cleared of.
+    services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
+    services.analysis_run(asset_id=asset.pk)
+    recognition.faces_recheck(person_id=Person.objects.get(name="Barack Obama").pk)
+    assert _data(asset)["celebrity_faces"] == []
+    assert len(_data(asset)["unrecognized_faces"]) == 1
+
+
+def test_reanalysis_keeps_the_names_people_gave(user):
+    asset = _analyse(user, "two_people.jpg")
+    first, second = asset.faces.order_by("index")
+    recognition.face_name(face=first, user=user, name="Person A")
+    services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
+    services.analysis_run(asset_id=asset.pk)
+    faces = list(asset.faces.order_by("index"))
+    assert faces[0].person.name == "Person A" and faces[0].person_source == "user"
+    assert faces[1].person_id is None
+
+
+def test_only_the_owner_or_staff_may_name(user, other_user, staff_user):
+    asset = _analyse(user, "obama.jpg")
+    with pytest.raises(PermissionDenied):
+        recognition.face_name(face=asset.faces.get(), user=other_user, name="X")
+    recognition.face_name(face=asset.faces.get(), user=staff_user, name="Barack Obama")
+    assert Person.objects.filter(name="Barack Obama").exists()
+
+
+def test_names_are_one_person_whatever_the_case(user):
+    assert recognition.person_get_or_create("Ada  Lovelace") == recognition.person_get_or_create("ada lovelace")
+    assert Person.objects.count() == 1
+
+
+def test_enroll_people_command(tmp_path, user):
+    folder = tmp_path / "people"
+    (folder / "Barack_Obama").mkdir(parents=True)
+    (folder / "Joe_Biden").mkdir()
+    shutil.copy(images.PHOTOS / "obama.jpg", folder / "Barack_Obama" / "obama.jpg")
+    shutil.copy(images.PHOTOS / "two_people.jpg", folder / "Barack_Obama" / "group.jpg")
+    shutil.copy(images.PHOTOS / "dogs.jpg", folder / "Barack_Obama" / "dogs.jpg")
+    (folder / "Barack_Obama" / "notes.txt").write_text("not a photo")
+    shutil.copy(images.PHOTOS / "biden.jpg", folder / "Joe_Biden" / "biden.jpg")
+    older = _analyse(user, "obama2.jpg")  # already in the library, not yet recognised
+
+    out = StringIO()
+    call_command("enroll_people", str(folder), stdout=out)
+    text = out.getvalue()
+    assert "enrolled  Barack Obama: obama.jpg" in text
+    assert "skipped   Barack Obama: group.jpg (2 faces found, not one)" in text
+    assert "skipped   Barack Obama: dogs.jpg (no face found)" in text
+    assert "skipped   Barack Obama: notes.txt (notes.txt is not an image" in text
+    assert "enrolled  Joe Biden: biden.jpg" in text
+    assert "recognised Barack Obama in 1 more photo(s)" in text
+    assert "2 photo(s) enrolled for 2 person(s); 3 skipped." in text
+    assert sorted(Person.objects.values_list("name", flat=True)) == ["Barack Obama", "Joe Biden"]
+    assert [c["name"] for c in _data(older)["celebrity_faces"]] == ["Barack Obama"]
+    assert not Asset.objects.filter(public_id__in=["people/barack_obama/group", "people/barack_obama/dogs"]).exists()
+
+    again = StringIO()
+    call_command("enroll_people", str(folder), stdout=again)
+    assert "0 photo(s) enrolled" in again.getvalue() and "(already enrolled)" in again.getvalue()
+    assert Person.objects.count() == 2
+    assert Face.objects.filter(person_source="user").count() == 2
