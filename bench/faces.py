@@ -1,6 +1,7 @@
 """Face detector benchmark: speed per photo size and per face, model load time, recall and precision on boxes.xml.
 
-Run from the repository root: .venv/bin/python bench/faces.py [--photos DIR] [--repeat N]
+Run from the repository root: .venv/bin/python bench/faces.py [--photos DIR] [--repeat N] [--people DIR]
+The Haar cascade baseline needs `pip install 'opencv-python-headless<5'` (the `bench` extra).
 DIR holds face_boxes.xml (or boxes.xml) and the photos it names; default tests/photos. Prints figures only.
 """
 from __future__ import annotations
@@ -107,6 +108,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=Path, default=ROOT / "tests" / "photos")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--people", type=Path, default=ROOT.parent / "shared" / "fixtures" / "people")
     args = parser.parse_args()
     repeat = args.repeat
 
@@ -174,6 +176,7 @@ def main():
 
     for name, model in policies.items():
         report(f"  {name}", model, images)
+    haar_report(images, repeat)
     for score in (-0.3, 0.5):
         report(f"  auto, min_score {score}", faces.face_model(embeddings=False, min_score=score), images)
 
@@ -193,6 +196,68 @@ def main():
                 report(f"  auto {work / 1e6:.0f} MP{tag}", model, [(image, scaled_boxes)])
             if mp < 4:
                 report("  upsample 1", up1, [(image, scaled_boxes)])
+
+
+    recognition_report(args.people)
+
+
+def haar_report(images, repeat):
+    """OpenCV's Haar cascade (what Wagtail uses), on the same photos and rule: the baseline to beat."""
+    try:
+        import cv2
+    except ImportError:
+        print("  Haar cascade: not measured (pip install 'opencv-python-headless<5')")
+        return
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    hits = n_found = n_true = 0
+    times = []
+    for image, truth in images:
+        gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
+        detect = lambda: cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(20, 20))  # noqa: E731
+        times.append(ms(detect, repeat))
+        found = [((int(x), int(y), int(w), int(h)), 1.0) for x, y, w, h in detect()]
+        hits += match(found, truth)
+        n_found += len(found)
+        n_true += len(truth)
+    precision = hits / n_found if n_found else 1.0
+    print(f"  Haar cascade (OpenCV {cv2.__version__}, scale 1.1, 5 neighbours): recall {hits}/{n_true} = "
+          f"{hits / n_true:.2f}, precision {hits}/{n_found} = {precision:.2f}, {statistics.mean(times):.0f} ms per photo")
+
+
+def recognition_report(folder: Path):
+    """Leave-one-out on FOLDER/<person>/<photos>: enrol each photo in turn, recognise the person's other photos
+    against everyone's enrolled faces; plus two_people.jpg and obama-240p.jpg where present."""
+    if not folder.is_dir():
+        print(f"\nrecognition: {folder} not found, not measured")
+        return
+    model = faces.face_model()
+    people = {}
+    for person_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for photo in sorted(person_dir.iterdir()):
+            found = model.detect(Image.open(photo).convert("RGB"))
+            if len(found) == 1:
+                people.setdefault(person_dir.name, []).append(found[0].embedding)
+    trials = correct = 0
+    for name, embeddings in people.items():
+        for i, probe in enumerate(embeddings):
+            gallery = [(n, e) for n, es in people.items() for j, e in enumerate(es) if not (n == name and j == i)]
+            if not any(n == name for n, _ in gallery):
+                continue
+            best, distance = min(((n, faces.face_distance(probe, e)) for n, e in gallery), key=lambda x: x[1])
+            trials += 1
+            correct += best == name and distance < faces.SAME_PERSON_DISTANCE
+    print(f"\nrecognition on {folder}: {len(people)} people; leave-one-out {correct}/{trials} correct "
+          f"(nearest enrolled face, distance < {faces.SAME_PERSON_DISTANCE})")
+    enrolled = [(n, es[0]) for n, es in people.items()]
+    for extra in ("two_people.jpg", "obama-240p.jpg"):
+        path = folder / extra
+        if path.exists():
+            names = []
+            for face in model.detect(Image.open(path).convert("RGB")):
+                best, distance = min(((n, faces.face_distance(face.embedding, e)) for n, e in enrolled),
+                                     key=lambda x: x[1])
+                names.append(f"{best} ({distance:.2f})" if distance < faces.SAME_PERSON_DISTANCE else "unknown")
+            print(f"  {extra}: {', '.join(names) or 'no face'}")
 
 
 if __name__ == "__main__":

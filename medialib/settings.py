@@ -64,7 +64,6 @@ INSTALLED_APPS = [
     "taggit",
     "medialib",
     "tagging",
-    "medialib.api",
 ]
 
 MIDDLEWARE = [

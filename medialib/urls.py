@@ -12,6 +12,9 @@ app_urls = (
         path("assets/<int:pk>/tags/add/", views.asset_tags_add, name="asset_tags_add"),
         path("assets/<int:pk>/tags/remove/", views.asset_tag_remove, name="asset_tag_remove"),
         path("assets/<int:pk>/delete/", views.asset_delete, name="asset_delete"),
+        path("assets/<int:pk>/analysis.json", views.asset_analysis, name="asset_analysis"),
+        path("assets/analysis.json", views.assets_analysis, name="assets_analysis"),
+        path("assets/<int:pk>/analysis/rerun/", views.asset_analysis_rerun, name="asset_analysis_rerun"),
         path("files/<int:pk>/original/v<int:version>", views.asset_original, name="asset_original"),
         path("files/<int:pk>/<slug:spec>/v<int:version>.jpg", views.asset_rendition, name="asset_rendition"),
         # Last: a public_id may hold slashes.
@@ -24,6 +27,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("tagging.urls")),
     path("", include(app_urls)),
 ]
 

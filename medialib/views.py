@@ -1,4 +1,6 @@
-"""Pages of the asset library: gallery, upload, asset detail, and the files themselves."""
+"""Pages of the asset library: gallery, upload, asset detail, analysis status, and the files themselves."""
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,15 +8,20 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tagging import services as tagging_services
 
 from . import selectors, services
-from .forms import TagAddForm, TagRemoveForm, UploadForm
+from .forms import AnalysisRerunForm, TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
 
 # Files are addressed by version, so a URL always means the same bytes: cache them for a year.
 IMMUTABLE = "private, max-age=31536000, immutable"
+# The gallery asks for the status of at most this many assets at once.
+STATUS_MAX_IDS = 200
 
 
 def _cursor(request, name):
@@ -48,7 +55,7 @@ def upload(request):
             form.add_error(None, f"Send at most {settings.MEDIALIB_MAX_FILES_PER_REQUEST} files at once.")
         else:
             for uploaded in files:
-                results.append(_upload_one(request, uploaded, form.cleaned_data["tags"]))
+                results.append(_upload_one(request, uploaded, form.cleaned_data))
     if request.method == "POST":
         if _wants_json(request):
             if form.errors:
@@ -65,9 +72,12 @@ def upload(request):
     )
 
 
-def _upload_one(request, uploaded, tags) -> dict:
+def _upload_one(request, uploaded, options: dict) -> dict:
     try:
-        asset = services.asset_upload(file=uploaded, uploaded_by=request.user, tags=tags)
+        asset = services.asset_upload(
+            file=uploaded, uploaded_by=request.user, tags=options["tags"],
+            addons=options["addons"], auto_tagging=options["auto_tagging"],
+        )
     except ValidationError as exc:
         return {"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)}
     return {"filename": uploaded.name, "ok": True, "public_id": asset.public_id, "url": asset_detail_url(asset)}
@@ -91,8 +101,58 @@ def asset_detail(request, public_id):
             "asset": asset,
             "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
             "tag_form": TagAddForm(),
+            "analyses": selectors.addon_statuses(asset),
+            "tags": selectors.tag_items(asset),
+            "rerun_form": AnalysisRerunForm(initial=selectors.analysis_defaults(asset)),
         },
     )
+
+
+def _json_login_required(view):
+    """A script polls these: answer 401 in JSON rather than redirect it to the login page."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": {"message": "Log in to see this."}}, status=401)
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
+@_json_login_required
+@require_GET
+@never_cache
+def asset_analysis(request, pk):
+    """One asset's add-on statuses, labels, tags and renditions, for its page to follow the worker."""
+    asset = selectors.asset_by_pk(pk=pk)
+    if asset is None:
+        return JsonResponse({"error": {"message": "No image with that id."}}, status=404)
+    return JsonResponse(selectors.asset_status(asset, with_labels=True))
+
+
+@_json_login_required
+@require_GET
+@never_cache
+def assets_analysis(request):
+    """The same for several assets (`?ids=3,2,1`), for the gallery; ids that do not exist are left out."""
+    ids = [int(v) for v in request.GET.get("ids", "").split(",") if v.isdigit()][:STATUS_MAX_IDS]
+    return JsonResponse({"assets": [selectors.asset_status(a) for a in selectors.assets_by_ids(ids=ids)]})
+
+
+@login_required
+@require_POST
+def asset_analysis_rerun(request, pk):
+    asset = get_object_or_404(Asset, pk=pk)
+    form = AnalysisRerunForm(request.POST)
+    if form.is_valid():
+        try:
+            tagging_services.analysis_rerun(asset=asset, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Analysis queued: the results appear here when the worker is done.")
+    else:
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+    return redirect("medialib:asset_detail", asset.public_id)
 
 
 @login_required
@@ -120,8 +180,14 @@ def asset_tags_add(request, pk):
 def asset_tag_remove(request, pk):
     asset = get_object_or_404(Asset, pk=pk)
     form = TagRemoveForm(request.POST)
-    if form.is_valid() and services.asset_tag_remove(asset=asset, name=form.cleaned_data["name"], user=request.user):
-        messages.success(request, f"Removed {form.cleaned_data['name']}.")
+    if not form.is_valid():
+        return redirect("medialib:asset_detail", asset.public_id)
+    name = form.cleaned_data["name"]
+    outcome = tagging_services.tag_remove_or_reject(asset=asset, name=name, user=request.user)
+    if outcome == "rejected":
+        messages.success(request, f"Removed {name}. An add-on had found it, so re-analysis will not add it back.")
+    elif outcome == "removed":
+        messages.success(request, f"Removed {name}.")
     return redirect("medialib:asset_detail", asset.public_id)
 
 

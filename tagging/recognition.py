@@ -330,3 +330,16 @@ def _image_for(asset: Asset, decode):
     from .backends.local import FACE_PIXELS
 
     return AnalysisImage(decode(asset, FACE_PIXELS), width=asset.width, height=asset.height)
+
+
+def faces_name_group(*, face_ids: list[int], user, name: str) -> int:
+    """Name several faces at once (a group of look-alikes on the people page); returns how many were named."""
+    faces = list(Face.objects.filter(pk__in=face_ids).select_related("asset"))
+    if not faces:
+        raise ValidationError("Choose at least one face.")
+    for face in faces:
+        _check(user, face)
+    person = person_get_or_create(name)
+    for face in faces:
+        face_name(face=face, user=user, person=person)
+    return len(faces)

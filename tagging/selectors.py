@@ -32,3 +32,61 @@ def asset_info(asset: Asset, *, with_data: bool = True, addons: list[str] | None
 
 def analysis_statuses(asset: Asset) -> dict[str, str]:
     return {result.addon: result.status for result in asset.analyses.all()}
+
+
+def people_list():
+    """Every person with how many photos they are in, and one of their faces for a thumbnail."""
+    from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
+
+    from .models import Face, Person
+
+    # A face someone named is the most trustworthy picture of them; then the surest detection.
+    named_first = Case(When(person_source=Face.SOURCE_USER, then=Value(0)), default=Value(1), output_field=IntegerField())
+    cover = Face.objects.filter(person=OuterRef("pk")).order_by(named_first, "-confidence").values("pk")[:1]
+    return (
+        Person.objects.annotate(photos=Count("faces__asset", distinct=True), cover_face=Subquery(cover))
+        .filter(photos__gt=0)
+        .order_by("name")
+    )
+
+
+def person_assets(person):
+    from django.db.models import Prefetch
+
+    from medialib.models import AssetTag, Rendition
+
+    return (
+        Asset.objects.filter(faces__person=person)
+        .distinct()
+        .order_by("-pk")
+        .prefetch_related(
+            Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name")),
+            Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
+        )
+    )
+
+
+def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> list[list]:
+    """Faces nobody has named that this user may name, grouped by likeness (dlib's Chinese whispers).
+
+    Groups with the most faces first, so naming one group names many photos at once.
+    """
+    from .models import Face
+
+    faces = Face.objects.filter(person__isnull=True).select_related("asset").order_by("-pk")
+    if not user.is_staff:  # the same rule as medialib.selectors.asset_can_edit
+        faces = faces.filter(asset__uploaded_by=user)
+    faces = list(faces[:limit])
+    with_embedding = [f for f in faces if f.embedding]
+    groups: dict[int, list] = {}
+    if len(with_embedding) > 1:
+        import dlib
+
+        labels = dlib.chinese_whispers_clustering([dlib.vector(f.embedding) for f in with_embedding], threshold)
+        for face, label in zip(with_embedding, labels):
+            groups.setdefault(label, []).append(face)
+    else:
+        groups = {i: [f] for i, f in enumerate(with_embedding)}
+    result = sorted(groups.values(), key=lambda g: (-len(g), -g[0].pk))
+    result += [[f] for f in faces if not f.embedding]
+    return result

@@ -1,8 +1,8 @@
-"""Template helpers for asset files."""
+"""Template helpers for asset files and their analysis."""
 from django import template
 from django.urls import reverse
 
-from ..selectors import rendition_for
+from ..selectors import addon_statuses, rendition_for
 
 register = template.Library()
 
@@ -19,3 +19,21 @@ def rendition_url(asset, spec):
 @register.simple_tag
 def original_url(asset):
     return reverse("medialib:asset_original", args=[asset.pk, asset.version])
+
+
+@register.simple_tag
+def asset_addon_statuses(asset):
+    """The asset's add-on statuses (from the prefetched results)."""
+    return addon_statuses(asset)
+
+
+@register.filter
+def addon(statuses, name):
+    """The status of one add-on from a list of them, or None when it was never asked for."""
+    return next((status for status in statuses if status.addon == name), None)
+
+
+@register.simple_tag
+def analysis_pending(asset, statuses, spec="thumb"):
+    """Whether a page showing the asset should ask how the worker is doing: add-ons pending, or no rendition yet."""
+    return any(status.pending for status in statuses) or rendition_for(asset, spec) is None

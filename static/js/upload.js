@@ -51,6 +51,8 @@
       const data = new FormData();
       data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
       data.append("tags", form.querySelector("[name=tags]").value);
+      form.querySelectorAll("[name=addons]:checked").forEach(function (box) { data.append("addons", box.value); });
+      data.append("auto_tagging", form.querySelector("[name=auto_tagging]").value);
       data.append("files", item.file, item.file.name);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action || window.location.href);
@@ -112,6 +114,7 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (!form.reportValidity()) return; // e.g. a threshold above 1: the browser says what is wrong
     if (!input.files.length) {
       input.focus();
       return;
@@ -130,6 +133,7 @@
   });
   dropzone.addEventListener("drop", function (event) {
     event.preventDefault();
+    if (!form.reportValidity()) return;
     if (event.dataTransfer && event.dataTransfer.files.length) start(event.dataTransfer.files);
   });
 })();

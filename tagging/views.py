@@ -1,0 +1,109 @@
+"""Pages about people and faces: the people list, one person's photos, naming faces, face thumbnails."""
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from PIL import Image, ImageOps
+
+from medialib.images import OPEN_FORMATS
+
+from . import recognition, selectors
+from .models import Face, Person
+
+FACE_THUMB_SIZE = 160
+
+
+@login_required
+def people(request):
+    return render(request, "tagging/people.html", {
+        "people": selectors.people_list(),
+        "groups": selectors.unnamed_face_groups(user=request.user),
+        "known": Person.objects.order_by("name"),
+    })
+
+
+@login_required
+def person_detail(request, pk):
+    person = get_object_or_404(Person, pk=pk)
+    return render(request, "tagging/person.html", {"person": person, "assets": selectors.person_assets(person)})
+
+
+def _back(request, fallback):
+    target = request.POST.get("next", "")
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@login_required
+@require_POST
+def face_name(request, pk):
+    face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
+    person_id = request.POST.get("person")
+    try:
+        person = get_object_or_404(Person, pk=person_id) if person_id else None
+        recognition.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Named {face.person.name}. Other photos of them are being checked.")
+    return _back(request, "tagging:people")
+
+
+@login_required
+@require_POST
+def face_clear(request, pk):
+    face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
+    previous = face.person.name if face.person else None
+    recognition.face_clear(face=face, user=request.user)
+    if previous:
+        messages.success(request, f"This face is no longer {previous}, and will not be matched to them again.")
+    return _back(request, "tagging:people")
+
+
+@login_required
+@require_POST
+def faces_name_group(request):
+    ids = [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
+    try:
+        count = recognition.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Named {count} face(s) {request.POST.get('name', '').strip()}.")
+    return redirect("tagging:people")
+
+
+@login_required
+def face_thumbnail(request, pk):
+    """A square crop around one face, from the preview rendition when there is one (cheaper than the original)."""
+    face = get_object_or_404(Face.objects.select_related("asset"), pk=pk)
+    asset = face.asset
+    preview = asset.renditions.filter(spec="preview", version=asset.version).first()
+    name = preview.file.name if preview else asset.file.name
+    try:
+        with default_storage.open(name, "rb") as handle:
+            image = Image.open(handle, formats=OPEN_FORMATS)
+            image.draft("RGB", (1600, 1600))
+            image = ImageOps.exif_transpose(image)
+    except FileNotFoundError:
+        raise Http404("The photo is missing from storage.") from None
+    w, h = image.size
+    side = max(face.width * w, face.height * h) * 1.4  # some margin around the box
+    cx, cy = (face.left + face.width / 2) * w, (face.top + face.height / 2) * h
+    crop = image.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2)))
+    crop = crop.convert("RGB").resize((FACE_THUMB_SIZE, FACE_THUMB_SIZE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, "JPEG", quality=85)
+    response = HttpResponse(out.getvalue(), content_type="image/jpeg")
+    # A face's id changes when its photo is analysed again, so its crop never changes.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

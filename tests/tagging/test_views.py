@@ -1,0 +1,147 @@
+"""tagging.views through the Django test client: people pages, naming and correcting faces, permissions."""
+import io
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from medialib import services as media_services
+from tagging import recognition, services
+from tagging.models import AnalysisResult, Face, FaceRejection, Person
+from tests import images
+from tests.conftest import upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def local_backend(settings):
+    settings.TAGGING_BACKEND = "local"
+    settings.TAGGING_ADDON_BACKENDS = {}
+
+
+def _analyse(user, name, auto_tagging=0.7):
+    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
+                                        addons=["aws_rek_face"], auto_tagging=auto_tagging)
+    media_services.renditions_generate(asset_id=asset.pk)
+    services.analysis_run(asset_id=asset.pk)
+    return asset
+
+
+@pytest.fixture
+def alice(client, user):
+    client.force_login(user)
+    return client
+
+
+def test_anonymous_users_are_refused(client, user):
+    asset = _analyse(user, "obama.jpg")
+    face = asset.faces.get()
+    for url in (reverse("tagging:people"), reverse("tagging:face_thumbnail", args=[face.pk])):
+        assert client.get(url).status_code == 302
+    response = client.post(reverse("tagging:face_name", args=[face.pk]), {"name": "Barack Obama"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert not Person.objects.exists()
+
+
+def test_naming_a_face_through_the_page(alice, user, django_capture_on_commit_callbacks):
+    asset = _analyse(user, "obama.jpg")
+    face = asset.faces.get()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = alice.post(reverse("tagging:face_name", args=[face.pk]),
+                              {"name": "Barack Obama", "next": f"/asset/{asset.public_id}"})
+    assert response.status_code == 302 and response["Location"] == f"/asset/{asset.public_id}"
+    assert len(callbacks) == 1  # the library re-check, queued for the worker
+    data = AnalysisResult.objects.get(asset=asset).data
+    assert [c["name"] for c in data["celebrity_faces"]] == ["Barack Obama"]
+    assert "Barack Obama" in asset.tags.names()
+
+
+def test_next_must_stay_on_this_site(alice, user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    response = alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "X", "next": "https://evil.example/"})
+    assert response["Location"] == reverse("tagging:people")
+
+
+def test_correcting_and_clearing_through_the_page(alice, user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "Wrong Name"})
+    alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "Barack Obama"})
+    assert FaceRejection.objects.filter(face=face, person__name="Wrong Name").exists()
+    alice.post(reverse("tagging:face_clear", args=[face.pk]))
+    face.refresh_from_db()
+    assert face.person is None
+    assert FaceRejection.objects.filter(face=face).count() == 2
+
+
+def test_another_user_cannot_name_faces_in_my_photos(client, user, other_user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    client.force_login(other_user)
+    assert client.post(reverse("tagging:face_name", args=[face.pk]), {"name": "X"}).status_code == 403
+    assert client.post(reverse("tagging:face_clear", args=[face.pk])).status_code == 403
+    assert client.post(reverse("tagging:faces_name_group"), {"faces": [face.pk], "name": "X"}).status_code == 403
+    assert not Person.objects.exists()
+
+
+def test_naming_needs_post_and_csrf(user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get(reverse("tagging:face_name", args=[face.pk])).status_code == 405
+    assert client.post(reverse("tagging:face_name", args=[face.pk]), {"name": "X"}).status_code == 403
+    assert not Person.objects.exists()
+
+
+def test_people_page_lists_people_and_groups_unnamed_faces(alice, user):
+    _analyse(user, "obama.jpg")
+    _analyse(user, "obama2.jpg")
+    biden = _analyse(user, "biden.jpg")
+    html = alice.get(reverse("tagging:people")).content.decode()
+    assert html.count('class="card face-group"') == 2  # the two Obamas together, Biden alone
+    assert "2 faces that look alike" in html
+    group = [f.pk for f in Face.objects.exclude(asset=biden)]
+    response = alice.post(reverse("tagging:faces_name_group"), {"faces": group, "name": "Barack Obama"})
+    assert response.status_code == 302
+    assert Face.objects.filter(person__name="Barack Obama", person_source="user").count() == 2
+    html = alice.get(reverse("tagging:people")).content.decode()
+    assert "Barack Obama" in html and "2 photos" in html
+    person = Person.objects.get()
+    page = alice.get(reverse("tagging:person_detail", args=[person.pk])).content.decode()
+    assert page.count('class="tile"') == 2
+
+
+def test_names_are_escaped(alice, user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "<script>alert(1)</script>"})
+    html = alice.get(reverse("tagging:people")).content.decode()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_empty_name_is_an_error(alice, user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    response = alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "   "}, follow=True)
+    assert "Type a name." in response.content.decode()
+    assert not Person.objects.exists()
+
+
+def test_face_thumbnail_is_a_crop_around_the_face(alice, user):
+    face = _analyse(user, "obama.jpg").faces.get()
+    response = alice.get(reverse("tagging:face_thumbnail", args=[face.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert "immutable" in response["Cache-Control"]
+    image = Image.open(io.BytesIO(response.content))
+    assert image.size == (160, 160)
+    # It shows a face: the local detector finds one in the crop.
+    from tagging.faces import face_model
+
+    assert len(face_model().detect(image.convert("RGB"))) == 1
+
+
+def test_recognition_helper_groups_for_staff_only_their_own_for_others(user, other_user, staff_user):
+    from tagging.selectors import unnamed_face_groups
+
+    _analyse(user, "obama.jpg")
+    assert sum(len(g) for g in unnamed_face_groups(user=other_user)) == 0
+    assert sum(len(g) for g in unnamed_face_groups(user=staff_user)) == 1
+    assert recognition.faces_recheck(person_id=999) == []
