@@ -104,8 +104,20 @@ def asset_detail(request, public_id):
             "analyses": selectors.addon_statuses(asset),
             "tags": selectors.tag_items(asset),
             "rerun_form": AnalysisRerunForm(initial=selectors.analysis_defaults(asset)),
+            **_face_context(asset),
         },
     )
+
+
+def _face_context(asset):
+    from tagging.models import Person
+    from tagging.selectors import asset_faces
+
+    return {
+        "faces": asset_faces(asset),
+        "faces_analysed": asset.analyses.filter(addon="aws_rek_face", status="complete").exists(),
+        "known_people": Person.objects.order_by("name").only("name"),
+    }
 
 
 def _json_login_required(view):

@@ -90,3 +90,10 @@ def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> li
     result = sorted(groups.values(), key=lambda g: (-len(g), -g[0].pk))
     result += [[f] for f in faces if not f.embedding]
     return result
+
+
+def asset_faces(asset: Asset) -> list:
+    """The asset's faces for its page: largest first, with their person."""
+    from .models import Face
+
+    return list(Face.objects.filter(asset=asset).select_related("person").order_by("index"))

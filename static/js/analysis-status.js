@@ -148,6 +148,8 @@
       renderIfChanged(labels, labelling || null, function () { renderLabels(labelling); });
       renderIfChanged(tags, asset.tags, function () { renderTags(asset.tags); });
       if (asset.preview && image && image.getAttribute("src") !== asset.preview) image.src = asset.preview;
+      // Others (the face overlay) redraw themselves from this.
+      document.dispatchEvent(new CustomEvent("analysis:updated", { detail: asset }));
       return waitingFor(asset, "preview");
     });
   }
