@@ -160,3 +160,20 @@ def test_enroll_people_command(tmp_path, user):
     assert "0 photo(s) enrolled" in again.getvalue() and "(already enrolled)" in again.getvalue()
     assert Person.objects.count() == 2
     assert Face.objects.filter(person_source="user").count() == 2
+
+
+PEOPLE = {
+    "Barack Obama": ("obama.jpg", "obama2.jpg"),
+    "Joe Biden": ("biden.jpg", "biden2.jpg"),
+    "Kit Harington": ("kit_harington1.jpg", "kit_harington2.jpg"),
+    "Rose Leslie": ("rose_leslie1.jpg", "rose_leslie2.jpg"),
+}
+
+
+def test_everyone_enrolled_from_one_photo_is_recognised_in_another(user):
+    for name, (first, _) in PEOPLE.items():
+        _enrol(user, name, first)
+    _enrol(user, "Alex Lacamoire", "alex_lacamoire.jpg")  # someone else in the gallery of known faces
+    for name, (_, second) in PEOPLE.items():
+        asset = _analyse(user, second)
+        assert [c["name"] for c in _data(asset)["celebrity_faces"]] == [name], second
