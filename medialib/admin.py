@@ -3,8 +3,25 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Asset, AssetTag, Rendition
+from .models import Asset, AssetTag, Rendition, Tag
 from .selectors import rendition_for
+
+# The library's tags are medialib.Tag; django-taggit's own model stays empty, so keep it out of the way.
+try:
+    import taggit.models
+
+    admin.site.unregister(taggit.models.Tag)
+except admin.sites.NotRegistered:  # taggit not yet loaded its admin, or already gone
+    pass
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "usage_count", "blocked"]
+    list_filter = ["blocked"]
+    search_fields = ["name"]
+    readonly_fields = ["usage_count"]
+    ordering = ["name"]
 
 
 class AssetTagInline(admin.TabularInline):

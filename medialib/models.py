@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from taggit.managers import TaggableManager
-from taggit.models import TaggedItemBase
+from taggit.models import ItemBase, TagBase
 
 # Folders are allowed ("trips/2024/beach"); every segment starts with a letter, digit or underscore,
 # so "..", "." and hidden names can never appear, and no segment is empty (no "//", no leading "/").
@@ -56,21 +56,52 @@ class Asset(models.Model):
         return FORMAT_MIME_TYPES.get(self.format, "application/octet-stream")
 
 
-class AssetTag(TaggedItemBase):
+class Tag(TagBase):
+    """A tag (django-taggit's, with what search and moderation need on it)."""
+
+    # Kept by batch refreshes (tagging.services), never per row: popular tags would contend.
+    usage_count = models.PositiveIntegerField(default=0)
+    blocked = models.BooleanField(default=False, help_text="Auto-tagging never assigns a blocked tag.")
+
+    class Meta:
+        verbose_name = "tag"
+        ordering = ["name"]
+
+
+class AssetTag(ItemBase):
     """A tag on an asset, with where it came from: a person ("manual") or an add-on, and its confidence."""
 
     SOURCE_MANUAL = "manual"
 
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="uses")
     content_object = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tagged_items")
     source = models.CharField(max_length=40, default=SOURCE_MANUAL, db_index=True)
     confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The asset's created_at, copied so that "assets with this tag, newest first" walks one index.
+    asset_created_at = models.DateTimeField(editable=False)
+    reviewed_at = models.DateTimeField(null=True, blank=True, help_text="When a moderator approved it.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["content_object", "tag"], name="assettag_unique_per_asset")]
+        indexes = [
+            models.Index(
+                "tag", models.F("asset_created_at").desc(), models.F("content_object").desc(),
+                name="assettag_tag_newest",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.tag} ({self.source})"
+
+    def save(self, *args, **kwargs):
+        # The copy is part of the row's integrity, whoever creates it (services, the admin inline).
+        if self.asset_created_at is None:
+            self.asset_created_at = self.content_object.created_at
+        super().save(*args, **kwargs)
 
 
 class Rendition(models.Model):

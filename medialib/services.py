@@ -15,10 +15,9 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from taggit.models import Tag
 
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
-from .models import Asset, AssetTag, Rendition, validate_public_id
+from .models import Asset, AssetTag, Rendition, Tag, validate_public_id
 from .selectors import asset_can_edit
 
 logger = logging.getLogger(__name__)

@@ -4,9 +4,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
-from taggit.models import Tag
 
-from medialib.models import Asset
+from medialib.models import Asset, Tag
 
 
 class AnalysisResult(models.Model):

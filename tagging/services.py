@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image, ImageOps
-from taggit.models import Tag
+from medialib.models import Tag
 
 from medialib.images import OPEN_FORMATS
 from medialib.models import Asset, AssetTag

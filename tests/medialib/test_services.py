@@ -300,5 +300,13 @@ def test_parallel_uploads_with_the_same_new_tags_all_succeed(user):
     assert len(set(ids)) == 8
     for asset in Asset.objects.all():
         assert len(asset.tags.names()) == 5
-    from taggit.models import Tag
+    from medialib.models import Tag
     assert Tag.objects.filter(name__startswith="Race").count() == 5
+
+
+def test_tag_uses_carry_the_assets_date_for_search(user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["beach"])
+    use = AssetTag.objects.get(content_object=asset)
+    assert use.asset_created_at == asset.created_at
+    services.asset_tags_add(asset=asset, names=["sea"], user=user)
+    assert set(AssetTag.objects.values_list("asset_created_at", flat=True)) == {asset.created_at}
