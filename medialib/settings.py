@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taggit",
     "medialib",
     "tagging",
+    "medialib.api",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("medialib.api.urls")),
     path("", include("tagging.urls")),
     path("", include(app_urls)),
 ]

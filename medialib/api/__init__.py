@@ -1,0 +1,1 @@
+"""The Cloudinary-compatible HTTP API: the official Cloudinary SDKs upload to and query this library unchanged."""

@@ -1,0 +1,37 @@
+"""API keys: the key and secret a Cloudinary SDK is configured with, owned by the user its uploads belong to."""
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def api_key_generate() -> str:
+    # 15 digits, like Cloudinary's keys: some clients check the shape.
+    return str(secrets.randbelow(9 * 10**14) + 10**14)
+
+
+def api_secret_generate() -> str:
+    # URL-safe characters only: the secret travels inside CLOUDINARY_URL (cloudinary://key:secret@cloud).
+    return secrets.token_urlsafe(32)
+
+
+class ApiKey(models.Model):
+    """One client's credentials. Uploads made with the key belong to its user and obey that user's rights."""
+
+    name = models.CharField(max_length=100, help_text="Who or what uses this key, e.g. 'backup script'.")
+    key = models.CharField(max_length=32, unique=True, default=api_key_generate, editable=False)
+    # Kept in clear, unlike a password: a Cloudinary signature is SHA-1/SHA-256 of the parameters followed by
+    # the secret, so checking one means computing it again, which needs the secret itself (a hash would not do).
+    # It is shown once, when the key is made, and never again (the admin hides it).
+    secret = models.CharField(max_length=64, default=api_secret_generate, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    is_active = models.BooleanField(default=True, help_text="Untick to revoke the key; requests with it are refused.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.key})"

@@ -1,0 +1,75 @@
+"""What the API answers: an asset as a Cloudinary resource, and errors as `{"error": {"message": ...}}`."""
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from medialib.models import Asset
+from tagging.selectors import asset_info
+
+from .signatures import response_signature
+
+
+class ApiError(Exception):
+    """A refusal with the HTTP status the Cloudinary SDKs map to their exceptions (400 BadRequest, 401
+    AuthorizationRequired, 403 NotAllowed, 404 NotFound, 409 AlreadyExists, 420/429 RateLimited, 500 GeneralError)."""
+
+    def __init__(self, message: str, status: int = 400, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+
+def api_response(data: dict, status: int = 200, headers: dict | None = None) -> JsonResponse:
+    response = JsonResponse(data, status=status, headers=headers)
+    # Answers to authenticated calls are for the caller only; no shared cache may keep them.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def error_response(message: str, status: int, headers: dict | None = None) -> JsonResponse:
+    return api_response({"error": {"message": message}}, status=status, headers=headers)
+
+
+def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> dict:
+    """The asset as Cloudinary describes an image resource, with `info` (add-on results) when there is any.
+
+    `etag` is the first 32 hex digits of the file's SHA-256 (Cloudinary sends an MD5, also 32 hex digits: this
+    library hashes uploads with SHA-256 only); like Cloudinary's, it changes exactly when the bytes do.
+    `original_filename` is without its extension, as Cloudinary gives it ("file" when there was no name).
+    """
+    delivery = f"{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{asset.version}/{asset.public_id}.{asset.format}"
+    host = request.get_host()
+    data = {
+        "public_id": asset.public_id,
+        "version": asset.version,
+        "version_id": hashlib.sha256(f"{asset.public_id}:{asset.version}:{asset.sha256}".encode()).hexdigest()[:32],
+        "signature": response_signature(public_id=asset.public_id, version=asset.version, secret=secret),
+        "width": asset.width,
+        "height": asset.height,
+        "format": asset.format,
+        "resource_type": "image",
+        "created_at": asset.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tags": sorted(asset.tags.names(), key=str.lower),
+        "bytes": asset.bytes,
+        "type": "upload",
+        "etag": asset.sha256[:32],
+        "placeholder": False,
+        "url": f"http://{host}/{delivery}",
+        "secure_url": f"https://{host}/{delivery}",
+        "original_filename": PurePosixPath(asset.original_filename).stem or "file",
+    }
+    if info:
+        data["info"] = info
+    return data
+
+
+def resource_response(asset: Asset, *, request, secret: str, addons: list[str] | None = None, with_data: bool = True):
+    """`addons` limits `info` to those add-ons (what an upload or explicit call asked for); None shows them all."""
+    info = asset_info(asset, with_data=with_data, addons=addons) if addons is None or addons else None
+    return api_response(resource_data(asset, request=request, secret=secret, info=info))

@@ -1,0 +1,16 @@
+"""Routes of the Cloudinary-compatible API, as the SDKs build them: /v1_1/<cloud>/<resource_type>/<action>."""
+from django.urls import path, re_path
+
+from . import views
+
+app_name = "medialib_api"
+
+urlpatterns = [
+    path("v1_1/<str:cloud>/image/upload", views.image_upload, name="image_upload"),
+    path("v1_1/<str:cloud>/image/explicit", views.image_explicit, name="image_explicit"),
+    # public_ids may hold slashes (folders).
+    path("v1_1/<str:cloud>/resources/image/upload/<path:public_id>", views.resource, name="resource"),
+    re_path(r"^v1_1/[^/]+/(?P<resource_type>raw|video|auto)/", views.resource_type_unsupported),
+    # Anything else under the API answers in JSON, so an SDK raises NotFound rather than failing to parse HTML.
+    re_path(r"^v1_1/", views.not_found),
+]

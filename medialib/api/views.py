@@ -1,0 +1,111 @@
+"""The Cloudinary-compatible endpoints: each authenticates, parses, calls a service and renders a resource."""
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.views.decorators.csrf import csrf_exempt
+
+from medialib.models import Asset
+from medialib.services import UploadError, asset_upload
+from tagging.addons import AddonError
+from tagging.services import analysis_rerun
+
+from . import auth, params
+from .responses import ApiError, error_response, resource_response
+
+logger = logging.getLogger(__name__)
+
+
+def _error_for(exc: Exception) -> ApiError | None:
+    """The API's answer to what a service raised, with the status the SDKs map to the matching exception."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UploadError) and exc.code == "exists":
+        # Cloudinary would overwrite; this library never replaces an image behind its users' backs, so the
+        # SDK raises AlreadyExists (409) and the client picks another public_id.
+        return ApiError(exc.messages[0], 409)
+    if isinstance(exc, ValidationError):
+        return ApiError(" ".join(exc.messages), 400)
+    if isinstance(exc, AddonError):
+        return ApiError(str(exc), 400)
+    if isinstance(exc, PermissionDenied):
+        return ApiError(str(exc) or "Not allowed.", 403)
+    if isinstance(exc, Asset.DoesNotExist):
+        return ApiError(str(exc) or "Resource not found", 404)
+    return None
+
+
+def api_endpoint(*methods: str):
+    """CSRF-exempt (requests carry a signature or Basic credentials, never a cookie), JSON in every answer,
+    and only for this server's cloud name."""
+
+    def decorator(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, cloud: str, **kwargs):
+            try:
+                # Case-insensitive: the SDKs read the cloud name from CLOUDINARY_URL's host, which they lower-case.
+                if cloud.lower() != settings.MEDIALIB_CLOUD_NAME.lower():
+                    raise ApiError(f"Unknown cloud name {cloud[:60]!r}.", 404)
+                if request.method not in methods:
+                    raise ApiError(f"{request.method} is not allowed here; use {' or '.join(methods)}.", 405,
+                                   {"Allow": ", ".join(methods)})
+                return view(request, **kwargs)
+            except Exception as exc:
+                error = _error_for(exc)
+                if error is None:
+                    logger.exception("API request %s %s failed", request.method, request.path)
+                    error = ApiError("Internal server error.", 500)
+                return error_response(error.message, error.status, error.headers)
+
+        return wrapper
+
+    return decorator
+
+
+@api_endpoint("POST")
+def image_upload(request):
+    key, form = auth.signed_request_authenticate(request)
+    arguments = params.upload_arguments(form, request.FILES, request.headers)
+    asset = asset_upload(uploaded_by=key.user, **arguments)
+    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False)
+
+
+@api_endpoint("POST")
+def image_explicit(request):
+    key, form = auth.signed_request_authenticate(request)
+    arguments = params.explicit_arguments(form)
+    asset = _asset(arguments.pop("public_id"))
+    analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
+    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False)
+
+
+@api_endpoint("GET")
+def resource(request, public_id: str):
+    key = auth.basic_authenticate(request)
+    return resource_response(_asset(public_id), request=request, secret=key.secret)
+
+
+def _asset(public_id: str) -> Asset:
+    # Not selectors.asset_get: the page's prefetches would be wasted here, and stale once explicit has written.
+    asset = Asset.objects.filter(public_id=public_id).first()
+    if asset is None:
+        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255]}")
+    return asset
+
+
+@csrf_exempt
+def not_found(request):
+    return error_response("Not found: this server offers only the Cloudinary image API it documents.", 404)
+
+
+@csrf_exempt
+def resource_type_unsupported(request, resource_type: str):
+    # upload_large defaults to "raw": say how to call it rather than just "not found".
+    return error_response(
+        f"resource_type {resource_type!r} is not supported: this server stores images only (resource_type='image').",
+        404,
+    )

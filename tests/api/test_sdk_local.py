@@ -1,0 +1,42 @@
+"""End to end with the embedded detectors: a real photo of dogs, uploaded with the official SDK, tagged `dog`."""
+import cloudinary.api
+import cloudinary.uploader
+import pytest
+
+from medialib.api.services import api_key_create
+from tests import images
+from tests.api.sdk import poll_resource, statuses
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+# The embedded classifier is less sure than Rekognition: on this photo it says Dog 0.46 (Animal 0.58, Canine
+# 0.46, Terrier 0.29), so a threshold of 0.5 would tag only `animal`; 0.4 shows the rule end to end.
+THRESHOLD = 0.4
+
+
+@pytest.fixture
+def celery_worker_env():
+    # Whatever the environment says, this test is about the local models.
+    return {"TAGGING_BACKEND": "local", "TAGGING_BACKEND_AWS_REK_TAGGING": "", "TAGGING_BACKEND_AWS_REK_FACE": ""}
+
+
+def test_a_photo_of_dogs_is_labelled_and_tagged_dog(cloudinary_sdk, celery_worker_process, user):
+    cloudinary_sdk(api_key_create(name="sdk", user=user))
+    result = cloudinary.uploader.upload(
+        str(images.PHOTOS / "dogs.jpg"), tags="pets", categorization="aws_rek_tagging", auto_tagging=THRESHOLD,
+        timeout=60,
+    )
+    assert result["info"] == {"categorization": {"aws_rek_tagging": {"status": "pending"}}}
+    assert (result["original_filename"], result["tags"]) == ("dogs", ["pets"])
+
+    resource = poll_resource(
+        result["public_id"], timeout=180, worker=celery_worker_process,
+        until=lambda r: statuses(r)["aws_rek_tagging"] != "pending",
+    )
+    tagging = resource["info"]["categorization"]["aws_rek_tagging"]
+    assert tagging["status"] == "complete", tagging
+    labels = {label["tag"]: label["confidence"] for label in tagging["data"]}
+    assert labels["Dog"] >= THRESHOLD, labels
+    assert "dog" in resource["tags"]
+    # Exactly the labels at or above the threshold became tags, lower-cased; the manual tag stays.
+    assert set(resource["tags"]) == {"pets"} | {name.lower() for name, c in labels.items() if c >= THRESHOLD}

@@ -1,0 +1,403 @@
+"""The API's endpoints through Django's test client: the resource shape, every refusal with its status and message,
+who may do what, and nothing stored when a request is refused."""
+import base64
+import hashlib
+import re
+import time
+
+import pytest
+from cloudinary.utils import api_sign_request
+from django.conf import settings
+from django.utils import timezone
+
+from medialib import services as media_services
+from medialib.api.models import ApiKey
+from medialib.api.services import api_key_create
+from medialib.models import Asset
+from tagging.models import AnalysisResult
+from tests import images
+from tests.api.conftest import api_url, signed
+from tests.conftest import stored_files, upload_file
+
+pytestmark = pytest.mark.django_db
+
+
+def _error(response, status):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    return response.json()["error"]["message"]
+
+
+def _nothing_stored(media_root):
+    assert Asset.objects.count() == 0
+    assert AnalysisResult.objects.count() == 0
+    assert stored_files(media_root) == []
+
+
+def _upload(api_client, key, **params):
+    params.setdefault("file", upload_file(images.jpeg(80, 40), "holiday.photo.jpg"))
+    return api_client.post(api_url("upload"), signed(params, key))
+
+
+# --- upload
+
+
+def test_upload_answers_a_cloudinary_resource(api_client, api_key, user):
+    data = images.jpeg(80, 40)
+    response = _upload(
+        api_client, api_key, file=upload_file(data, "holiday.photo.jpg"), public_id="trips/2024/beach",
+        tags="Beach, family", categorization="aws_rek_tagging", detection="aws_rek_face", auto_tagging="0.6",
+    )
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "private, no-store"
+    body = response.json()
+    asset = Asset.objects.get()
+    assert asset.uploaded_by == user
+    assert sorted(asset.tags.names()) == ["Beach", "family"]
+    version = asset.version
+    delivery = f"testserver/{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{version}/trips/2024/beach.jpg"
+    assert body == {
+        "public_id": "trips/2024/beach",
+        "version": version,
+        "version_id": body["version_id"],
+        "signature": api_sign_request({"public_id": "trips/2024/beach", "version": version}, api_key.secret),
+        "width": 80,
+        "height": 40,
+        "format": "jpg",
+        "resource_type": "image",
+        "created_at": body["created_at"],
+        "tags": ["Beach", "family"],
+        "bytes": len(data),
+        "type": "upload",
+        "etag": hashlib.sha256(data).hexdigest()[:32],
+        "placeholder": False,
+        "url": f"http://{delivery}",
+        "secure_url": f"https://{delivery}",
+        "original_filename": "holiday.photo",
+        "info": {
+            "categorization": {"aws_rek_tagging": {"status": "pending"}},
+            "detection": {"aws_rek_face": {"status": "pending"}},
+        },
+    }
+    assert re.fullmatch(r"[0-9a-f]{32}", body["version_id"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["created_at"])
+    assert {r.addon: r.auto_tagging for r in AnalysisResult.objects.all()} == {
+        "aws_rek_tagging": 0.6, "aws_rek_face": 0.6
+    }
+
+
+def test_upload_without_add_ons_has_no_info_and_a_generated_public_id(api_client, api_key):
+    body = _upload(api_client, api_key).json()
+    assert "info" not in body
+    assert re.fullmatch(r"[a-z0-9]{20}", body["public_id"])
+
+
+def test_list_parameters_are_read_and_signed_like_the_sdk_sends_them(api_client, api_key):
+    response = _upload(api_client, api_key, tags=["one", "two"])
+    assert response.status_code == 200, response.content
+    assert response.json()["tags"] == ["one", "two"]
+
+
+def test_sha256_signatures_are_accepted(api_client, api_key):
+    params = {"file": upload_file(images.png()), "public_id": "green"}
+    response = api_client.post(api_url("upload"), signed(params, api_key, algorithm="sha256"))
+    assert response.status_code == 200, response.content
+    assert response.json()["format"] == "png"
+
+
+def test_upload_of_a_data_uri(api_client, api_key):
+    uri = "data:image/png;base64," + base64.b64encode(images.png()).decode()
+    body = _upload(api_client, api_key, file=uri).json()
+    assert (body["format"], body["original_filename"]) == ("png", "file")
+
+
+def test_filename_override_names_the_original(api_client, api_key):
+    body = _upload(api_client, api_key, filename_override="named.jpg").json()
+    assert body["original_filename"] == "named"
+
+
+def test_the_upload_is_queued_only_after_it_commits(api_client, api_key, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = _upload(api_client, api_key, categorization="aws_rek_tagging")
+    assert response.status_code == 200
+    assert len(callbacks) == 2  # renditions and analysis, each queued once
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ("https://169.254.169.254/latest/meta-data/", "Uploading from a URL is not supported"),
+        ("HTTP://example.com/dog.jpg", "Uploading from a URL is not supported"),
+        ("s3://bucket/dog.jpg", "Uploading from a URL is not supported"),
+        ("/etc/passwd", "file must be an uploaded file or a base64 data: URI"),
+        ("data:image/png;base64,@@@not-base64@@@", "base64 data is not valid"),
+        ("data:text/plain,hello", "file must be an uploaded file or a base64 data: URI"),
+    ],
+)
+def test_remote_urls_paths_and_broken_data_uris_are_refused(api_client, api_key, media_root, file, message):
+    assert message in _error(_upload(api_client, api_key, file=file), 400)
+    _nothing_stored(media_root)
+
+
+def test_a_data_uri_larger_than_djangos_field_limit_is_refused_with_advice(api_client, api_key, media_root, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2_000
+    uri = "data:image/png;base64," + base64.b64encode(images.png()).decode() + "A" * 2_000
+    assert "Send the file as a multipart file part" in _error(_upload(api_client, api_key, file=uri), 400)
+    _nothing_stored(media_root)
+
+
+def test_a_missing_file_is_refused(api_client, api_key, media_root):
+    response = api_client.post(api_url("upload"), signed({"public_id": "x"}, api_key))
+    assert _error(response, 400) == "Missing required parameter - file"
+    _nothing_stored(media_root)
+
+
+def test_a_file_that_is_not_an_image_is_refused(api_client, api_key, media_root):
+    response = _upload(api_client, api_key, file=upload_file(b"%PDF-1.4 not an image", "notes.pdf"))
+    assert "notes.pdf is not an image" in _error(response, 400)
+    _nothing_stored(media_root)
+
+
+def test_an_unknown_add_on_is_refused(api_client, api_key, media_root):
+    response = _upload(api_client, api_key, categorization="google_tagging")
+    assert "unknown add-on 'google_tagging'" in _error(response, 400)
+    _nothing_stored(media_root)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"categorization": "aws_rek_tagging", "auto_tagging": "2"}, "auto_tagging must be between 0 and 1"),
+        ({"auto_tagging": "0.5"}, "auto_tagging needs an add-on"),
+        ({"public_id": "../etc/passwd"}, "is not valid"),
+        ({"transformation": "w_100"}, "does not support the parameter(s): transformation"),
+        ({"folder": "trips"}, "does not support the parameter(s): folder"),
+        ({"type": "private"}, "type 'private' is not supported"),
+    ],
+)
+def test_parameters_this_server_cannot_honour_are_refused(api_client, api_key, media_root, params, message):
+    assert message in _error(_upload(api_client, api_key, **params), 400)
+    _nothing_stored(media_root)
+
+
+def test_a_public_id_that_is_taken_is_a_conflict(api_client, api_key, user):
+    media_services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, public_id="dog")
+    response = _upload(api_client, api_key, public_id="dog")
+    assert _error(response, 409) == "public_id 'dog' is already taken."
+    assert Asset.objects.count() == 1
+
+
+def test_a_parameter_sent_twice_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg()), "public_id": "a"}, api_key)
+    fields["public_id"] = ["a", "b"]
+    assert "given more than once" in _error(api_client.post(api_url("upload"), fields), 400)
+    _nothing_stored(media_root)
+
+
+# --- who is asking
+
+
+def test_a_missing_api_key_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg())}, api_key)
+    del fields["api_key"]
+    assert _error(api_client.post(api_url("upload"), fields), 401) == "Must supply api_key"
+    _nothing_stored(media_root)
+
+
+def test_an_unknown_api_key_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg())}, api_key)
+    fields["api_key"] = "123456789012345"
+    assert _error(api_client.post(api_url("upload"), fields), 401) == "Unknown API key 123456789012345"
+    _nothing_stored(media_root)
+
+
+def test_a_bad_signature_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg()), "public_id": "dog"}, api_key, secret="not-the-secret")
+    message = _error(api_client.post(api_url("upload"), fields), 401)
+    assert message.startswith("Invalid Signature ")
+    assert "String to sign - 'public_id=dog&timestamp=" in message
+    assert api_key.secret not in message
+    _nothing_stored(media_root)
+
+
+def test_a_parameter_changed_after_signing_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg()), "public_id": "dog"}, api_key)
+    fields["categorization"] = "aws_rek_tagging"
+    assert _error(api_client.post(api_url("upload"), fields), 401).startswith("Invalid Signature")
+    _nothing_stored(media_root)
+
+
+def test_a_missing_signature_is_refused(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg())}, api_key)
+    del fields["signature"]
+    assert _error(api_client.post(api_url("upload"), fields), 401) == "Missing required parameter - signature"
+    _nothing_stored(media_root)
+
+
+def test_an_expired_timestamp_is_a_stale_request(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg())}, api_key, timestamp=int(time.time()) - 3700)
+    message = _error(api_client.post(api_url("upload"), fields), 400)
+    assert re.fullmatch(r"Stale request - reported time is .* \+0000 which is more than 1 hour ago", message)
+    _nothing_stored(media_root)
+
+
+def test_a_revoked_key_is_refused(api_client, api_key, media_root):
+    api_key.is_active = False
+    api_key.save()
+    assert "has been revoked" in _error(_upload(api_client, api_key), 401)
+    _nothing_stored(media_root)
+
+
+def test_a_key_of_a_deactivated_user_is_refused(api_client, api_key, user, media_root):
+    user.is_active = False
+    user.save()
+    assert "deactivated" in _error(_upload(api_client, api_key), 401)
+    _nothing_stored(media_root)
+
+
+def test_another_cloud_name_is_not_found(api_client, api_key, media_root):
+    fields = signed({"file": upload_file(images.jpeg())}, api_key)
+    assert "Unknown cloud name" in _error(api_client.post(api_url("upload", cloud="someone-else"), fields), 404)
+    _nothing_stored(media_root)
+
+
+def test_other_methods_and_paths_answer_json(api_client):
+    assert "use POST" in _error(api_client.get(api_url("upload")), 405)
+    assert "Not found" in _error(api_client.post(api_url("destroy", cloud="x") + "/more"), 404)
+    assert "'video' is not supported" in _error(
+        api_client.post(f"/v1_1/{settings.MEDIALIB_CLOUD_NAME}/video/upload"), 404
+    )
+
+
+def test_use_is_recorded_at_most_once_a_minute(api_client, api_key):
+    assert api_key.last_used_at is None
+    _upload(api_client, api_key)
+    first = ApiKey.objects.get().last_used_at
+    assert first is not None
+    _upload(api_client, api_key)
+    assert ApiKey.objects.get().last_used_at == first
+
+
+# --- explicit
+
+
+def _explicit(api_client, key, **params):
+    return api_client.post(api_url("explicit"), signed(params, key))
+
+
+@pytest.fixture
+def asset(user):
+    return media_services.asset_upload(file=upload_file(images.jpeg(80, 40), "red.jpg"), uploaded_by=user,
+                                       public_id="trips/red", tags=["trip"])
+
+
+def test_explicit_asks_for_the_analysis_again(api_client, api_key, asset, django_capture_on_commit_callbacks):
+    AnalysisResult.objects.create(asset=asset, addon="aws_rek_tagging", status="complete", data=[],
+                                  requested_at=timezone.now())
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = _explicit(api_client, api_key, public_id="trips/red", type="upload",
+                             categorization="aws_rek_tagging", auto_tagging="0.7")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["public_id"], body["tags"], body["original_filename"]) == ("trips/red", ["trip"], "red")
+    assert body["info"] == {"categorization": {"aws_rek_tagging": {"status": "pending"}}}
+    result = AnalysisResult.objects.get(asset=asset)
+    assert (result.status, result.auto_tagging) == ("pending", 0.7)
+    assert len(callbacks) == 1
+
+
+def test_explicit_of_an_unknown_public_id_is_not_found(api_client, api_key):
+    response = _explicit(api_client, api_key, public_id="nope", categorization="aws_rek_tagging")
+    assert _error(response, 404) == "Resource not found - nope"
+
+
+def test_explicit_needs_a_public_id(api_client, api_key):
+    assert _error(_explicit(api_client, api_key, categorization="aws_rek_tagging"), 400) == (
+        "Missing required parameter - public_id"
+    )
+
+
+def test_explicit_on_someone_elses_image_is_not_allowed(api_client, asset, other_user, staff_user):
+    response = _explicit(api_client, api_key_create(name="bob", user=other_user), public_id="trips/red",
+                         categorization="aws_rek_tagging")
+    assert "Only the person who uploaded this image, or staff" in _error(response, 403)
+    assert not AnalysisResult.objects.exists()
+
+    response = _explicit(api_client, api_key_create(name="staff", user=staff_user), public_id="trips/red",
+                         categorization="aws_rek_tagging")
+    assert response.status_code == 200, response.content
+
+
+def test_explicit_refuses_tags_and_unknown_add_ons(api_client, api_key, asset):
+    assert "tags cannot be set through explicit" in _error(
+        _explicit(api_client, api_key, public_id="trips/red", tags="x"), 400
+    )
+    assert "unknown add-on" in _error(_explicit(api_client, api_key, public_id="trips/red", detection="nope"), 400)
+    assert not AnalysisResult.objects.exists()
+
+
+def test_explicit_without_an_add_on_is_refused(api_client, api_key, asset):
+    assert "at least one add-on" in _error(_explicit(api_client, api_key, public_id="trips/red"), 400)
+
+
+def test_explicit_is_signed_too(api_client, api_key, asset):
+    fields = signed({"public_id": "trips/red", "categorization": "aws_rek_tagging"}, api_key, secret="wrong")
+    assert _error(api_client.post(api_url("explicit"), fields), 401).startswith("Invalid Signature")
+    assert not AnalysisResult.objects.exists()
+
+
+# --- Admin API: one resource
+
+
+def _basic(key, secret=None):
+    credentials = base64.b64encode(f"{key.key}:{secret or key.secret}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {credentials}"}
+
+
+def _resource_url(public_id, cloud=None):
+    return f"/v1_1/{cloud or settings.MEDIALIB_CLOUD_NAME}/resources/image/upload/{public_id}"
+
+
+def test_resource_shows_each_add_ons_data_once_complete(api_client, api_key, asset):
+    data = [{"tag": "Red", "confidence": 0.9}]
+    AnalysisResult.objects.create(asset=asset, addon="aws_rek_tagging", status="complete", data=data,
+                                  requested_at=timezone.now())
+    AnalysisResult.objects.create(asset=asset, addon="aws_rek_face", status="failed", error="No detector.",
+                                  requested_at=timezone.now())
+    response = api_client.get(_resource_url("trips/red"), **_basic(api_key))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["public_id"], body["width"], body["height"], body["tags"]) == ("trips/red", 80, 40, ["trip"])
+    assert body["info"] == {
+        "categorization": {"aws_rek_tagging": {"status": "complete", "data": data}},
+        "detection": {"aws_rek_face": {"status": "failed", "error": {"message": "No detector."}}},
+    }
+
+
+def test_any_active_key_may_read_a_resource(api_client, asset, other_user):
+    response = api_client.get(_resource_url("trips/red"), **_basic(api_key_create(name="bob", user=other_user)))
+    assert response.status_code == 200
+
+
+def test_resource_refusals(api_client, api_key, asset):
+    assert _error(api_client.get(_resource_url("trips/red")), 401) == "Must supply api_key"
+    response = api_client.get(_resource_url("trips/red"), **_basic(api_key, secret="wrong"))
+    assert "Invalid API secret" in _error(response, 401)
+    assert response["WWW-Authenticate"] == 'Basic realm="medialib"'
+    response = api_client.get(_resource_url("trips/red"), HTTP_AUTHORIZATION="Basic %%%")
+    assert "not valid HTTP Basic" in _error(response, 401)
+    assert _error(api_client.get(_resource_url("trips/nope"), **_basic(api_key)), 404) == (
+        "Resource not found - trips/nope"
+    )
+    assert "Unknown cloud name" in _error(api_client.get(_resource_url("trips/red", cloud="x"), **_basic(api_key)), 404)
+    api_key.is_active = False
+    api_key.save()
+    assert "revoked" in _error(api_client.get(_resource_url("trips/red"), **_basic(api_key)), 401)
+
+
+def test_an_unexpected_failure_is_a_json_500(api_client, api_key, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("medialib.api.views.asset_upload", broken)
+    assert _error(_upload(api_client, api_key), 500) == "Internal server error."
