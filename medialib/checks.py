@@ -62,6 +62,17 @@ def check_tagging_backend(app_configs, **kwargs):
 
 
 @register()
+def check_rekognition(app_configs, **kwargs):
+    """With Rekognition chosen for an add-on, boto3 must find a region and the TAGGING_REKOGNITION_* values must fit."""
+    if "rekognition" not in {settings.TAGGING_BACKEND, *settings.TAGGING_ADDON_BACKENDS.values()}:
+        return []
+    from tagging.backends.rekognition import configuration_problems
+
+    options = settings.TAGGING_BACKENDS.get("rekognition", {}).get("OPTIONS", {})
+    return [Error(problem, id="medialib.E007") for problem in configuration_problems(**options)]
+
+
+@register()
 def check_image_formats(app_configs, **kwargs):
     """Pillow builds differ; an accepted format that cannot be decoded would reject every such upload."""
     from PIL import features

@@ -191,7 +191,16 @@ TAGGING_BACKENDS = {
         "face_detector": os.environ.get("TAGGING_LOCAL_FACE_DETECTOR", "hog"),
         "face_landmarks": env_int("TAGGING_LOCAL_FACE_LANDMARKS", 5),
     }},
-    "rekognition": {"BACKEND": "tagging.backends.rekognition.RekognitionBackend", "OPTIONS": {}},
+    # Amazon Rekognition: credentials, and the region unless given here, from boto3's usual chain (README).
+    "rekognition": {"BACKEND": "tagging.backends.rekognition.RekognitionBackend", "OPTIONS": {
+        "region_name": os.environ.get("TAGGING_REKOGNITION_REGION") or AWS_REGION,
+        "endpoint_url": os.environ.get("TAGGING_REKOGNITION_ENDPOINT_URL") or None,
+        # A percentage, as Rekognition's own MinConfidence (55 is its default).
+        "min_confidence": float(os.environ.get("TAGGING_REKOGNITION_MIN_CONFIDENCE") or 55),
+        "max_labels": env_int("TAGGING_REKOGNITION_MAX_LABELS", 20),
+        # auto: originals in an AWS S3 bucket of the same region are read by Rekognition itself; always; never.
+        "s3_object": os.environ.get("TAGGING_REKOGNITION_S3_OBJECT") or "auto",
+    }},
     # Tests only: TAGGING_FAKE_DELAY makes each detection take that long (to stop a worker mid-task).
     "fake": {"BACKEND": "tagging.backends.fake.FakeBackend", "OPTIONS": {
         "delay": float(os.environ.get("TAGGING_FAKE_DELAY") or 0),

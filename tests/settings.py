@@ -9,11 +9,19 @@ os.environ.setdefault(
 )
 
 from medialib.settings import *  # noqa: E402,F403
-from medialib.settings import DATABASES, VAR_DIR  # noqa: E402
+from medialib.settings import CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, VAR_DIR  # noqa: E402
+
+RUN = VAR_DIR.name.replace("-", "_")  # this run's name, the same in the worker processes it starts
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker and browser tests share the database with another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    # Its own test database, so that two runs against one server never flush each other's tables.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_medialib_{RUN}"}
+if CELERY_BROKER_URL.startswith("redis"):
+    # Its own keys on a shared Redis: another run's worker never takes this run's tasks.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{RUN}:"}
 
 # A worker process started by the tests reads the test database, whose name only the test run knows.
 if os.environ.get("MEDIALIB_WORKER_DB_NAME"):
