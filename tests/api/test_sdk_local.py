@@ -40,3 +40,20 @@ def test_a_photo_of_dogs_is_labelled_and_tagged_dog(cloudinary_sdk, celery_worke
     assert "dog" in resource["tags"]
     # Exactly the labels at or above the threshold became tags, lower-cased; the manual tag stays.
     assert set(resource["tags"]) == {"pets"} | {name.lower() for name, c in labels.items() if c >= THRESHOLD}
+
+
+def test_espresso_at_the_threshold_of_the_issue(cloudinary_sdk, celery_worker_process, user):
+    """auto_tagging=0.5 as a Cloudinary user would write it: the cup of espresso and its parents become tags."""
+    cloudinary_sdk(api_key_create(name="sdk", user=user))
+    result = cloudinary.uploader.upload(
+        str(images.PHOTOS / "coffee.jpg"), categorization="aws_rek_tagging", auto_tagging=0.5, timeout=60
+    )
+    assert result["info"] == {"categorization": {"aws_rek_tagging": {"status": "pending"}}}
+    resource = poll_resource(
+        result["public_id"], timeout=180, worker=celery_worker_process,
+        until=lambda r: statuses(r)["aws_rek_tagging"] != "pending",
+    )
+    labels = {label["tag"]: label["confidence"] for label in resource["info"]["categorization"]["aws_rek_tagging"]["data"]}
+    assert labels["Espresso"] > 0.8 and labels["Coffee"] >= labels["Espresso"] and "Beverage" in labels
+    assert {"espresso", "coffee", "beverage", "food"} <= set(resource["tags"])
+    assert set(resource["tags"]) == {name.lower() for name, c in labels.items() if c >= 0.5}
