@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Asset, AssetTag, Rendition, Tag
+from .models import Asset, AssetTag, Rendition
 from .selectors import rendition_for
 
 # The library's tags are medialib.Tag; django-taggit's own model stays empty, so keep it out of the way.
@@ -15,20 +15,51 @@ except admin.sites.NotRegistered:  # taggit not yet loaded its admin, or already
     pass
 
 
-@admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "usage_count", "blocked"]
-    list_filter = ["blocked"]
-    search_fields = ["name"]
-    readonly_fields = ["usage_count"]
-    ordering = ["name"]
+# Tag's admin (rename, merge, block, synonyms) is moderation's: tagging/admin.py.
 
 
 class AssetTagInline(admin.TabularInline):
+    """The asset's tags with where each came from and whether a moderator approved it.
+
+    Only moderators change them here; removing an add-on's tag rejects it (analysis will not add it back).
+    """
+
     model = AssetTag
     extra = 0
     autocomplete_fields = ["tag"]
-    fields = ["tag", "source", "confidence"]
+    fields = ["tag", "origin", "confidence", "review_state"]
+    readonly_fields = ["origin", "confidence", "review_state"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def _can_moderate(self, request):
+        from tagging.services import user_can_moderate
+
+        return user_can_moderate(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return self._can_moderate(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can_moderate(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can_moderate(request)
+
+    @admin.display(description="Origin")
+    def origin(self, obj):
+        if obj.pk is None:
+            return "manual"
+        return "manual (a person)" if obj.source == AssetTag.SOURCE_MANUAL else f"add-on {obj.source}"
+
+    @admin.display(description="Review")
+    def review_state(self, obj):
+        if obj.pk is None or obj.source == AssetTag.SOURCE_MANUAL:
+            return "—"
+        if obj.reviewed_at is None:
+            return "not reviewed"
+        return f"approved by {obj.reviewed_by or 'someone'} {obj.reviewed_at:%Y-%m-%d %H:%M}"
 
 
 class RenditionInline(admin.TabularInline):
@@ -69,6 +100,25 @@ class AssetAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("uploaded_by").prefetch_related(
             "renditions", "tagged_items__tag"
         )
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not AssetTag:
+            return super().save_formset(request, form, formset, change)
+        from tagging.services import tag_reject, tag_usage_refresh
+
+        instances = formset.save(commit=False)
+        touched = set()
+        for item in formset.deleted_objects:
+            touched.add(item.tag_id)
+            if item.source == AssetTag.SOURCE_MANUAL:
+                item.delete()
+            else:  # an add-on's tag taken off by a moderator: remember it, as the queue's "reject" does
+                tag_reject(asset=item.content_object, tag=item.tag, user=request.user)
+        for item in instances:
+            item.save()
+            touched.add(item.tag_id)
+        formset.save_m2m()
+        tag_usage_refresh(touched)
 
     @admin.display(description="Image")
     def thumbnail(self, obj):

@@ -2,10 +2,11 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.db import models
 from django.db.models.functions import Lower
 
-from medialib.models import Asset, Tag
+from medialib.models import Asset, AssetTag, Tag
 
 
 class AnalysisResult(models.Model):
@@ -60,10 +61,14 @@ class Person(models.Model):
     """Someone this library knows by name: a "celebrity" of the local backend, recognised from their faces."""
 
     name = models.CharField(max_length=200)
+    hidden = models.BooleanField(
+        default=False, help_text="Hidden people are left out of the people pages and never auto-tagged."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        verbose_name_plural = "people"
         constraints = [models.UniqueConstraint(Lower("name"), name="person_name_unique_ci")]
 
     def __str__(self):
@@ -117,3 +122,54 @@ class FaceRejection(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["face", "person"], name="facerejection_unique")]
+
+
+class TagSynonym(models.Model):
+    """A detector's label that auto-tagging writes as one of the library's tags instead ("puppy" -> "dog")."""
+
+    label = models.CharField(max_length=100, help_text="The label as a detector says it; compared without case.")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="synonyms")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [models.UniqueConstraint(Lower("label"), name="tagsynonym_label_unique_ci")]
+
+    def __str__(self):
+        return f"{self.label} -> {self.tag}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        self.label = " ".join(self.label.split()).lower()
+        if self.tag_id and self.label == self.tag.name.lower():
+            raise ValidationError({"label": "A label cannot be a synonym of the tag of the same name."})
+
+    def save(self, *args, **kwargs):
+        # Stored the way auto-tagging compares it: lower-case, single spaces.
+        self.label = " ".join(self.label.split()).lower()
+        super().save(*args, **kwargs)
+
+
+class ModerationItem(AssetTag):
+    """An asset's tag seen from the moderation queue (a proxy: its own changelist, permission and log)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "auto tag to review"
+        verbose_name_plural = "moderation queue"
+        permissions = [("moderate_tags", "Can moderate tags")]
+
+    def __str__(self):
+        # Read in the admin's log: which tag, from where, on which photo.
+        return f"{self.tag} ({self.source}) on {self.content_object.public_id}"
+
+
+class ModerationLogEntry(LogEntry):
+    """The admin's log, shown to moderators for the moderated models only (who changed what, when)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "moderation log entry"
+        verbose_name_plural = "moderation log"

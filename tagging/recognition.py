@@ -343,3 +343,181 @@ def faces_name_group(*, face_ids: list[int], user, name: str) -> int:
     for face in faces:
         face_name(face=face, user=user, person=person)
     return len(faces)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# People moderation (the admin): rename, merge, split off faces, hide. Only moderators may; each change is logged,
+# and every photo it touches gets its aws_rek_face data and auto tags rebuilt by faces_result_refresh.
+
+
+def _assets_refresh(asset_ids) -> None:
+    for asset in Asset.objects.filter(pk__in=set(asset_ids)).order_by("pk"):
+        faces_result_refresh(asset=asset)
+
+
+def _person_tag_follow(*, old_name: str, new_name: str, user) -> None:
+    """The tag of a person's old name becomes (or joins) the tag of the new one, people's own uses too."""
+    from medialib.models import Tag
+
+    from .services import _tags_merge, tag_usage_refresh
+
+    old = Tag.objects.filter(name__iexact=old_name).first()
+    if old is None or old_name.lower() == new_name.lower() and old.name == new_name:
+        return
+    new = Tag.objects.filter(name__iexact=new_name).exclude(pk=old.pk).first()
+    if new is None:
+        from .services import _slug_for
+
+        old.name, old.slug = new_name, _slug_for(old, new_name)
+        old.save(update_fields=["name", "slug"])
+        tag_usage_refresh([old.pk])
+    else:
+        _tags_merge(sources=[old], target=new, user=user)
+
+
+def person_rename(*, person: Person, name: str, user) -> Person:
+    """Rename a person; their photos' face data and name tags follow."""
+    from .services import moderation_log, moderator_check
+
+    moderator_check(user)
+    name = " ".join(str(name).split())
+    if not name or len(name) > 200:
+        raise ValidationError("A name is 1 to 200 characters.")
+    other = Person.objects.filter(name__iexact=name).exclude(pk=person.pk).first()
+    if other is not None:
+        raise ValidationError(f"There is already someone called “{other.name}”: merge them instead.")
+    old = person.name
+    if old == name:
+        return person
+    from django.contrib.admin.models import CHANGE
+
+    with transaction.atomic():
+        person.name = name
+        person.save(update_fields=["name"])
+        _person_tag_follow(old_name=old, new_name=name, user=user)
+        _assets_refresh(Face.objects.filter(person=person).values_list("asset_id", flat=True))
+        moderation_log(user=user, objects=[person], flag=CHANGE, message=f"Renamed from “{old}” to “{name}”.")
+    return person
+
+
+def people_merge(*, people, target: Person, user) -> int:
+    """These people are one, `target`: their faces, corrections and name tags become the target's.
+
+    Returns how many faces moved. The merged people are deleted.
+    """
+    from django.contrib.admin.models import CHANGE, DELETION
+
+    from .services import moderation_log, moderator_check
+
+    moderator_check(user)
+    sources = [p for p in people if p.pk != target.pk]
+    if not sources:
+        raise ValidationError("Choose at least one person other than the one to merge into.")
+    source_ids = [p.pk for p in sources]
+    with transaction.atomic():
+        faces = Face.objects.filter(person_id__in=source_ids)
+        asset_ids = set(faces.values_list("asset_id", flat=True))
+        moved = faces.update(person=target)
+        # "Not A" is now "not the target", once per face; a face that is the target cannot also be "not them".
+        rejections = list(FaceRejection.objects.filter(person_id__in=source_ids).values_list("pk", "face_id"))
+        seen = set(FaceRejection.objects.filter(person=target).values_list("face_id", flat=True))
+        keep = []
+        for pk, face_id in rejections:
+            if face_id not in seen:
+                keep.append(pk)
+                seen.add(face_id)
+        FaceRejection.objects.filter(pk__in=keep).update(person=target)
+        FaceRejection.objects.filter(person=target, face__person=target).delete()
+        for source in sources:
+            _person_tag_follow(old_name=source.name, new_name=target.name, user=user)
+        names = ", ".join(f"“{p.name}”" for p in sources)
+        moderation_log(user=user, objects=[target], flag=CHANGE,
+                       message=f"Merged {names} into this person: {moved} faces moved.")
+        moderation_log(user=user, objects=sources, flag=DELETION, message=f"Merged into “{target.name}”.")
+        Person.objects.filter(pk__in=source_ids).delete()
+        _assets_refresh(asset_ids)
+    return moved
+
+
+def faces_clear(*, faces, user) -> int:
+    """Split wrongly grouped faces off their person: never matched to them again. Returns how many."""
+    from django.contrib.admin.models import CHANGE
+
+    from .services import moderation_log_each, moderator_check
+
+    moderator_check(user)
+    with transaction.atomic():
+        chosen = list(Face.objects.filter(pk__in=faces.values("pk"), person__isnull=False).select_related(
+            "person", "asset"))
+        if not chosen:
+            return 0
+        FaceRejection.objects.bulk_create(
+            [FaceRejection(face=f, person_id=f.person_id, created_by=user) for f in chosen], ignore_conflicts=True
+        )
+        moderation_log_each(user=user, flag=CHANGE, entries=[
+            (f, f"Not {f.person.name}: cleared, and never matched to them again.") for f in chosen])
+        Face.objects.filter(pk__in=[f.pk for f in chosen]).update(
+            person=None, person_source="", match_confidence=None, celebrity_id="", celebrity_urls=[]
+        )
+        _assets_refresh(f.asset_id for f in chosen)
+    return len(chosen)
+
+
+def faces_move(*, faces, user, person: Person | None = None, name: str | None = None) -> tuple[Person, int]:
+    """These faces are someone else (an existing person, or a new one by name): a correction like face_name."""
+    from django.contrib.admin.models import CHANGE
+
+    from .services import moderation_log_each, moderator_check
+
+    moderator_check(user)
+    with transaction.atomic():
+        person = person or person_get_or_create(name or "")
+        chosen = list(Face.objects.filter(pk__in=faces.values("pk")).exclude(
+            person=person, person_source=Face.SOURCE_USER).select_related("person", "asset"))
+        if not chosen:
+            return person, 0
+        FaceRejection.objects.bulk_create(
+            [FaceRejection(face=f, person_id=f.person_id, created_by=user)
+             for f in chosen if f.person_id and f.person_id != person.pk],
+            ignore_conflicts=True,
+        )
+        FaceRejection.objects.filter(face__in=[f.pk for f in chosen], person=person).delete()
+        moderation_log_each(user=user, flag=CHANGE, entries=[
+            (f, f"Moved from {f.person.name if f.person_id else 'nobody'} to {person.name}.") for f in chosen])
+        Face.objects.filter(pk__in=[f.pk for f in chosen]).update(
+            person=person, person_source=Face.SOURCE_USER, match_confidence=100.0, celebrity_id="",
+            celebrity_urls=[],
+        )
+        _assets_refresh(f.asset_id for f in chosen)
+        person_id = person.pk
+        transaction.on_commit(lambda: _recheck_enqueue(person_id))
+    return person, len(chosen)
+
+
+def people_hide(*, people, user, hidden: bool = True) -> int:
+    """Hide people (left out of the people pages, never auto-tagged; their auto tags go) or show them again."""
+    from django.contrib.admin.models import CHANGE
+    from django.db.models.functions import Lower
+
+    from medialib.models import AssetTag
+
+    from .services import moderation_log, moderator_check, tag_usage_refresh
+
+    moderator_check(user)
+    with transaction.atomic():
+        changing = list(people.exclude(hidden=hidden))
+        if not changing:
+            return 0
+        Person.objects.filter(pk__in=[p.pk for p in changing]).update(hidden=hidden)
+        if hidden:
+            names = [p.name.lower() for p in changing]
+            auto = AssetTag.objects.annotate(lower_name=Lower("tag__name")).filter(
+                source=ADDON, lower_name__in=names)
+            tag_ids = set(auto.values_list("tag_id", flat=True))
+            AssetTag.objects.filter(pk__in=auto.values("pk")).delete()
+            tag_usage_refresh(tag_ids)
+        else:
+            _assets_refresh(Face.objects.filter(person__in=changing).values_list("asset_id", flat=True))
+        moderation_log(user=user, objects=changing, flag=CHANGE,
+                       message="Hidden: not listed, not auto-tagged." if hidden else "Shown again.")
+    return len(changing)

@@ -24,3 +24,31 @@ def auto_tag_candidates(addon: str, data, threshold: float | None) -> list[tuple
         if key not in best or confidence > best[key][1]:
             best[key] = (name, round(confidence, 4))
     return sorted(best.values(), key=lambda item: (-item[1], item[0]))
+
+
+def candidates_moderate(
+    candidates: list[tuple[str, float]],
+    *,
+    synonyms: dict[str, str],
+    blocked: set[str],
+    rejected: set[str],
+    hidden: set[str] = frozenset(),
+) -> list[tuple[str, float]]:
+    """The candidates as the moderators' rules allow them, best first, one per name.
+
+    `synonyms` maps a lower-cased label to the tag written instead; `blocked`, `rejected` and `hidden` hold
+    lower-cased names. A blocked name is checked after the synonym (the tag that would be written), a rejection
+    under either name (a "puppy" rejected on a photo must not come back as "dog"), a hidden person before.
+    """
+    best: dict[str, tuple[str, float]] = {}
+    for name, confidence in candidates:
+        label = " ".join(name.split()).lower()
+        if label in hidden or label in rejected:
+            continue
+        name = synonyms.get(label, name)
+        key = name.lower()
+        if key in blocked or key in rejected:
+            continue
+        if key not in best or confidence > best[key][1]:
+            best[key] = (name, confidence)
+    return sorted(best.values(), key=lambda item: (-item[1], item[0]))

@@ -35,7 +35,7 @@ def analysis_statuses(asset: Asset) -> dict[str, str]:
 
 
 def people_list():
-    """Every person with how many photos they are in, and one of their faces for a thumbnail."""
+    """Every person not hidden, with how many photos they are in, and one of their faces for a thumbnail."""
     from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
 
     from .models import Face, Person
@@ -44,7 +44,8 @@ def people_list():
     named_first = Case(When(person_source=Face.SOURCE_USER, then=Value(0)), default=Value(1), output_field=IntegerField())
     cover = Face.objects.filter(person=OuterRef("pk")).order_by(named_first, "-confidence").values("pk")[:1]
     return (
-        Person.objects.annotate(photos=Count("faces__asset", distinct=True), cover_face=Subquery(cover))
+        Person.objects.filter(hidden=False)  # hidden by a moderator
+        .annotate(photos=Count("faces__asset", distinct=True), cover_face=Subquery(cover))
         .filter(photos__gt=0)
         .order_by("name")
     )

@@ -3,26 +3,29 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from PIL import Image, ImageOps
-from medialib.models import Tag
 
 from medialib.images import OPEN_FORMATS
-from medialib.models import Asset, AssetTag
+from medialib.models import Asset, AssetTag, Tag
 from medialib.services import tag_get_or_create
 
 from . import contract, recognition, rules
 from .addons import ADDONS
 from .backends import backend_alias_for, backend_for
 from .backends.base import AnalysisImage, DetectorError, TransientDetectorError
-from .models import AnalysisResult, TagDecision
+from .models import AnalysisResult, ModerationItem, Person, TagDecision, TagSynonym
 
 logger = logging.getLogger(__name__)
 
@@ -192,30 +195,64 @@ def analysis_fail_pending(*, asset_id: int, message: str) -> int:
 
 
 def auto_tags_apply(*, asset: Asset, addon: str, candidates: list[tuple[str, float]]) -> list[str]:
-    """Replace this add-on's auto tags on the asset with the candidates.
+    """Replace this add-on's auto tags on the asset with the candidates, as the moderators' rules allow.
 
-    Manual tags and other add-ons' tags are never touched (a name the asset already has keeps its source), and a
-    tag rejected for this asset never comes back. Returns the names tagged.
+    Manual tags and other add-ons' tags are never touched (a name the asset already has keeps its source). A
+    synonym's label is written as its tag ("puppy" -> "dog"); a blocked tag, a hidden person, and a tag rejected
+    for this asset (under the detector's label or the synonym's tag) are never written. A tag a moderator approved
+    stays approved when the add-on finds it again. Returns the names tagged.
     """
     with transaction.atomic():
-        AssetTag.objects.filter(content_object=asset, source=addon).delete()
+        labels = {" ".join(name.split()).lower() for name, _ in candidates}
+        synonyms = dict(TagSynonym.objects.filter(label__in=labels).values_list("label", "tag__name"))
+        names = labels | {name.lower() for name in synonyms.values()}
+        blocked = {
+            name.lower()
+            for name in Tag.objects.annotate(lower_name=Lower("name"))
+            .filter(blocked=True, lower_name__in=names)
+            .values_list("name", flat=True)
+        }
+        hidden: set[str] = set()
+        if addon == recognition.ADDON:
+            hidden = {
+                name.lower()
+                for name in Person.objects.annotate(lower_name=Lower("name"))
+                .filter(hidden=True, lower_name__in=labels)
+                .values_list("name", flat=True)
+            }
         rejected = {
             name.lower()
             for name in TagDecision.objects.filter(asset=asset, decision=TagDecision.REJECTED).values_list(
                 "tag__name", flat=True
             )
         }
+        mine = AssetTag.objects.filter(content_object=asset, source=addon)
+        reviews = {
+            name.lower(): (reviewed_at, reviewed_by)
+            for name, reviewed_at, reviewed_by in mine.filter(reviewed_at__isnull=False).values_list(
+                "tag__name", "reviewed_at", "reviewed_by"
+            )
+        }
+        mine.delete()
         existing = {
             name.lower() for name in AssetTag.objects.filter(content_object=asset).values_list("tag__name", flat=True)
         }
-        added = []
-        for name, confidence in candidates:
-            if name.lower() in rejected or name.lower() in existing:
+        rows, added = [], []
+        allowed = rules.candidates_moderate(
+            candidates, synonyms=synonyms, blocked=blocked, rejected=rejected, hidden=hidden
+        )
+        for name, confidence in allowed:
+            if name.lower() in existing:
                 continue
             tag = tag_get_or_create(name)
-            AssetTag.objects.create(content_object=asset, tag=tag, source=addon, confidence=confidence)
+            reviewed_at, reviewed_by = reviews.get(tag.name.lower(), (None, None))
+            rows.append(AssetTag(
+                content_object=asset, tag=tag, source=addon, confidence=confidence,
+                asset_created_at=asset.created_at, reviewed_at=reviewed_at, reviewed_by_id=reviewed_by,
+            ))
             existing.add(name.lower())
             added.append(tag.name)
+        AssetTag.objects.bulk_create(rows)
     return added
 
 
@@ -296,3 +333,293 @@ def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
         return "removed"
     tag_reject(asset=asset, tag=item.tag, user=user)
     return "rejected"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Moderation: reviewing auto tags, managing the library's tags. Every write here is one set-based statement (or a
+# few), never one per tag use, so a moderator's selection of 10,000 uses takes seconds; and each is logged in the
+# admin's LogEntry with who, when and what.
+
+MODERATE_PERMISSION = "tagging.moderate_tags"
+_CHUNK = 2000  # ids per IN (...) list: far below SQLite's 32,766 variables, few round trips
+
+
+def user_can_moderate(user) -> bool:
+    return bool(user is not None and user.is_active and user.has_perm(MODERATE_PERMISSION))
+
+
+def moderator_check(user) -> None:
+    if not user_can_moderate(user):
+        raise PermissionDenied("Only moderators (the “Can moderate tags” permission) can change this.")
+
+
+def moderation_log(*, user, objects, flag: int, message: str) -> None:
+    """One admin LogEntry per object, written in bulk (the object's history, and the moderation log, show it)."""
+    moderation_log_each(user=user, entries=[(obj, message) for obj in objects], flag=flag)
+
+
+def moderation_log_each(*, user, entries: list[tuple], flag: int) -> None:
+    """Like moderation_log, with a message of its own for each object: [(object, message), ...]."""
+    from django.contrib.contenttypes.models import ContentType
+
+    rows = [
+        LogEntry(
+            user_id=user.pk, content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
+            object_id=str(obj.pk), object_repr=str(obj)[:200], action_flag=flag, change_message=message,
+        )
+        for obj, message in entries
+    ]
+    LogEntry.objects.bulk_create(rows, batch_size=1000)
+
+
+def _chunks(ids: list, size: int = _CHUNK):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def tag_usage_refresh(tag_ids) -> int:
+    """Recount the uses of these tags (ids or a queryset of them) in one UPDATE; returns how many tags."""
+    if not isinstance(tag_ids, QuerySet):
+        tag_ids = list(tag_ids)
+        if not tag_ids:
+            return 0
+    uses = (
+        AssetTag.objects.filter(tag=OuterRef("pk")).order_by().values("tag").annotate(n=Count("pk")).values("n")
+    )
+    return Tag.objects.filter(pk__in=tag_ids).update(usage_count=Coalesce(Subquery(uses), 0))
+
+
+def tag_uses_approve(*, uses: QuerySet, user) -> int:
+    """Confirm these auto tags: they leave the moderation queue, and re-analysis keeps them approved."""
+    moderator_check(user)
+    with transaction.atomic():
+        pending = ModerationItem.objects.filter(
+            pk__in=uses.values("pk"), reviewed_at__isnull=True
+        ).exclude(source=AssetTag.SOURCE_MANUAL)
+        logged = list(pending.select_related("tag", "content_object"))
+        count = AssetTag.objects.filter(pk__in=pending.values("pk")).update(
+            reviewed_at=timezone.now(), reviewed_by=user
+        )
+        moderation_log(user=user, objects=logged, flag=CHANGE, message="Approved.")
+    return count
+
+
+def tag_uses_reject(*, uses: QuerySet, user) -> int:
+    """Take these tags off their assets and remember each is wrong there, so analysis never adds it again."""
+    moderator_check(user)
+    with transaction.atomic():
+        items = list(ModerationItem.objects.filter(pk__in=uses.values("pk")).select_related("tag", "content_object"))
+        if not items:
+            return 0
+        TagDecision.objects.bulk_create(
+            [TagDecision(asset_id=i.content_object_id, tag_id=i.tag_id, decided_by=user) for i in items],
+            ignore_conflicts=True, batch_size=1000,
+        )
+        moderation_log(user=user, objects=items, flag=DELETION,
+                       message="Rejected: taken off the photo; analysis will not add it again.")
+        for chunk in _chunks([i.pk for i in items]):
+            AssetTag.objects.filter(pk__in=chunk).delete()
+        tag_usage_refresh({i.tag_id for i in items})
+    return len(items)
+
+
+def _uses_move(*, uses: QuerySet, target: Tag) -> tuple[int, int]:
+    """Make these tag uses uses of `target`, keeping each one's source, confidence and review.
+
+    Where an asset would get the target twice (it has it already, or two moved tags meet on it), one use is kept:
+    a person's (manual) before an add-on's, an approved one before one not reviewed, then the surer one, then
+    the one already there. Returns (moved, dropped as duplicates).
+    """
+    rows = list(uses.exclude(tag=target).values_list("pk", "content_object_id", "source", "confidence", "reviewed_at"))
+    if not rows:
+        return 0, 0
+    present = AssetTag.objects.filter(tag=target, content_object_id__in=uses.values("content_object_id"))
+    target_rows = {row[1]: row for row in present.values_list(
+        "pk", "content_object_id", "source", "confidence", "reviewed_at")}
+
+    def rank(row, already_there: bool):
+        _, _, source, confidence, reviewed_at = row
+        return (source == AssetTag.SOURCE_MANUAL, reviewed_at is not None, confidence or 0.0, already_there)
+
+    best: dict[int, tuple] = {}  # asset id -> (rank, pk, already there)
+    for row in target_rows.values():
+        best[row[1]] = (rank(row, True), row[0], True)
+    drop: list[int] = []
+    for row in rows:
+        candidate = (rank(row, False), row[0], False)
+        current = best.get(row[1])
+        if current is None:
+            best[row[1]] = candidate
+        elif candidate[0] > current[0]:
+            drop.append(current[1])
+            best[row[1]] = candidate
+        else:
+            drop.append(row[0])
+    move = [pk for _, pk, already_there in best.values() if not already_there]
+    # Deletes first: the unique (asset, tag) constraint must hold after every statement.
+    for chunk in _chunks(drop):
+        AssetTag.objects.filter(pk__in=chunk).delete()
+    for chunk in _chunks(move):
+        AssetTag.objects.filter(pk__in=chunk).update(tag=target)
+    return len(move), len(drop)
+
+
+def _synonym_point(*, label: str, tag: Tag, user) -> None:
+    label = " ".join(label.split()).lower()
+    if label == tag.name.lower():
+        return
+    synonym = TagSynonym.objects.filter(label=label).first()
+    if synonym is None:
+        TagSynonym.objects.create(label=label, tag=tag, created_by=user)
+    elif synonym.tag_id != tag.pk:
+        synonym.tag = tag
+        synonym.save(update_fields=["tag"])
+
+
+def _tag_name_clean(name: str) -> str:
+    name = " ".join(str(name).split())
+    if not name:
+        raise ValidationError("Type a tag name.")
+    if len(name) > 100:
+        raise ValidationError("A tag name is at most 100 characters.")
+    return name
+
+
+def _slug_for(tag: Tag, name: str) -> str:
+    slug, i = tag.slugify(name), 1
+    while Tag.objects.filter(slug=slug).exclude(pk=tag.pk).exists():
+        slug, i = tag.slugify(name, i), i + 1
+    return slug
+
+
+def tag_rename(*, tag: Tag, name: str, user) -> Tag:
+    """Rename a tag everywhere it is used; the old name stays a synonym, so detectors saying it get the new one."""
+    moderator_check(user)
+    name = _tag_name_clean(name)
+    other = Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).first()
+    if other is not None:
+        raise ValidationError(f"There is already a tag “{other.name}”: merge into it instead.")
+    old = tag.name
+    if old == name:
+        return tag
+    with transaction.atomic():
+        tag.name, tag.slug = name, _slug_for(tag, name)
+        tag.save(update_fields=["name", "slug"])
+        if old.lower() != name.lower():
+            _synonym_point(label=old, tag=tag, user=user)
+            TagSynonym.objects.filter(tag=tag, label=name.lower()).delete()
+        moderation_log(user=user, objects=[tag], flag=CHANGE, message=f"Renamed from “{old}” to “{name}”.")
+    return tag
+
+
+@dataclass
+class MergeResult:
+    target: Tag
+    merged: list[str]
+    moved: int
+    dropped: int
+
+
+def _tags_merge(*, sources: list[Tag], target: Tag, user) -> MergeResult:
+    source_ids = [t.pk for t in sources]
+    moved, dropped = _uses_move(uses=AssetTag.objects.filter(tag_id__in=source_ids), target=target)
+    # A rejection stays a rejection under the new name (one per asset).
+    rejections = list(TagDecision.objects.filter(tag_id__in=source_ids).values_list("pk", "asset_id"))
+    has_target = set(TagDecision.objects.filter(
+        tag=target, asset_id__in=TagDecision.objects.filter(tag_id__in=source_ids).values("asset_id")
+    ).values_list("asset_id", flat=True))
+    keep, seen = [], set(has_target)
+    for pk, asset_id in rejections:
+        if asset_id not in seen:
+            keep.append(pk)
+            seen.add(asset_id)
+    for chunk in _chunks(keep):
+        TagDecision.objects.filter(pk__in=chunk).update(tag=target)
+    TagSynonym.objects.filter(tag_id__in=source_ids).update(tag=target)
+    for source in sources:
+        _synonym_point(label=source.name, tag=target, user=user)
+    TagSynonym.objects.filter(tag=target, label=target.name.lower()).delete()
+    Tag.objects.filter(pk__in=source_ids).delete()  # what is left of them: duplicate rejections
+    tag_usage_refresh([target.pk])
+    return MergeResult(target=target, merged=[t.name for t in sources], moved=moved, dropped=dropped)
+
+
+def tags_merge(*, tags, target: Tag, user) -> MergeResult:
+    """Every use of these tags becomes a use of `target`, without duplicates; the tags are then deleted.
+
+    Their names become synonyms of the target, so auto-tagging writes the target from now on, and their
+    rejections become rejections of the target on the same assets.
+    """
+    moderator_check(user)
+    sources = [t for t in tags if t.pk != target.pk]
+    if not sources:
+        raise ValidationError("Choose at least one tag other than the one to merge into.")
+    with transaction.atomic():
+        result = _tags_merge(sources=sources, target=target, user=user)
+        names = ", ".join(f"“{n}”" for n in result.merged)
+        moderation_log(user=user, objects=[target], flag=CHANGE,
+                       message=f"Merged {names} into this tag: {result.moved} uses moved, "
+                               f"{result.dropped} duplicates dropped.")
+        moderation_log(user=user, objects=sources, flag=DELETION, message=f"Merged into “{target.name}”.")
+    return result
+
+
+def tags_delete(*, tags: QuerySet, user) -> int:
+    """Delete tags and every use of them; returns how many uses went. Analysis may add them again (block to stop it)."""
+    moderator_check(user)
+    with transaction.atomic():
+        counted = list(tags.annotate(uses_now=Count("uses")))
+        moderation_log_each(user=user, flag=DELETION,
+                            entries=[(tag, f"Deleted everywhere ({tag.uses_now} uses).") for tag in counted])
+        ids = [t.pk for t in counted]
+        uses = sum(t.uses_now for t in counted)
+        for chunk in _chunks(ids):
+            AssetTag.objects.filter(tag_id__in=chunk).delete()
+            Tag.objects.filter(pk__in=chunk).delete()
+    return uses
+
+
+def tags_block(*, tags: QuerySet, user, blocked: bool = True) -> int:
+    """Put tags on (or take them off) the block list: auto-tagging never assigns a blocked tag."""
+    moderator_check(user)
+    with transaction.atomic():
+        changing = list(tags.exclude(blocked=blocked))
+        Tag.objects.filter(pk__in=[t.pk for t in changing]).update(blocked=blocked)
+        moderation_log(user=user, objects=changing, flag=CHANGE,
+                       message="Blocked: auto-tagging never assigns it." if blocked else "Unblocked.")
+    return len(changing)
+
+
+def tags_auto_uses_remove(*, tags: QuerySet, user) -> int:
+    """Take the add-ons' uses of blocked tags off every asset (people's own uses stay); returns how many."""
+    moderator_check(user)
+    with transaction.atomic():
+        blocked = list(tags.filter(blocked=True).annotate(
+            auto_uses=Count("uses", filter=~Q(uses__source=AssetTag.SOURCE_MANUAL))))
+        removed, _ = AssetTag.objects.filter(tag__in=[t.pk for t in blocked]).exclude(
+            source=AssetTag.SOURCE_MANUAL).delete()
+        moderation_log_each(user=user, flag=CHANGE, entries=[
+            (tag, f"Removed its {tag.auto_uses} auto uses (blocked).") for tag in blocked])
+        tag_usage_refresh([t.pk for t in blocked])
+    return removed
+
+
+def synonyms_apply(*, synonyms: QuerySet, user) -> tuple[int, int]:
+    """Apply synonyms to the tags already given: the add-ons' uses of each label become uses of its tag.
+
+    A person's own uses of the label are left alone: a synonym speaks for detectors. Returns (moved, dropped).
+    """
+    moderator_check(user)
+    total_moved = total_dropped = 0
+    with transaction.atomic():
+        for synonym in synonyms.select_related("tag"):
+            labels = Tag.objects.filter(name__iexact=synonym.label).exclude(pk=synonym.tag_id)
+            label_ids = list(labels.values_list("pk", flat=True))
+            uses = AssetTag.objects.filter(tag_id__in=label_ids).exclude(source=AssetTag.SOURCE_MANUAL)
+            moved, dropped = _uses_move(uses=uses, target=synonym.tag)
+            tag_usage_refresh([synonym.tag_id, *label_ids])
+            moderation_log(user=user, objects=[synonym], flag=CHANGE,
+                           message=f"Applied to existing tags: {moved} uses moved, {dropped} duplicates dropped.")
+            total_moved += moved
+            total_dropped += dropped
+    return total_moved, total_dropped
