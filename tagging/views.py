@@ -23,7 +23,7 @@ def people(request):
     return render(request, "tagging/people.html", {
         "people": selectors.people_list(),
         "groups": selectors.unnamed_face_groups(user=request.user),
-        "known": Person.objects.order_by("name"),
+        "known": Person.objects.filter(hidden=False).order_by("name"),
     })
 
 
