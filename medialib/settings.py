@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "taggit",
     "medialib",
     "tagging",
+    "search",
     "medialib.api",
 ]
 
@@ -249,6 +250,9 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_QUEUES = "default,renditions,analysis"
 CELERY_BEAT_SCHEDULE = {
     "analysis-sweep": {"task": "tagging.tasks.analysis_sweep", "schedule": 300.0},
+    # Search: tag usage counts in one batch statement, and the popular tags' co-occurrence table.
+    "search-tag-usage": {"task": "search.tasks.tag_usage_refresh", "schedule": 300.0},
+    "search-refresh": {"task": "search.tasks.search_refresh", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("medialib.api.urls")),
     path("", include("tagging.urls")),
+    path("", include("search.urls")),
     path("", include(app_urls)),
 ]
 

@@ -31,10 +31,26 @@ def _cursor(request, name):
 
 @login_required
 def gallery(request):
-    page = selectors.gallery_page(
-        before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE
-    )
-    return render(request, "medialib/gallery.html", {"page": page})
+    from search.forms import GalleryFilterForm
+    from search.selectors import query_page
+
+    # Filters compile to the search's query model and run through it; without any, the plain keyset by id.
+    filters = GalleryFilterForm(request.GET)
+    node = filters.node() if filters.is_valid() else None
+    if node is not None:
+        after = request.GET.get("after")
+        page = query_page(node=node, cursor=after or request.GET.get("before"), newer=bool(after),
+                          limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False)
+    else:
+        page = selectors.gallery_page(
+            before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE
+        )
+    params = request.GET.copy()
+    for name in ("before", "after"):
+        params.pop(name, None)
+    return render(request, "medialib/gallery.html", {
+        "page": page, "filters": filters, "filtered": node is not None, "filter_query": params.urlencode(),
+    })
 
 
 def _wants_json(request) -> bool:
@@ -116,7 +132,7 @@ def _face_context(asset):
     return {
         "faces": asset_faces(asset),
         "faces_analysed": asset.analyses.filter(addon="aws_rek_face", status="complete").exists(),
-        "known_people": Person.objects.order_by("name").only("name"),
+        "known_people": Person.objects.filter(hidden=False).order_by("name").only("name"),
     }
 
 

@@ -1,0 +1,319 @@
+"""Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from medialib.models import Asset
+from medialib.selectors import assets_by_ids
+
+from . import conf, sql
+from . import query as q
+from .models import TagCooccurrence
+
+
+class SearchTooSlow(Exception):
+    pass
+
+
+@dataclass
+class Count:
+    value: int
+    kind: str  # "exact"; "estimate" (from a sample or the co-occurrence table)
+
+    @property
+    def approximate(self) -> bool:
+        return self.kind != "exact"
+
+
+@dataclass
+class Facet:
+    tag_id: int
+    name: str
+    count: int
+    approximate: bool
+    narrow: str  # the query with this tag added
+    exclude: str  # the query with this tag left out
+
+
+@dataclass
+class SearchPage:
+    text: str = ""
+    node: object = None
+    error: str = ""
+    error_position: int | None = None
+    notes: list[str] = field(default_factory=list)
+    assets: list[Asset] = field(default_factory=list)
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    count: Count | None = None
+    facets: list[Facet] = field(default_factory=list)
+    facets_kind: str = ""  # "exact", "sample", "precomputed"
+    facets_computed_at: datetime | None = None
+    sample_every: int = 1
+
+    @property
+    def query(self) -> str:
+        """The query in canonical form (what the links carry)."""
+        return q.unparse(self.node)
+
+
+def search(*, text: str, cursor: str | None = None, newer: bool = False, limit: int = 48,
+           facets: bool = True) -> SearchPage:
+    """The page of results for a typed query; a malformed one comes back with `error` set, never raised."""
+    try:
+        node = q.parse(text)
+    except q.QueryError as exc:
+        return SearchPage(text=text, error=exc.message, error_position=exc.position)
+    return query_page(node=node, text=text, cursor=cursor, newer=newer, limit=limit, facets=facets)
+
+
+def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool = False, limit: int = 48,
+               facets: bool = True) -> SearchPage:
+    """The page of results for a query AST (the search page, the gallery's filters, later the API)."""
+    page = SearchPage(text=text, node=node)
+    try:
+        with _time_limit():
+            resolved, page.notes = resolve(node)
+            compiler = sql.Compiler(estimate_cap=conf.get("SEARCH_EXACT_COUNT_MAX"))
+            start = sql.Cursor.from_token(cursor) if cursor else None
+            rows = compiler.page(resolved, cursor=start, newer=newer and start is not None, limit=limit + 1)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            if newer and start is not None:
+                rows.reverse()
+                page.prev_cursor = _token(rows[0]) if rows and more else None
+                page.next_cursor = _token(rows[-1]) if rows else None
+            else:
+                page.next_cursor = _token(rows[-1]) if rows and more else None
+                page.prev_cursor = _token(rows[0]) if rows and start is not None else None
+            by_id = {asset.pk: asset for asset in assets_by_ids(ids=[row[0] for row in rows])}
+            page.assets = [by_id[row[0]] for row in rows if row[0] in by_id]
+            if facets:
+                complete = start is None and not more  # the first page holds every match
+                _count_and_facets(page, compiler, resolved, known=len(rows) if complete else None)
+    except SearchTooSlow:
+        page.error = "This search took too long. Add a tag or a date to narrow it."
+    return page
+
+
+def _token(row) -> str:
+    return sql.Cursor(created_at=row[1], id=row[0]).token()
+
+
+@contextmanager
+def _time_limit():
+    """On PostgreSQL, stop the search's statements after SEARCH_STATEMENT_TIMEOUT_MS."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)",
+                               [str(conf.get("SEARCH_STATEMENT_TIMEOUT_MS"))])
+            yield
+    except OperationalError as exc:
+        if type(exc.__cause__).__name__ == "QueryCanceled":
+            raise SearchTooSlow() from exc
+        raise
+
+
+# --- Names to ids
+
+def resolve(node) -> tuple[object, list[str]]:
+    """The query with names replaced by ids (sql.TagIds, ...), and notes on names that match nothing."""
+    if node is None:
+        return sql.Everything(), []
+    leaves = q.leaves(node)
+    tags = sql.tags_by_names([leaf.name for leaf in leaves if isinstance(leaf, q.Tag)])
+    people = sql.people_by_names([leaf.name for leaf in leaves if isinstance(leaf, q.Person)])
+    uploader_names = {leaf.name.lower() for leaf in leaves if isinstance(leaf, q.Uploader)}
+    users: dict[str, list[int]] = {}
+    if uploader_names:
+        condition = Q()
+        for name in uploader_names:
+            condition |= Q(username__iexact=name)
+        for pk, username in get_user_model().objects.filter(condition).values_list("pk", "username"):
+            users.setdefault(username.lower(), []).append(pk)
+    notes: list[str] = []
+
+    def note(text):
+        if text not in notes:
+            notes.append(text)
+
+    def walk(n):
+        if isinstance(n, q.Tag):
+            found = tags.get(n.name.lower())
+            if not found:
+                note(f"No photo has the tag “{n.name}”.")
+                return sql.Nothing()
+            return sql.TagIds(tuple(sorted(row[0] for row in found)), sum(row[2] for row in found),
+                              n.source, n.confidence)
+        if isinstance(n, q.Person):
+            found = people.get(n.name.lower())
+            if not found:
+                note(f"Nobody called “{n.name}” is known here; see People.")
+                return sql.Nothing()
+            return sql.AssetsWhere("person", tuple(sorted(row[0] for row in found)))
+        if isinstance(n, q.Uploader):
+            found = users.get(n.name.lower())
+            if not found:
+                note(f"There is no user “{n.name}”.")
+                return sql.Nothing()
+            return sql.AssetsWhere("uploader", tuple(sorted(found)))
+        if isinstance(n, q.Status):
+            return sql.AssetsWhere("status", (n.value,))
+        if isinstance(n, q.AnyTag):
+            return sql.AnyTagWhere(n.source, n.confidence)
+        if isinstance(n, q.DateRange):
+            end = n.end + timedelta(days=1) if n.end and n.end < date.max else None
+            return sql.Created(_day_start(n.start), _day_start(end))
+        if isinstance(n, q.Not):
+            child = walk(n.child)
+            if isinstance(child, sql.Nothing):
+                return sql.Everything()
+            if isinstance(child, sql.Everything):
+                return sql.Nothing()
+            return q.Not(child)
+        if isinstance(n, q.And):
+            children = [walk(c) for c in n.children]
+            if any(isinstance(c, sql.Nothing) for c in children):
+                return sql.Nothing()
+            children = [c for c in children if not isinstance(c, sql.Everything)]
+            return q.all_of(*children) or sql.Everything()
+        if isinstance(n, q.Or):
+            children = [walk(c) for c in n.children]
+            if any(isinstance(c, sql.Everything) for c in children):
+                return sql.Everything()
+            children = [c for c in children if not isinstance(c, sql.Nothing)]
+            return q.any_of(*children) or sql.Nothing()
+        raise TypeError(f"Not a query node: {n!r}")
+
+    return walk(node), notes
+
+
+def _day_start(day) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _positive_tag_ids(node) -> list[int]:
+    if isinstance(node, sql.TagIds):
+        return list(node.ids)
+    if isinstance(node, (q.And, q.Or)):
+        return [i for child in node.children for i in _positive_tag_ids(child)]
+    return []
+
+
+def _plain_tag(node) -> bool:
+    return isinstance(node, sql.TagIds) and len(node.ids) == 1 and not node.source and not node.confidence
+
+
+# --- Counts and facets: exact where cheap, precomputed for popular tags, sampled (and said so) otherwise.
+
+def _count_and_facets(page: SearchPage, compiler: sql.Compiler, resolved, *, known: int | None) -> None:
+    """Count exactly when the candidates are few (or the first page held them all), read usage_count or the
+    co-occurrence table when they are many, otherwise estimate from a sample; same for the facets."""
+    if isinstance(resolved, sql.Nothing):
+        page.count = Count(0, "exact")
+        return
+    limit, target = conf.get("SEARCH_FACETS"), conf.get("SEARCH_SAMPLE_SIZE")
+    exact_max = conf.get("SEARCH_EXACT_COUNT_MAX")
+    estimate = compiler.estimate(resolved)
+    id_range = None
+    if known is None and estimate > exact_max:
+        id_range = sql.asset_id_range()
+        estimate = min(estimate, (id_range[1] - id_range[0] + 1) if id_range else 0)
+
+    count = Count(known, "exact") if known is not None else None
+    if count is None and _plain_tag(resolved) and resolved.estimate > exact_max:
+        count = Count(resolved.estimate, "exact")  # usage_count, kept current in batches
+    if count is None and estimate > exact_max and isinstance(resolved, q.And) and len(resolved.children) == 2 \
+            and all(_plain_tag(child) for child in resolved.children):
+        first, second = (child.ids[0] for child in resolved.children)
+        pair = list(TagCooccurrence.objects.filter(Q(tag_id=first, other_id=second) | Q(tag_id=second, other_id=first))
+                    .values_list("assets", flat=True)[:1])
+        if pair:
+            count = Count(pair[0], "estimate")
+
+    if _plain_tag(resolved) and known is None:
+        rows = list(TagCooccurrence.objects.filter(tag_id=resolved.ids[0]).select_related("other")
+                    .order_by("-assets", "other_id")[:limit])
+        if rows:
+            page.count = count or Count(compiler.count(resolved), "exact")
+            page.facets_kind = "precomputed"
+            page.facets_computed_at = rows[0].computed_at
+            page.facets = [_facet(page.node, row.other_id, row.other.name, row.assets, False) for row in rows]
+            return
+
+    exclude = _positive_tag_ids(resolved)
+    # Few candidates: walk them all (an exact count) and sample only the facets. Many: sample the walk itself,
+    # which checks the other terms on one candidate in `every` only.
+    every = 1 if known is not None or estimate <= exact_max else max(1, int(estimate // (2 * target)))
+    # A selective query gets a smaller sample (fewer of the candidates match): its counts are rougher, and
+    # marked so, rather than its page slower.
+    total, inner, found = _sampled(compiler, resolved, every, id_range, exclude, limit, target)
+    page.sample_every = every * inner
+    page.facets_kind = "sample" if page.sample_every > 1 else "exact"
+    page.facets = _facets(page.node, found, page.sample_every)
+    page.count = count or Count(total * every, "estimate" if every > 1 else "exact")
+
+
+def _sampled(compiler, resolved, every, id_range, exclude, limit, target):
+    if every > 1 and id_range is None:
+        id_range = sql.asset_id_range()
+    sampler = sql.Compiler(estimate_cap=compiler.estimate_cap, sample_every=every, id_range=id_range)
+    sampler._estimates = compiler._estimates
+    return sampler.count_and_facets(resolved, exclude=exclude, limit=limit, target=target)
+
+
+def _facets(node, found, every) -> list[Facet]:
+    from medialib.models import Tag
+
+    names = dict(Tag.objects.filter(pk__in=[tag_id for tag_id, _ in found]).values_list("pk", "name"))
+    return [_facet(node, tag_id, names[tag_id], n * every, every > 1) for tag_id, n in found if tag_id in names]
+
+
+def _facet(node, tag_id: int, name: str, count: int, approximate: bool) -> Facet:
+    tag = q.Tag(name)
+    return Facet(tag_id=tag_id, name=name, count=count, approximate=approximate,
+                 narrow=q.unparse(q.all_of(node, tag)), exclude=q.unparse(q.all_of(node, q.Not(tag))))
+
+
+def popular_tags(*, limit: int = 20) -> list[tuple[str, int]]:
+    """The most used tags: where the empty search page suggests to start."""
+    from medialib.models import Tag
+
+    return list(Tag.objects.filter(usage_count__gt=0).order_by("-usage_count", "name")
+                .values_list("name", "usage_count")[:limit])
+
+
+# --- Autocomplete
+
+def suggestions(*, text: str, kind: str = "") -> list[dict]:
+    """Tags and people whose name starts with what is being typed, most used first, with their counts."""
+    prefix = " ".join((text or "").replace("\x00", "").split())[:100]
+    if not prefix:
+        return []
+    limit = conf.get("SEARCH_SUGGESTIONS")
+    found: list[dict] = []
+    if kind in ("", "person"):
+        for _, name, count in sql.people_matching(prefix, limit if kind else 3):
+            found.append({"kind": "person", "name": name, "count": count, "insert": "person:" + q.quote(name)})
+    if kind in ("", "tag"):
+        tags = sql.tags_starting(prefix, limit)
+        # usage_count is refreshed in batches: a tag that is new or rare is counted live (cheap, and exact).
+        live = sql.live_tag_counts([tag_id for tag_id, _, usage in tags if usage < 1000])
+        for tag_id, name, usage in tags:
+            count = live.get(tag_id, 0) if usage < 1000 else usage
+            if count:
+                found.append({"kind": "tag", "name": name, "count": count, "insert": q.quote(name)})
+    return found[:limit]

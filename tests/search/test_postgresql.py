@@ -1,0 +1,73 @@
+"""PostgreSQL only: the query shapes SEARCH.md measured (index walks, fenced NOT), and the time limit."""
+import pytest
+from django.db import connection
+
+from search import query as q
+from search import selectors, sql
+
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif("connection.vendor != 'postgresql'")]
+
+
+def plan(text, **kwargs) -> str:
+    node, _ = selectors.resolve(q.parse(text))
+    part = sql.Compiler().stream(node, limit=49, **kwargs)
+    with connection.cursor() as cursor:
+        # The test library is tiny, so a sequential scan would win; ask what the indexes allow.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN (COSTS OFF) " + part.sql, part.params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_a_tag_walks_its_index_newest_first_from_the_cursor(library):
+    cursor = sql.Cursor(created_at=library["dog-cat"].created_at, id=library["dog-cat"].pk)
+    text = plan("dog", cursor=cursor)
+    assert "Index Only Scan using assettag_tag_newest" in text
+    assert "Sort" not in text  # the index gives the order
+    assert "ROW(asset_created_at, content_object_id) < ROW(" in text  # the keyset is an index condition
+
+
+def test_and_is_driven_by_the_rarest_tag(library):
+    node, _ = selectors.resolve(q.parse("dog park"))  # park (1 asset) is rarer than dog (3)
+    part = sql.Compiler().stream(node, limit=49)
+    assert part.sql.startswith("SELECT t1.content_object_id AS id, t1.asset_created_at AS created_at"
+                               " FROM medialib_assettag t1 WHERE t1.tag_id = %s AND EXISTS (")
+    assert part.params[0] == node.children[1].ids[0]
+
+
+def test_a_person_s_photos_are_collected_then_sorted(library):
+    text = plan('person:"Barack Obama"')
+    assert "Sort" in text and "Index Cond: (id = f2.asset_id)" in text  # the fence holds: probes by id, no walk
+    assert "search_asset_newest" not in text
+
+
+def test_not_is_a_fenced_probe_never_an_anti_join(library):
+    text = plan("dog -cat")
+    assert "Anti Join" not in text
+    assert "SubPlan" in text
+    assert "assettag_unique_per_asset" in text
+
+
+def test_or_is_a_union_of_each_branch_s_first_page(library):
+    text = plan("dog OR cat")
+    assert text.count("Limit") == 3  # each branch's and the union's
+    assert "Sort" in text  # of at most 2 x 49 rows
+
+
+def test_the_asset_walk_uses_the_created_at_index(library):
+    assert "search_asset_newest" in plan("-dog")
+
+
+def test_a_search_that_runs_too_long_is_stopped_with_a_message(library, settings, monkeypatch):
+    settings.SEARCH_STATEMENT_TIMEOUT_MS = 50
+    original = sql.fetch
+
+    def slow(statement, params):
+        original("SELECT pg_sleep(0.5)", [])
+        return original(statement, params)
+
+    monkeypatch.setattr(sql, "fetch", slow)
+    page = selectors.search(text="dog")
+    assert page.error == "This search took too long. Add a tag or a date to narrow it."
+    monkeypatch.setattr(sql, "fetch", original)
+    assert len(selectors.search(text="dog").assets) == 3  # the connection is fine afterwards
