@@ -132,7 +132,10 @@ def people_by_names(names: list[str]) -> dict[str, list[tuple[int, str]]]:
     keys = sorted({name.lower() for name in names})
     if not keys:
         return {}
-    rows = fetch(f"SELECT id, name FROM {PERSON} WHERE {_lower_sql()}(name) IN ({_placeholders(keys)})", keys)
+    # A hidden person (moderation) is not searchable by name.
+    rows = fetch(
+        f"SELECT id, name FROM {PERSON} WHERE NOT hidden AND {_lower_sql()}(name) IN ({_placeholders(keys)})", keys
+    )
     found: dict[str, list] = {}
     for person_id, name in rows:
         found.setdefault(name.lower(), []).append((person_id, name))
@@ -542,7 +545,7 @@ def people_matching(prefix: str, limit: int) -> list[tuple[int, str, int]]:
     like = _like_prefix(prefix.lower())
     return fetch(
         f"SELECT p.id, p.name, (SELECT count(DISTINCT f.asset_id) FROM {FACE} f WHERE f.person_id = p.id) AS n"
-        f" FROM {PERSON} p WHERE {lower}(p.name) LIKE %s ESCAPE '\\' OR {lower}(p.name) LIKE %s ESCAPE '\\'"
+        f" FROM {PERSON} p WHERE NOT p.hidden AND ({lower}(p.name) LIKE %s ESCAPE '\\' OR {lower}(p.name) LIKE %s ESCAPE '\\')"
         f" ORDER BY n DESC, p.name LIMIT %s",
         [like, "% " + like, limit],
     )
