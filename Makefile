@@ -31,7 +31,7 @@ migrate: install
 
 run: migrate
 	$(BIN)/python manage.py ensure_admin
-	@echo "Open http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server and the worker)."
+	@echo "Open http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, the worker and beat)."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
 
 test: install-test
