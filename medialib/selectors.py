@@ -23,7 +23,8 @@ def asset_can_edit(*, user, asset: Asset) -> bool:
 
 def _with_display_data(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
     return queryset.select_related("uploaded_by").prefetch_related(
-        Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name")),
+        Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name").only(
+            "source", "confidence", "content_object_id", "tag__name", "tag__slug")),
         Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
         Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon")),
     )

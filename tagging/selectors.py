@@ -61,7 +61,8 @@ def person_assets(person):
         .distinct()
         .order_by("-pk")
         .prefetch_related(
-            Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name")),
+            Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name").only(
+            "source", "confidence", "content_object_id", "tag__name", "tag__slug")),
             Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
         )
     )
