@@ -179,6 +179,40 @@ def tag_get_or_create(name: str) -> Tag:
         return Tag.objects.get(name__iexact=name)
 
 
+def tag_usage_refresh(tag_ids=None) -> int:
+    """Set Tag.usage_count from the tag uses in one statement, for these tags (ids or a queryset) or all.
+
+    Returns how many tags changed. Never called per tag use: concurrent uploads would all update the same
+    popular tag rows and queue on their locks; the periodic task and bulk changes call this instead.
+    """
+    from django.db import connection
+    from django.db.models import QuerySet
+
+    if isinstance(tag_ids, QuerySet):
+        tag_ids = list(tag_ids.values_list("pk", flat=True))
+    elif tag_ids is not None:
+        tag_ids = list(tag_ids)
+    only, params = "", []
+    counted = f"SELECT tag_id, count(*) AS n FROM {AssetTag._meta.db_table}"
+    if tag_ids is not None:
+        if not tag_ids:
+            return 0
+        marks = ", ".join(["%s"] * len(tag_ids))
+        only = f" AND tg.id IN ({marks})"
+        counted += f" WHERE tag_id IN ({marks})"
+        params = tag_ids * 2
+    counted += " GROUP BY tag_id"
+    table = Tag._meta.db_table
+    with connection.cursor() as cursor:  # one statement: atomic by itself
+        cursor.execute(
+            f"UPDATE {table} SET usage_count = c.n FROM ("
+            f" SELECT tg.id, COALESCE(u.n, 0) AS n FROM {table} tg LEFT JOIN ({counted}) u ON u.tag_id = tg.id"
+            f" WHERE 1 = 1{only}) c WHERE {table}.id = c.id AND {table}.usage_count <> c.n",
+            params,
+        )
+        return cursor.rowcount
+
+
 def asset_tags_add(*, asset: Asset, names: Iterable[str], user) -> list[str]:
     """Add manual tags; only the asset's owner or staff may."""
     if not asset_can_edit(user=user, asset=asset):
@@ -255,4 +289,5 @@ __all__ = [
     "asset_upload",
     "renditions_generate",
     "tag_names_clean",
+    "tag_usage_refresh",
 ]

@@ -6,6 +6,8 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
+from medialib import services as medialib_services
+
 from . import conf, sql
 
 logger = logging.getLogger(__name__)
@@ -20,8 +22,7 @@ def tag_usage_refresh(*, tag_ids: list[int] | None = None) -> int:
     Never called per tag use: concurrent uploads would all update the same popular tag rows and queue on
     their locks. The periodic task, bulk changes (seeding, moderation) and the rebuild call this instead.
     """
-    with transaction.atomic():
-        return sql.tag_usage_refresh(tag_ids)
+    return medialib_services.tag_usage_refresh(tag_ids)
 
 
 def cooccurrence_rebuild() -> int | None:

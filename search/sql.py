@@ -553,28 +553,6 @@ def people_matching(prefix: str, limit: int) -> list[tuple[int, str, int]]:
 
 # --- Upkeep: usage counts and the co-occurrence table.
 
-def tag_usage_refresh(tag_ids: list[int] | None = None) -> int:
-    """Set usage_count from the tag uses, in one statement; returns how many tags changed."""
-    only, params = "", []
-    if tag_ids is not None:
-        if not tag_ids:
-            return 0
-        only = f" AND tg.id IN ({_placeholders(tag_ids)})"
-        params = list(tag_ids) * 2
-    counted = f"SELECT tag_id, count(*) AS n FROM {ASSET_TAG}"
-    if tag_ids is not None:
-        counted += f" WHERE tag_id IN ({_placeholders(tag_ids)})"
-    counted += " GROUP BY tag_id"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TAG} SET usage_count = c.n FROM ("
-            f" SELECT tg.id, COALESCE(u.n, 0) AS n FROM {TAG} tg LEFT JOIN ({counted}) u ON u.tag_id = tg.id"
-            f" WHERE 1 = 1{only}) c WHERE {TAG}.id = c.id AND {TAG}.usage_count <> c.n",
-            params,
-        )
-        return cursor.rowcount
-
-
 def cooccurrence_rebuild(*, min_uses: int, per_tag: int, computed_at: datetime) -> int:
     """Replace the co-occurrence table: for each tag with at least min_uses uses, its per_tag most frequent
     companions and how many assets have both. Readers see the old rows until the caller's transaction commits."""

@@ -12,8 +12,8 @@ from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -378,15 +378,10 @@ def _chunks(ids: list, size: int = _CHUNK):
 
 
 def tag_usage_refresh(tag_ids) -> int:
-    """Recount the uses of these tags (ids or a queryset of them) in one UPDATE; returns how many tags."""
-    if not isinstance(tag_ids, QuerySet):
-        tag_ids = list(tag_ids)
-        if not tag_ids:
-            return 0
-    uses = (
-        AssetTag.objects.filter(tag=OuterRef("pk")).order_by().values("tag").annotate(n=Count("pk")).values("n")
-    )
-    return Tag.objects.filter(pk__in=tag_ids).update(usage_count=Coalesce(Subquery(uses), 0))
+    """Recount the uses of these tags (ids or a queryset of them) in one UPDATE; see medialib.services."""
+    from medialib.services import tag_usage_refresh as refresh
+
+    return refresh(tag_ids)
 
 
 def tag_uses_approve(*, uses: QuerySet, user) -> int:
