@@ -1,6 +1,7 @@
 """Reads from the asset library: the gallery's pages, one asset, its analysis status, and who may change what."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet
@@ -9,7 +10,7 @@ from django.urls import reverse
 from tagging.addons import ADDONS
 from tagging.models import AnalysisResult
 
-from .models import Asset, AssetTag, Rendition
+from .models import Asset, AssetTag, Rendition, Tag
 
 # The threshold offered when an asset was never analysed with one.
 AUTO_TAGGING_DEFAULT = 0.6
@@ -30,6 +31,43 @@ def _with_display_data(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
     )
 
 
+def _with_tile_data(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
+    """What a gallery tile shows besides its tags (those come from tiles_prepare)."""
+    return queryset.prefetch_related(
+        Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
+        Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TileTag:
+    name: str
+    source: str
+    confidence: float | None
+
+
+def tiles_prepare(assets: list[Asset]) -> list[Asset]:
+    """Give each asset `tile_tags`, its tags by name, in one query of plain rows: a page of ~50 tiles has ~500
+    tags, and building an AssetTag and a Tag model for each cost more than the rest of the page's queries."""
+    rows = list(AssetTag.objects.filter(content_object_id__in=[asset.pk for asset in assets])
+                .values_list("content_object_id", "tag_id", "source", "confidence"))
+    # The names by a second query: joined, PostgreSQL hashes the whole tag table (5 ms at 20,000 tags).
+    names = dict(Tag.objects.filter(pk__in={row[1] for row in rows}).values_list("pk", "name"))
+    by_asset: dict[int, list[TileTag]] = defaultdict(list)
+    for asset_id, tag_id, source, confidence in rows:
+        by_asset[asset_id].append(TileTag(names[tag_id], source, confidence))
+    for tags in by_asset.values():
+        tags.sort(key=lambda tag: tag.name)
+    for asset in assets:
+        asset.tile_tags = by_asset.get(asset.pk, [])
+    return assets
+
+
+def tiles_by_ids(*, ids: list[int]) -> list[Asset]:
+    """Those assets that exist, ready for gallery tiles, newest first."""
+    return tiles_prepare(list(_with_tile_data(Asset.objects.filter(pk__in=ids)).order_by("-pk")))
+
+
 @dataclass
 class GalleryPage:
     assets: list[Asset]
@@ -42,7 +80,7 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
 
     `before=<id>` gives the next (older) page, `after=<id>` the previous (newer) one.
     """
-    queryset = _with_display_data(Asset.objects.all())
+    queryset = _with_tile_data(Asset.objects.all())
     if after is not None:
         rows = list(queryset.filter(pk__gt=after).order_by("pk")[: limit + 1])
         has_newer = len(rows) > limit
@@ -56,7 +94,7 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
         assets = rows[:limit]
         has_newer = before is not None and bool(assets) and Asset.objects.filter(pk__gt=assets[0].pk).exists()
     return GalleryPage(
-        assets=assets,
+        assets=tiles_prepare(assets),
         next_before=assets[-1].pk if assets and has_older else None,
         prev_after=assets[0].pk if assets and has_newer else None,
     )

@@ -4,10 +4,11 @@ from django.conf import settings
 DEFAULTS = {
     # How many co-occurring tags the results page shows.
     "SEARCH_FACETS": 20,
-    # Below this many possible matches (the rarest term's count), counts are exact and live.
-    "SEARCH_EXACT_COUNT_MAX": 20_000,
+    # Below this many possible matches (the rarest term's count), counts are exact and live; above, a sample of
+    # about this many candidates is walked and the count estimated from it.
+    "SEARCH_EXACT_COUNT_MAX": 5_000,
     # Facets are counted on every result up to this many, and on a sample of about this many above.
-    "SEARCH_SAMPLE_SIZE": 2_000,
+    "SEARCH_SAMPLE_SIZE": 1_000,
     # Tags used this often get precomputed facets and pair counts (TagCooccurrence), this many per tag.
     "SEARCH_COOCCURRENCE_MIN_USES": 5_000,
     "SEARCH_COOCCURRENCE_PER_TAG": 100,

@@ -1,6 +1,7 @@
 """Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete."""
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -11,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from medialib.models import Asset
-from medialib.selectors import assets_by_ids
+from medialib.selectors import tiles_by_ids
 
 from . import conf, sql
 from . import query as q
@@ -56,7 +57,7 @@ class SearchPage:
     facets: list[Facet] = field(default_factory=list)
     facets_kind: str = ""  # "exact", "sample", "precomputed"
     facets_computed_at: datetime | None = None
-    sample_every: int = 1
+    sample_every: int = 1  # the facets were counted on about one match in this many
 
     @property
     def query(self) -> str:
@@ -93,7 +94,7 @@ def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool =
             else:
                 page.next_cursor = _token(rows[-1]) if rows and more else None
                 page.prev_cursor = _token(rows[0]) if rows and start is not None else None
-            by_id = {asset.pk: asset for asset in assets_by_ids(ids=[row[0] for row in rows])}
+            by_id = {asset.pk: asset for asset in tiles_by_ids(ids=[row[0] for row in rows])}
             page.assets = [by_id[row[0]] for row in rows if row[0] in by_id]
             if facets:
                 complete = start is None and not more  # the first page holds every match
@@ -228,10 +229,8 @@ def _count_and_facets(page: SearchPage, compiler: sql.Compiler, resolved, *, kno
     limit, target = conf.get("SEARCH_FACETS"), conf.get("SEARCH_SAMPLE_SIZE")
     exact_max = conf.get("SEARCH_EXACT_COUNT_MAX")
     estimate = compiler.estimate(resolved)
-    id_range = None
     if known is None and estimate > exact_max:
-        id_range = sql.asset_id_range()
-        estimate = min(estimate, (id_range[1] - id_range[0] + 1) if id_range else 0)
+        estimate = min(estimate, sql.asset_count_bound())
 
     count = Count(known, "exact") if known is not None else None
     if count is None and _plain_tag(resolved) and resolved.estimate > exact_max:
@@ -255,31 +254,32 @@ def _count_and_facets(page: SearchPage, compiler: sql.Compiler, resolved, *, kno
             return
 
     exclude = _positive_tag_ids(resolved)
-    # Few candidates: walk them all (an exact count) and sample only the facets. Many: sample the walk itself,
-    # which checks the other terms on one candidate in `every` only.
-    every = 1 if known is not None or estimate <= exact_max else max(1, int(estimate // (2 * target)))
-    # A selective query gets a smaller sample (fewer of the candidates match): its counts are rougher, and
-    # marked so, rather than its page slower.
-    total, inner, found = _sampled(compiler, resolved, every, id_range, exclude, limit, target)
-    page.sample_every = every * inner
-    page.facets_kind = "sample" if page.sample_every > 1 else "exact"
-    page.facets = _facets(page.node, found, page.sample_every)
-    page.count = count or Count(total * every, "estimate" if every > 1 else "exact")
-
-
-def _sampled(compiler, resolved, every, id_range, exclude, limit, target):
-    if every > 1 and id_range is None:
-        id_range = sql.asset_id_range()
-    sampler = sql.Compiler(estimate_cap=compiler.estimate_cap, sample_every=every, id_range=id_range)
+    # Few candidates: walk them all (an exact count) and sample only the facets. Many: walk a sample of about
+    # SEARCH_EXACT_COUNT_MAX of them (sql.SAMPLE_BUCKETS), checking the other terms on that sample only. A
+    # selective query then has fewer matches in its sample: its counts are rougher, and marked so, rather than
+    # its page slower.
+    buckets = sql.SAMPLE_BUCKETS
+    if known is None and estimate > exact_max:
+        buckets = max(1, min(sql.SAMPLE_BUCKETS, math.ceil(sql.SAMPLE_BUCKETS * exact_max / estimate)))
+    sampler = sql.Compiler(estimate_cap=compiler.estimate_cap, sample_buckets=buckets)
     sampler._estimates = compiler._estimates
-    return sampler.count_and_facets(resolved, exclude=exclude, limit=limit, target=target)
+    total, facet_buckets, found = sampler.count_and_facets(resolved, exclude=exclude, limit=limit, target=target)
+    page.sample_every = round(sql.SAMPLE_BUCKETS / facet_buckets)
+    page.facets_kind = "sample" if facet_buckets < sql.SAMPLE_BUCKETS else "exact"
+    page.facets = _facets(page.node, found, sql.SAMPLE_BUCKETS / facet_buckets)
+    if count is None:
+        sampled = buckets < sql.SAMPLE_BUCKETS
+        count = Count(round(total * sql.SAMPLE_BUCKETS / buckets), "estimate" if sampled else "exact")
+    page.count = count
 
 
-def _facets(node, found, every) -> list[Facet]:
+def _facets(node, found, scale: float) -> list[Facet]:
+    """Facets from counts in a sample of 1 / scale of the matches."""
     from medialib.models import Tag
 
     names = dict(Tag.objects.filter(pk__in=[tag_id for tag_id, _ in found]).values_list("pk", "name"))
-    return [_facet(node, tag_id, names[tag_id], n * every, every > 1) for tag_id, n in found if tag_id in names]
+    return [_facet(node, tag_id, names[tag_id], round(n * scale), scale > 1) for tag_id, n in found
+            if tag_id in names]
 
 
 def _facet(node, tag_id: int, name: str, count: int, approximate: bool) -> Facet:

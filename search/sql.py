@@ -31,8 +31,24 @@ PERSON = Person._meta.db_table
 ANALYSIS = AnalysisResult._meta.db_table
 
 INFINITE = math.inf
-# Knuth's multiplicative hash, for the sample's offsets; products stay inside 64 bits for ids below 3e9.
-_HASH, _HASH_MOD = 2654435761, 4294967296
+
+# The sample. Every asset falls in one of SAMPLE_BUCKETS buckets by a hash of its id (Knuth's multiplicative
+# hash: the top 10 bits of id * 2654435761 mod 2^32; the product stays inside 64 bits for ids below 3e9), and a
+# sample of k buckets is the assets whose bucket is below k: about k / 1024 of any set of assets, spread evenly
+# over upload time (bursty tags included). It is a function of the id, so the AND, OR and NOT of samples is the
+# sample of the result, and a tag's sampled uses are one range of an index (search migration 0003), however
+# common the tag. The expression must be written exactly so for PostgreSQL to match it with the index.
+SAMPLE_BUCKETS = 1024
+
+
+def bucket(asset_id: int) -> int:
+    """The bucket of an asset id, as bucket_sql computes it in the database."""
+    return (asset_id * 2654435761) % 4294967296 // 4194304
+
+
+def bucket_sql(id_col: str) -> str:
+    """The bucket of an id column, for raw SQL with parameters (% doubled)."""
+    return f"((({id_col} * 2654435761) %% 4294967296) / 4194304)"
 
 
 # --- Resolved leaves: what the compiler works on once names are ids.
@@ -193,14 +209,11 @@ class Compiler:
     so that an AND is driven by its rarest term.
     """
 
-    def __init__(self, *, estimate_cap: int = 20_000, sample_every: int = 1, id_range: tuple[int, int] | None = None):
+    def __init__(self, *, estimate_cap: int = 20_000, sample_buckets: int = SAMPLE_BUCKETS):
         self.vendor = _vendor()
         self.estimate_cap = estimate_cap
-        # A systematic sample: one asset id in every sample_every (see _sampled). Ids follow upload order, so
-        # the sample spreads evenly over time (bursty tags included), and the AND, OR and NOT of samples is
-        # the sample of the result.
-        self.sample_every = sample_every
-        self.id_range = id_range
+        # Below SAMPLE_BUCKETS, only the assets of the first sample_buckets buckets (see SAMPLE_BUCKETS).
+        self.sample_buckets = sample_buckets
         self._estimates: dict = {}
         self._alias = 0
 
@@ -309,10 +322,9 @@ class Compiler:
         tail = self._order(f"{t}.asset_created_at", f"{t}.content_object_id", newer, limit, ordered)
         where += more
         params += more_params
-        if self.sample_every > 1:
-            sql, sample_params = self._sampled(f"{t}.content_object_id")
-            where.append(sql)
-            params += sample_params
+        if self.sampled:
+            where.append(f"{bucket_sql(f'{t}.content_object_id')} < %s")
+            params.append(self.sample_buckets)
         for pred in preds:
             sql, pred_params = self.predicate(pred, f"{t}.content_object_id")
             where.append(sql)
@@ -320,7 +332,10 @@ class Compiler:
         if limit is not None:
             params.append(limit)
         return _Sql(
-            f"SELECT {t}.content_object_id AS id, {t}.asset_created_at AS created_at FROM {ASSET_TAG} {t}"
+            # Unordered (counts, facets), the date is not needed, and leaving it out lets a sample be read from
+            # the bucket index alone.
+            f"SELECT {t}.content_object_id AS id, {f'{t}.asset_created_at' if ordered else 'NULL'} AS created_at"
+            f" FROM {ASSET_TAG} {t}"
             f" WHERE {' AND '.join(where)}{tail}", params,
         )
 
@@ -343,17 +358,9 @@ class Compiler:
         more, more_params = self._bounds(f"{a}.created_at", f"{a}.id", created, cursor, newer)
         where += more
         params += more_params
-        if self.sample_every > 1:
-            every = self.sample_every
-            if self.vendor == "postgresql" and self.id_range and not fenced:
-                # Probe the sampled ids by primary key instead of reading every asset.
-                where.append(f"{a}.id IN (SELECT b * %s + ((b * {_HASH}) %% {_HASH_MOD}) %% %s"
-                             f" FROM generate_series(%s::bigint, %s::bigint) b)")
-                params += [every, every, self.id_range[0] // every, self.id_range[1] // every]
-            else:
-                sql, sample_params = self._sampled(f"{a}.id")
-                where.append(sql)
-                params += sample_params
+        if self.sampled:
+            where.append(f"{bucket_sql(f'{a}.id')} < %s")
+            params.append(self.sample_buckets)
         for pred in preds:
             sql, pred_params = self.predicate(pred, f"{a}.id")
             where.append(sql)
@@ -371,19 +378,20 @@ class Compiler:
             params.append(limit)
         return _Sql(sql, params)
 
-    def _sampled(self, id_col: str) -> tuple[str, list]:
-        """One id in each block of sample_every consecutive ids, at an offset that varies from block to block
-        (a fixed offset would alias with anything periodic in the ids)."""
-        every = self.sample_every
-        return (f"{id_col} %% %s = (({id_col} / %s) * {_HASH} %% {_HASH_MOD}) %% %s", [every, every, every])
+    @property
+    def sampled(self) -> bool:
+        return self.sample_buckets < SAMPLE_BUCKETS
 
     def _union(self, parts: list[_Sql], newer, limit, ordered) -> _Sql:
         params: list = []
         selects = []
+        # Unordered, the branches may leave the date out (NULL), so the union is of ids alone.
+        columns = "id, created_at" if ordered else "id"
         for part in parts:
-            selects.append(f"SELECT id, created_at FROM ({part.sql}) {self.alias('u')}")
+            selects.append(f"SELECT {columns} FROM ({part.sql}) {self.alias('u')}")
             params += part.params
-        sql = f"SELECT id, created_at FROM ({' UNION '.join(selects)}) {self.alias('o')}"
+        outer = columns if ordered else "id, NULL AS created_at"
+        sql = f"SELECT {outer} FROM ({' UNION '.join(selects)}) {self.alias('o')}"
         if ordered:
             direction = "ASC" if newer else "DESC"
             sql += f" ORDER BY created_at {direction}, id {direction}"
@@ -410,6 +418,11 @@ class Compiler:
         # Inside NOT, PostgreSQL would turn NOT EXISTS into a hash anti-join over the whole tag (173 ms p95 in
         # SEARCH.md); OFFSET 0 keeps it a probe of the unique (asset, tag) index per candidate.
         fence = " OFFSET 0" if negated and self.vendor == "postgresql" else ""
+        if self.sampled:
+            # In a sample, a tag's rows are one short range of the bucket index (a tenth of a common tag's are
+            # thousands): the planner may hash-join them rather than probe per candidate (3 µs each), so the
+            # tag's own condition repeats the bucket and the fence goes.
+            fence = ""
         if isinstance(node, q.Not):
             sql, params = self.predicate(node.child, id_col, not negated)
             return f"NOT ({sql})", params
@@ -431,6 +444,9 @@ class Compiler:
             if isinstance(node, TagIds):
                 where.append(f"{p}.tag_id IN ({_placeholders(node.ids)})")
                 params += list(node.ids)
+                if self.sampled:
+                    where.append(f"{bucket_sql(f'{p}.content_object_id')} < %s")
+                    params.append(self.sample_buckets)
             self._tag_qualifiers(p, node.source, node.confidence, where, params)
             return f"EXISTS (SELECT 1 FROM {ASSET_TAG} {p} WHERE {' AND '.join(where)}{fence})", params
         if isinstance(node, AssetsWhere):
@@ -473,33 +489,33 @@ class Compiler:
         return fetch(sql, params)[0][0]
 
     def count_and_facets(self, node, *, exclude: list[int], limit: int, target: int) -> tuple[int, int, list]:
-        """In one statement: how many assets match, and their most common tags counted on a sample of about
-        `target` of them (every one when they are fewer). Returns (matches, 1 in how many the facets saw,
-        [(tag_id, count in the sample)] most common first)."""
+        """In one statement: how many assets of the sample match, and their most common tags counted on a
+        smaller sample of about `target` of them (every one when they are fewer). Returns (matches, how many
+        buckets the facets saw, [(tag_id, count in that sample)] most common first)."""
         part = self.stream(node, ordered=False)
-        params = list(part.params) + [target, target, target]
+        k = self.sample_buckets
+        params = list(part.params) + [target, k, target, k]
         not_in = ""
         if exclude:
             not_in = f" AND t.tag_id NOT IN ({_placeholders(exclude)})"
             params += exclude
         params.append(limit)
-        every = "e.every"
         rows = fetch(
             f"WITH m AS ({part.sql}),"
             f" n AS (SELECT count(*) AS total FROM m),"
-            f" e AS (SELECT CASE WHEN total > %s THEN (total + %s - 1) / %s ELSE 1 END AS every FROM n)"
+            # the first buckets of the sample that hold about `target` matches
+            f" e AS (SELECT CASE WHEN total > %s THEN (CAST(%s AS BIGINT) * %s + total - 1) / total ELSE %s END AS k FROM n)"
             f" SELECT -1 AS tag_id, (SELECT total FROM n) AS n"
-            f" UNION ALL SELECT -2, (SELECT every FROM e)"
+            f" UNION ALL SELECT -2, (SELECT k FROM e)"
             f" UNION ALL SELECT tag_id, n FROM (SELECT t.tag_id, count(*) AS n FROM {ASSET_TAG} t"
-            f"  WHERE t.content_object_id IN (SELECT m.id FROM m, e"
-            f"   WHERE m.id %% {every} = ((m.id / {every}) * {_HASH} %% {_HASH_MOD}) %% {every}){not_in}"
+            f"  WHERE t.content_object_id IN (SELECT m.id FROM m, e WHERE {bucket_sql('m.id')} < e.k){not_in}"
             f"  GROUP BY t.tag_id ORDER BY n DESC, t.tag_id LIMIT %s) f",
             params,
         )
         total = next(n for tag_id, n in rows if tag_id == -1)
-        inner = next(n for tag_id, n in rows if tag_id == -2)
+        buckets = next(n for tag_id, n in rows if tag_id == -2)
         found = sorted(((tag_id, n) for tag_id, n in rows if tag_id >= 0), key=lambda row: (-row[1], row[0]))
-        return total, inner, found
+        return total, buckets, found
 
 
 def _intersect(a: Created, b: Created) -> Created:
@@ -508,10 +524,10 @@ def _intersect(a: Created, b: Created) -> Created:
     return Created(max(starts) if starts else None, min(ends) if ends else None)
 
 
-def asset_id_range() -> tuple[int, int] | None:
-    """The lowest and highest asset id (two primary-key probes)."""
+def asset_count_bound() -> int:
+    """At least as many as there are assets: the span of their ids (two primary-key probes)."""
     low, high = fetch(f"SELECT min(id), max(id) FROM {ASSET}", [])[0]
-    return None if low is None else (low, high)
+    return 0 if low is None else high - low + 1
 
 
 def live_tag_counts(tag_ids: list[int]) -> dict[int, int]:

@@ -51,21 +51,11 @@ def people_list():
     )
 
 
-def person_assets(person):
-    from django.db.models import Prefetch
+def person_assets(person) -> list:
+    """The person's photos, newest first, ready for gallery tiles."""
+    from medialib.selectors import tiles_by_ids
 
-    from medialib.models import AssetTag, Rendition
-
-    return (
-        Asset.objects.filter(faces__person=person)
-        .distinct()
-        .order_by("-pk")
-        .prefetch_related(
-            Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name").only(
-            "source", "confidence", "content_object_id", "tag__name", "tag__slug")),
-            Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
-        )
-    )
+    return tiles_by_ids(ids=list(Asset.objects.filter(faces__person=person).values_list("pk", flat=True).distinct()))
 
 
 def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> list[list]:

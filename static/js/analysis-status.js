@@ -19,7 +19,7 @@
     return value === null || value === undefined ? "" : Number(value).toFixed(2);
   }
 
-  // Same markup as templates/medialib/_addon_statuses.html.
+  // Same markup as medialib/templatetags/medialib.py addon_status_items.
   function renderStatuses(list, analyses) {
     list.replaceChildren.apply(list, Object.keys(analyses).map(function (addon) {
       const status = analyses[addon];

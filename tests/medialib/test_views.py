@@ -125,6 +125,25 @@ def test_detail_escapes_what_users_typed(alice, user):
     assert "<img src=x onerror" not in html
 
 
+def test_gallery_tiles_escape_what_users_typed_and_list_tags_by_name(alice, user):
+    from django.utils import timezone
+
+    from tagging.models import AnalysisResult
+
+    asset = _asset(user, name="<img src=x onerror=alert(1)>.jpg", tags=["zebra", "<script>alert(1)</script>", "apple"])
+    AnalysisResult.objects.create(asset=asset, addon="aws_rek_tagging", status=AnalysisResult.FAILED,
+                                  error='<b onmouseover="x">bad</b>', requested_at=timezone.now())
+    html = alice.get(reverse("medialib:gallery")).content.decode()
+    assert "<script>alert(1)</script>" not in html and "<img src=x onerror" not in html
+    assert '<b onmouseover="x">' not in html
+    assert 'title="&lt;b onmouseover=&quot;x&quot;&gt;bad&lt;/b&gt;"' in html  # the failure, escaped
+    tile = html[html.index(f'data-asset-id="{asset.pk}"'):]
+    tile = tile[:tile.index("</figure>")]
+    assert " data-pending" in tile  # no thumbnail yet
+    assert tile.index("&lt;script&gt;") < tile.index(">apple<") < tile.index(">zebra<")  # by name, as stored
+    assert 'aria-label="&lt;img src=x onerror=alert(1)&gt;.jpg (thumbnail on its way)"' in tile
+
+
 def test_detail_of_a_foldered_public_id(alice, user):
     asset = _asset(user, public_id="trips/2024/beach")
     response = alice.get(reverse("medialib:asset_detail", args=[asset.public_id]))

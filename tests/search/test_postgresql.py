@@ -8,9 +8,9 @@ from search import selectors, sql
 pytestmark = [pytest.mark.django_db, pytest.mark.skipif("connection.vendor != 'postgresql'")]
 
 
-def plan(text, **kwargs) -> str:
+def plan(text, compiler=None, **kwargs) -> str:
     node, _ = selectors.resolve(q.parse(text))
-    part = sql.Compiler().stream(node, limit=49, **kwargs)
+    part = (compiler or sql.Compiler()).stream(node, **{"limit": 49, **kwargs})
     with connection.cursor() as cursor:
         # The test library is tiny, so a sequential scan would win; ask what the indexes allow.
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -56,6 +56,14 @@ def test_or_is_a_union_of_each_branch_s_first_page(library):
 
 def test_the_asset_walk_uses_the_created_at_index(library):
     assert "search_asset_newest" in plan("-dog")
+
+
+def test_a_sample_reads_only_the_sampled_range_of_each_tag(library):
+    # the unordered walk that counts and finds facets: no date needed, so the bucket index alone answers
+    text = plan("dog -cat", compiler=sql.Compiler(sample_buckets=32), ordered=False, limit=None)
+    assert text.count("search_assettag_tag_bucket") == 2  # the driver's and the excluded tag's sampled rows
+    assert text.count("/ 4194304)) < ") >= 2 and "Index Cond: ((tag_id = " in text
+    assert "OFFSET" not in text and "assettag_tag_newest" not in text
 
 
 def test_a_search_that_runs_too_long_is_stopped_with_a_message(library, settings, monkeypatch):
