@@ -48,6 +48,12 @@ def test_not_is_a_fenced_probe_never_an_anti_join(library):
     assert "assettag_unique_per_asset" in text
 
 
+def test_and_probes_each_candidate_of_the_rarest_tag_never_hashes_the_other(library):
+    text = plan("park dog")  # park drives; dog is checked per candidate
+    assert "Hash" not in text
+    assert "SubPlan" in text and "assettag_unique_per_asset" in text
+
+
 def test_or_is_a_union_of_each_branch_s_first_page(library):
     text = plan("dog OR cat")
     assert text.count("Limit") == 3  # each branch's and the union's
