@@ -51,11 +51,17 @@ def people_list():
     )
 
 
-def person_assets(person) -> list:
-    """The person's photos, newest first, ready for gallery tiles."""
+def person_assets(person, *, before: int | None = None, limit: int = 48) -> tuple[list, int | None]:
+    """A page of the person's photos, newest first, ready for gallery tiles, and the cursor of the next page
+    (keyset on the asset id, as the gallery): someone in thousands of photos gets pages, not one long list."""
     from medialib.selectors import tiles_by_ids
 
-    return tiles_by_ids(ids=list(Asset.objects.filter(faces__person=person).values_list("pk", flat=True).distinct()))
+    ids = Asset.objects.filter(faces__person=person).distinct().order_by("-pk")
+    if before is not None:
+        ids = ids.filter(pk__lt=before)
+    ids = list(ids.values_list("pk", flat=True)[:limit + 1])
+    assets = tiles_by_ids(ids=ids[:limit])
+    return assets, (assets[-1].pk if len(ids) > limit and assets else None)
 
 
 def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> list[list]:

@@ -1,6 +1,7 @@
 """Pages about people and faces: the people list, one person's photos, naming faces, face thumbnails."""
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 from PIL import Image, ImageOps
 
 from medialib.images import OPEN_FORMATS
+from search.query import quote
 
 from . import recognition, selectors
 from .models import Face, Person
@@ -30,7 +32,13 @@ def people(request):
 @login_required
 def person_detail(request, pk):
     person = get_object_or_404(Person, pk=pk)
-    return render(request, "tagging/person.html", {"person": person, "assets": selectors.person_assets(person)})
+    before = request.GET.get("before", "")
+    assets, next_before = selectors.person_assets(
+        person, before=int(before) if before.isdigit() else None, limit=settings.MEDIALIB_GALLERY_PAGE_SIZE)
+    return render(request, "tagging/person.html", {
+        "person": person, "assets": assets, "next_before": next_before, "first_page": not before,
+        "search_query": "person:" + quote(person.name),
+    })
 
 
 def _back(request, fallback):

@@ -1,25 +1,14 @@
 """The local backend through the pipeline's run on real photos: labels with parents, Person/Face/People, faces."""
 import pytest
 
-from medialib import services as media_services
-from tagging import services
 from tagging.models import AnalysisResult
-from tests import images
-from tests.conftest import upload_file
+from tests.tagging.helpers import analyse_photo
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def local_backend(settings):
-    settings.TAGGING_BACKEND = "local"
-    settings.TAGGING_ADDON_BACKENDS = {}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_backend")]
 
 
 def _analyse(user, name, addons=("aws_rek_tagging", "aws_rek_face")):
-    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
-                                        addons=list(addons), auto_tagging=0.5)
-    services.analysis_run(asset_id=asset.pk)
+    asset = analyse_photo(user, name, addons=addons, auto_tagging=0.5)
     return asset, {r.addon: r for r in AnalysisResult.objects.filter(asset=asset)}
 
 

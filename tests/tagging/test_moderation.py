@@ -20,62 +20,20 @@ from tagging.models import (
     TagSynonym,
 )
 from tagging.selectors import people_list
-from tests import images
-from tests.conftest import upload_file
+from tests.tagging.helpers import (
+    BLUE,
+    GREEN,
+    RED,
+    analysed,
+    face_photo,
+    logged,
+    names_in,
+    reanalyse,
+    tags_of,
+    use,
+)
 
-pytestmark = pytest.mark.django_db
-
-RED, GREEN, BLUE = (240, 10, 10), (10, 240, 10), (10, 20, 240)
-
-
-@pytest.fixture(autouse=True)
-def fake_backend(settings):
-    settings.TAGGING_BACKEND = "fake"
-    settings.TAGGING_ADDON_BACKENDS = {}
-
-
-@pytest.fixture
-def moderator(django_user_model):
-    user = django_user_model.objects.create_user(username="mo", password="mo-password-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    """Staff, but not a moderator."""
-    return django_user_model.objects.create_user(username="vic", password="vic-password-1", is_staff=True)
-
-
-def analysed(user, color=RED, *, width=40, height=80, tags=(), auto_tagging=0.5, addons=("aws_rek_tagging",)):
-    """An uploaded image, analysed now (portrait by default: no face)."""
-    asset = media_services.asset_upload(
-        file=upload_file(images.jpeg(width, height, color=color)), uploaded_by=user, tags=list(tags),
-        addons=list(addons), auto_tagging=auto_tagging,
-    )
-    services.analysis_run(asset_id=asset.pk)
-    return asset
-
-
-def reanalyse(asset, auto_tagging=0.5, addons=("aws_rek_tagging",)):
-    services.analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
-    services.analysis_run(asset_id=asset.pk)
-
-
-def tags_of(asset) -> dict[str, tuple[str, float | None]]:
-    return {t.tag.name: (t.source, t.confidence) for t in AssetTag.objects.filter(content_object=asset)
-            .select_related("tag")}
-
-
-def logged(user, flag=None) -> list[str]:
-    entries = LogEntry.objects.filter(user=user).order_by("pk")
-    if flag is not None:
-        entries = entries.filter(action_flag=flag)
-    return [f"{e.object_repr}: {e.change_message}" for e in entries]
-
-
-def use(asset, name) -> AssetTag:
-    return AssetTag.objects.get(content_object=asset, tag__name=name)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_backend")]
 
 
 # --- Permission and group --------------------------------------------------------------------------------------------
@@ -288,18 +246,6 @@ def test_candidates_moderate_rules():
 
 
 # --- People -----------------------------------------------------------------------------------------------------------
-
-
-def face_photo(user, color=RED):
-    """A landscape image: the fake detector finds one face in it."""
-    return analysed(user, color, width=80, height=40, addons=("aws_rek_face",), auto_tagging=0.6)
-
-
-def names_in(asset) -> list[str]:
-    from tagging.models import AnalysisResult
-
-    data = AnalysisResult.objects.get(asset=asset, addon="aws_rek_face").data
-    return [c["name"] for c in data["celebrity_faces"]]
 
 
 @pytest.fixture

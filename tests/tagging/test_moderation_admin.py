@@ -18,7 +18,7 @@ from tagging.models import (
     TagDecision,
     TagSynonym,
 )
-from tests.tagging.test_moderation import (
+from tests.tagging.helpers import (
     BLUE,
     GREEN,
     RED,
@@ -29,29 +29,9 @@ from tests.tagging.test_moderation import (
     use,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_backend")]
 
 QUEUE = "admin:tagging_moderationitem_changelist"
-
-
-@pytest.fixture(autouse=True)
-def fake_backend(settings):
-    settings.TAGGING_BACKEND = "fake"
-    settings.TAGGING_ADDON_BACKENDS = {}
-
-
-@pytest.fixture
-def moderator(django_user_model):
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user(username="mo", password="mo-password-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def viewer(django_user_model):
-    return django_user_model.objects.create_user(username="vic", password="vic-password-1", is_staff=True)
 
 
 @pytest.fixture(params=["moderator", "viewer"])

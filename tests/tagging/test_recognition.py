@@ -6,27 +6,17 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
-from medialib import services as media_services
 from medialib.models import Asset
 from tagging import recognition, services
 from tagging.models import AnalysisResult, Face, FaceRejection, Person
 from tests import images
-from tests.conftest import upload_file
+from tests.tagging.helpers import analyse_photo
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def local_backend(settings):
-    settings.TAGGING_BACKEND = "local"
-    settings.TAGGING_ADDON_BACKENDS = {}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_backend")]
 
 
 def _analyse(user, name, auto_tagging=0.7):
-    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
-                                        addons=["aws_rek_face"], auto_tagging=auto_tagging)
-    services.analysis_run(asset_id=asset.pk)
-    return asset
+    return analyse_photo(user, name, auto_tagging=auto_tagging)
 
 
 def _data(asset):

@@ -6,27 +6,15 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from medialib import services as media_services
-from tagging import recognition, services
+from tagging import recognition
 from tagging.models import AnalysisResult, Face, FaceRejection, Person
-from tests import images
-from tests.conftest import upload_file
+from tests.tagging.helpers import analyse_photo
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def local_backend(settings):
-    settings.TAGGING_BACKEND = "local"
-    settings.TAGGING_ADDON_BACKENDS = {}
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_backend")]
 
 
 def _analyse(user, name, auto_tagging=0.7):
-    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
-                                        addons=["aws_rek_face"], auto_tagging=auto_tagging)
-    media_services.renditions_generate(asset_id=asset.pk)
-    services.analysis_run(asset_id=asset.pk)
-    return asset
+    return analyse_photo(user, name, auto_tagging=auto_tagging, renditions=True)
 
 
 @pytest.fixture
@@ -109,6 +97,23 @@ def test_people_page_lists_people_and_groups_unnamed_faces(alice, user):
     person = Person.objects.get()
     page = alice.get(reverse("tagging:person_detail", args=[person.pk])).content.decode()
     assert page.count('class="tile"') == 2
+    assert "?q=person%3A%22Barack%20Obama%22" in page  # the same photos in search, paged and narrowable
+
+
+def test_a_person_s_photos_come_in_pages(alice, user, settings):
+    settings.MEDIALIB_GALLERY_PAGE_SIZE = 2
+    assets = [_analyse(user, "obama.jpg"), _analyse(user, "obama2.jpg"), _analyse(user, "obama.jpg")]
+    person = Person.objects.create(name="Barack Obama")
+    Face.objects.filter(asset__in=assets).update(person=person)
+    url = reverse("tagging:person_detail", args=[person.pk])
+    first = alice.get(url)
+    assert [a.pk for a in first.context["assets"]] == [assets[2].pk, assets[1].pk]
+    assert first.context["next_before"] == assets[1].pk
+    second = alice.get(url, {"before": first.context["next_before"]})
+    assert [a.pk for a in second.context["assets"]] == [assets[0].pk]
+    assert second.context["next_before"] is None
+    assert 'rel="next"' in first.content.decode() and 'rel="next"' not in second.content.decode()
+    assert alice.get(url, {"before": "x"}).context["assets"] == first.context["assets"]  # a bad cursor: page 1
 
 
 def test_names_are_escaped(alice, user):
