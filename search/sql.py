@@ -159,14 +159,14 @@ def people_by_names(names: list[str]) -> dict[str, list[tuple[int, str]]]:
 
 
 def capped_count(kind: str, values: tuple, cap: int) -> int:
-    """How many assets a person/status/uploader term matches, counting no further than `cap`."""
+    """How many assets a person/status/uploader term matches, counting no further than cap + 1 (more than cap)."""
     if kind == "person":
         inner = f"SELECT DISTINCT asset_id FROM {FACE} WHERE person_id IN ({_placeholders(values)})"
     elif kind == "status":
         inner = f"SELECT DISTINCT asset_id FROM {ANALYSIS} WHERE status IN ({_placeholders(values)})"
     else:
         inner = f"SELECT id FROM {ASSET} WHERE uploaded_by_id IN ({_placeholders(values)})"
-    return fetch(f"SELECT count(*) FROM ({inner} LIMIT %s) s", [*values, cap])[0][0]
+    return fetch(f"SELECT count(*) FROM ({inner} LIMIT %s) s", [*values, cap + 1])[0][0]
 
 
 # --- The compiler.
@@ -223,20 +223,24 @@ class Compiler:
 
     # Estimates
 
-    def estimate(self, node) -> float:
+    def estimate(self, node, *, unknown_above_cap: bool = False) -> float:
+        """How many assets the term may match. A person, status or uploader is counted up to estimate_cap + 1;
+        with unknown_above_cap, more than estimate_cap is taken as no bound at all (INFINITE)."""
         if isinstance(node, TagIds):
             return node.estimate
         if isinstance(node, AssetsWhere):
             key = (node.kind, node.values)
             if key not in self._estimates:
                 self._estimates[key] = capped_count(node.kind, node.values, self.estimate_cap)
-            return self._estimates[key]
+            value = self._estimates[key]
+            return INFINITE if unknown_above_cap and value > self.estimate_cap else value
         if isinstance(node, Nothing):
             return 0
         if isinstance(node, q.Or):
-            return sum(self.estimate(child) for child in node.children)
+            return sum(self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children)
         if isinstance(node, q.And):
-            return min((self.estimate(child) for child in node.children), default=INFINITE)
+            return min((self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children),
+                       default=INFINITE)
         return INFINITE  # NOT, AnyTagWhere, Created, Everything: only checked, never walked
 
     def driver(self, node):

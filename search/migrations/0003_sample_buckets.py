@@ -10,12 +10,16 @@ BUCKET = "(((%s * 2654435761) %% 4294967296) / 4194304)"
 
 
 def _indexes(vendor):
-    include = " INCLUDE (created_at)" if vendor == "postgresql" else ""
-    created = "" if include else ", created_at"
+    postgresql = vendor == "postgresql"
     return [
+        # source and confidence ride along (PostgreSQL), so that `dog source:manual` or `dog>=0.9` is still read
+        # from the index alone;
         ("search_assettag_tag_bucket",
-         f"medialib_assettag (tag_id, ({BUCKET % 'content_object_id'}), content_object_id)"),
-        ("search_asset_bucket", f"medialib_asset (({BUCKET % 'id'}), id{created}){include}"),
+         f"medialib_assettag (tag_id, ({BUCKET % 'content_object_id'}), content_object_id)"
+         + (" INCLUDE (source, confidence)" if postgresql else "")),
+        # and the uploader, so that a sample of one uploader's photos is read from this index alone too
+        ("search_asset_bucket", f"medialib_asset (({BUCKET % 'id'}), id"
+         + (") INCLUDE (created_at, uploaded_by_id)" if postgresql else ", created_at, uploaded_by_id)")),
     ]
 
 

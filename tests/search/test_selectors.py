@@ -346,3 +346,31 @@ def test_the_database_computes_the_same_buckets(library):
     ids = sorted(asset.pk for asset in library.values())
     rows = sql.fetch(f"SELECT id, {sql.bucket_sql('id')} FROM medialib_asset ORDER BY id", [])
     assert [(i, sql.bucket(i)) for i in ids] == [(row[0], row[1]) for row in rows]
+
+
+def test_a_person_status_or_uploader_above_the_count_cap_is_sampled_not_walked_whole(library, settings):
+    settings.SEARCH_EXACT_COUNT_MAX = 2  # bob uploaded 6: counted up to 3, "more than 2"
+    page = selectors.search(text="uploader:bob", limit=0)
+    assert page.count.kind == "estimate" and page.facets_kind == "sample"
+    settings.SEARCH_EXACT_COUNT_MAX = 6
+    page = selectors.search(text="uploader:bob", limit=0)
+    assert (page.count.value, page.count.kind) == (6, "exact")
+
+
+def test_a_walk_that_reads_every_tag_row_of_its_candidates_gets_a_smaller_sample(library, settings, monkeypatch):
+    from search import sql
+
+    settings.SEARCH_EXACT_COUNT_MAX = 8  # the library has more assets than that: both walks below are sampled
+    made = []
+    original = sql.Compiler.__init__
+
+    def spy(self, **kwargs):
+        original(self, **kwargs)
+        made.append(self.sample_buckets)
+
+    monkeypatch.setattr(sql.Compiler, "__init__", spy)
+    selectors.search(text="-sofa", limit=0)  # checks one tag per candidate
+    plain = made[-1]
+    selectors.search(text="source:manual", limit=0)  # reads each candidate's tag rows
+    assert 1 <= made[-1] < plain < sql.SAMPLE_BUCKETS
+    assert made[-1] <= -(-plain // 8)
