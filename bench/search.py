@@ -21,6 +21,7 @@ import re
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +104,13 @@ def classes(total: int) -> dict:
                   .values_list("name", flat=True)[:40])
     random.Random(2).shuffle(people)
     pairs = [(a, b) for i, a in enumerate(common) for b in common[i + 1:]]
+    uploaders = list(get_user_model().objects.filter(assets__isnull=False).distinct().order_by("username")
+                     .values_list("username", flat=True)[:5])
+    span = Asset.objects.aggregate(first=django.db.models.Min("created_at"), last=django.db.models.Max("created_at"))
+    months = []
+    if span["first"]:
+        middle = span["first"] + (span["last"] - span["first"]) / 2
+        months = [(middle + timedelta(days=31 * i)).strftime("%Y-%m") for i in (-2, 0, 2)]
     random.Random(3).shuffle(pairs)
     return {
         "common tag": [q.quote(t) for t in common],
@@ -116,6 +124,14 @@ def classes(total: int) -> dict:
         "person": [f"person:{q.quote(p)}" for p in people[:10]],
         "page 100 (common tag)": [q.quote(t) for t in common],
         "page 100 (common AND common)": [f"{q.quote(a)} {q.quote(b)}" for a, b in pairs[:10]],
+        # The rest of the language, which SEARCH.md did not measure.
+        "common tag qualified": [f"{q.quote(t)} source:manual" for t in common[:5]]
+                                 + [f"{q.quote(t)}>=0.9" for t in common[5:10]],
+        "source or confidence alone": ["source:manual", "source:auto", "confidence>=0.9", "source:aws_rek_face"],
+        "uploader": [f"uploader:{q.quote(name)}" for name in uploaders],
+        "status": ["status:failed", "status:pending"],
+        "a month": [f"date:{month}" for month in months],
+        "common tag in a month": [f"{q.quote(t)} date:{month}" for t, month in zip(common, months * 4)],
     }
 
 

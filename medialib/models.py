@@ -75,7 +75,7 @@ class AssetTag(ItemBase):
 
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="uses")
     content_object = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="tagged_items")
-    source = models.CharField(max_length=40, default=SOURCE_MANUAL, db_index=True)
+    source = models.CharField(max_length=40, default=SOURCE_MANUAL)  # indexed by assettag_source_newest
     confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The asset's created_at, copied so that "assets with this tag, newest first" walks one index.
@@ -91,6 +91,11 @@ class AssetTag(ItemBase):
             models.Index(
                 "tag", models.F("asset_created_at").desc(), models.F("content_object").desc(),
                 name="assettag_tag_newest",
+            ),
+            # The same walk for a source on its own (search's source:aws_rek_face), and the moderation filters.
+            models.Index(
+                "source", models.F("asset_created_at").desc(), models.F("content_object").desc(),
+                name="assettag_source_newest",
             ),
         ]
 

@@ -164,6 +164,8 @@ def capped_count(kind: str, values: tuple, cap: int) -> int:
         inner = f"SELECT DISTINCT asset_id FROM {FACE} WHERE person_id IN ({_placeholders(values)})"
     elif kind == "status":
         inner = f"SELECT DISTINCT asset_id FROM {ANALYSIS} WHERE status IN ({_placeholders(values)})"
+    elif kind == "source":
+        inner = f"SELECT 1 FROM {ASSET_TAG} WHERE source IN ({_placeholders(values)})"  # uses, not assets
     else:
         inner = f"SELECT id FROM {ASSET} WHERE uploaded_by_id IN ({_placeholders(values)})"
     return fetch(f"SELECT count(*) FROM ({inner} LIMIT %s) s", [*values, cap + 1])[0][0]
@@ -234,6 +236,14 @@ class Compiler:
                 self._estimates[key] = capped_count(node.kind, node.values, self.estimate_cap)
             value = self._estimates[key]
             return INFINITE if unknown_above_cap and value > self.estimate_cap else value
+        if isinstance(node, AnyTagWhere) and node.source and node.source != "auto":
+            # One add-on's or people's tags (source:aws_rek_face): walkable by assettag_source_newest. Not in a
+            # sample when there are many: reading all their index entries to keep one in N is the slow way.
+            key = ("source", (node.source,))
+            if key not in self._estimates:
+                self._estimates[key] = capped_count("source", key[1], self.estimate_cap)
+            value = self._estimates[key]
+            return INFINITE if (unknown_above_cap or self.sampled) and value > self.estimate_cap else value
         if isinstance(node, Nothing):
             return 0
         if isinstance(node, q.Or):
@@ -241,7 +251,7 @@ class Compiler:
         if isinstance(node, q.And):
             return min((self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children),
                        default=INFINITE)
-        return INFINITE  # NOT, AnyTagWhere, Created, Everything: only checked, never walked
+        return INFINITE  # NOT, other AnyTagWhere, Created, Everything: only checked, never walked
 
     def driver(self, node):
         """The term an AND walks: its rarest walkable one, or None (walk all assets newest first)."""
@@ -289,7 +299,9 @@ class Compiler:
             return self._asset_stream(node, preds, created, cursor, newer, limit, ordered)
         if isinstance(node, Created):
             return self._asset_stream(None, preds, _intersect(created, node), cursor, newer, limit, ordered)
-        # NOT, AnyTagWhere: walk every asset and check.
+        if isinstance(node, AnyTagWhere) and self.estimate(node) < INFINITE:
+            return self._source_stream(node, preds, created, cursor, newer, limit, ordered)
+        # NOT, other AnyTagWhere: walk every asset and check.
         return self._asset_stream(None, (*preds, node), created, cursor, newer, limit, ordered)
 
     @staticmethod
@@ -341,6 +353,32 @@ class Compiler:
             f"SELECT {t}.content_object_id AS id, {f'{t}.asset_created_at' if ordered else 'NULL'} AS created_at"
             f" FROM {ASSET_TAG} {t}"
             f" WHERE {' AND '.join(where)}{tail}", params,
+        )
+
+    def _source_stream(self, node: AnyTagWhere, preds, created, cursor, newer, limit, ordered) -> _Sql:
+        """The assets with a tag from this source, newest first: assettag_source_newest walked, each asset once
+        (it may have several such tags, side by side in the index)."""
+        s = self.alias("s")
+        where: list = []
+        params: list = []
+        self._tag_qualifiers(s, node.source, node.confidence, where, params)
+        more, more_params = self._bounds(f"{s}.asset_created_at", f"{s}.content_object_id", created, cursor, newer)
+        where += more
+        params += more_params
+        if self.sampled:
+            where.append(f"{bucket_sql(f'{s}.content_object_id')} < %s")
+            params.append(self.sample_buckets)
+        for pred in preds:
+            sql, pred_params = self.predicate(pred, f"{s}.content_object_id")
+            where.append(sql)
+            params += pred_params
+        if limit is not None:
+            params.append(limit)
+        created_col = f"{s}.asset_created_at" if ordered else "NULL"
+        return _Sql(
+            f"SELECT DISTINCT {s}.content_object_id AS id, {created_col} AS created_at FROM {ASSET_TAG} {s}"
+            f" WHERE {' AND '.join(where)}"
+            + self._order(f"{s}.asset_created_at", f"{s}.content_object_id", newer, limit, ordered), params,
         )
 
     def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered) -> _Sql:

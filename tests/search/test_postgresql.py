@@ -54,6 +54,12 @@ def test_and_probes_each_candidate_of_the_rarest_tag_never_hashes_the_other(libr
     assert "SubPlan" in text and "assettag_unique_per_asset" in text
 
 
+def test_one_source_walks_its_own_index_newest_first(library):
+    text = plan("source:aws_rek_face")
+    assert "assettag_source_newest" in text and "Unique" in text  # each asset once, in the index's order
+    assert "Sort" not in text
+
+
 def test_or_is_a_union_of_each_branch_s_first_page(library):
     text = plan("dog OR cat")
     assert text.count("Limit") == 3  # each branch's and the union's
