@@ -388,27 +388,35 @@ class Compiler:
         # planner may walk every asset newest first and probe each one (for a person on 0.4% of a million
         # photos, 23,000 probes and 40-120 ms); the OFFSET 0 fence below keeps it from that gamble.
         fenced = node is not None and node.kind in ("person", "status")
+        # Counting needs no dates: then the faces or analyses alone give the asset ids.
+        ids_only = fenced and not ordered and created == Created(None, None) and cursor is None
         if fenced:
             f = self.alias("f")
             table, column = (FACE, "person_id") if node.kind == "person" else (ANALYSIS, "status")
-            source = f"{table} {f} JOIN {ASSET} {a} ON {a}.id = {f}.asset_id"
+            if ids_only:
+                a, source = f, f"{table} {f}"
+            else:
+                source = f"{table} {f} JOIN {ASSET} {a} ON {a}.id = {f}.asset_id"
             where.append(f"{f}.{column} IN ({_placeholders(node.values)})")
             params += list(node.values)
         elif node is not None:
             where.append(f"{a}.uploaded_by_id IN ({_placeholders(node.values)})")
             params += list(node.values)
-        more, more_params = self._bounds(f"{a}.created_at", f"{a}.id", created, cursor, newer)
+        id_col = f"{a}.asset_id" if ids_only else f"{a}.id"
+        more, more_params = self._bounds(f"{a}.created_at", id_col, created, cursor, newer)
         where += more
         params += more_params
         if self.sampled:
-            where.append(f"{bucket_sql(f'{a}.id')} < %s")
+            where.append(f"{bucket_sql(id_col)} < %s")
             params.append(self.sample_buckets)
         for pred in preds:
-            sql, pred_params = self.predicate(pred, f"{a}.id")
+            sql, pred_params = self.predicate(pred, id_col)
             where.append(sql)
             params += pred_params
         condition = f" WHERE {' AND '.join(where)}" if where else ""
-        if fenced:
+        if ids_only:
+            sql = f"SELECT DISTINCT {id_col} AS id, NULL AS created_at FROM {source}{condition}"
+        elif fenced:
             fence = " OFFSET 0" if self.vendor == "postgresql" else ""
             inner = f"SELECT DISTINCT {a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
             sql = f"SELECT id, created_at FROM ({inner}) {self.alias('s')}" + self._order(

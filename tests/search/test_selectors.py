@@ -378,3 +378,11 @@ def test_a_walk_that_reads_every_tag_row_of_its_candidates_gets_a_smaller_sample
     selectors.search(text="source:manual", limit=0)  # reads each candidate's tag rows
     assert 1 <= made[-1] < plain < sql.SAMPLE_BUCKETS
     assert made[-1] <= -(-plain // 8)
+
+
+def test_a_person_s_count_and_facets_come_from_their_faces(library):
+    page = selectors.search(text='person:"Barack Obama"', limit=0)  # nothing on the page: counted by the walk
+    assert (page.count.value, page.count.kind) == (1, "exact")
+    assert [(f.name, f.count) for f in page.facets] == [("Barack Obama", 1)]
+    page = selectors.search(text="status:failed OR status:pending", limit=0)
+    assert (page.count.value, page.count.kind) == (2, "exact") and page.facets == []
