@@ -10,7 +10,7 @@ DEFAULTS = {
     # Facets are counted on every result up to this many, and on a sample of about this many above.
     "SEARCH_SAMPLE_SIZE": 1_000,
     # Tags used this often get precomputed facets and pair counts (TagCooccurrence), this many per tag.
-    "SEARCH_COOCCURRENCE_MIN_USES": 5_000,
+    "SEARCH_COOCCURRENCE_MIN_USES": 2_000,
     "SEARCH_COOCCURRENCE_PER_TAG": 100,
     # A search that runs longer than this (PostgreSQL) is stopped and the person told so.
     "SEARCH_STATEMENT_TIMEOUT_MS": 5_000,
