@@ -6,7 +6,7 @@ DEFAULTS = {
     "SEARCH_FACETS": 20,
     # Below this many possible matches (the rarest term's count), counts are exact and live; above, a sample of
     # about this many candidates is walked and the count estimated from it.
-    "SEARCH_EXACT_COUNT_MAX": 5_000,
+    "SEARCH_EXACT_COUNT_MAX": 3_000,
     # Facets are counted on every result up to this many, and on a sample of about this many above.
     "SEARCH_SAMPLE_SIZE": 1_000,
     # Tags used this often get precomputed facets and pair counts (TagCooccurrence), this many per tag.
