@@ -78,6 +78,23 @@ def test_a_sample_reads_only_the_sampled_range_of_each_tag(library):
     assert "OFFSET" not in text and "assettag_tag_newest" not in text
 
 
+def test_in_a_sample_only_tag_checks_are_left_free_to_hash(library):
+    node, _ = selectors.resolve(q.parse("dog -cat -source:aws_rek_face"))
+    part = sql.Compiler(sample_buckets=32).stream(node, ordered=False)
+    cat, source = part.sql.split("NOT (EXISTS")[1:]
+    assert "/ 4194304) < %s" in cat and "OFFSET 0" not in cat  # the tag's sampled range, free to hash
+    assert "OFFSET 0" in source  # a source on its own has no such range: still probed
+
+
+def test_search_statements_run_without_parallel_workers(library):
+    with selectors._time_limit():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            assert cursor.fetchone()[0] == "0"
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "5s"
+
+
 def test_a_search_that_runs_too_long_is_stopped_with_a_message(library, settings, monkeypatch):
     settings.SEARCH_STATEMENT_TIMEOUT_MS = 50
     original = sql.fetch
