@@ -231,19 +231,11 @@ class Compiler:
         if isinstance(node, TagIds):
             return node.estimate
         if isinstance(node, AssetsWhere):
-            key = (node.kind, node.values)
-            if key not in self._estimates:
-                self._estimates[key] = capped_count(node.kind, node.values, self.estimate_cap)
-            value = self._estimates[key]
-            return INFINITE if unknown_above_cap and value > self.estimate_cap else value
+            return self._capped(node.kind, node.values, unknown_above_cap)
         if isinstance(node, AnyTagWhere) and node.source and node.source != "auto":
             # One add-on's or people's tags (source:aws_rek_face): walkable by assettag_source_newest. Not in a
             # sample when there are many: reading all their index entries to keep one in N is the slow way.
-            key = ("source", (node.source,))
-            if key not in self._estimates:
-                self._estimates[key] = capped_count("source", key[1], self.estimate_cap)
-            value = self._estimates[key]
-            return INFINITE if (unknown_above_cap or self.sampled) and value > self.estimate_cap else value
+            return self._capped("source", (node.source,), unknown_above_cap or self.sampled)
         if isinstance(node, Nothing):
             return 0
         if isinstance(node, q.Or):
@@ -252,6 +244,13 @@ class Compiler:
             return min((self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children),
                        default=INFINITE)
         return INFINITE  # NOT, other AnyTagWhere, Created, Everything: only checked, never walked
+
+    def _capped(self, kind: str, values: tuple, unknown_above_cap: bool) -> float:
+        key = (kind, values)
+        if key not in self._estimates:
+            self._estimates[key] = capped_count(kind, values, self.estimate_cap)
+        value = self._estimates[key]
+        return INFINITE if unknown_above_cap and value > self.estimate_cap else value
 
     def driver(self, node):
         """The term an AND walks: its rarest walkable one, or None (walk all assets newest first)."""
@@ -330,12 +329,24 @@ class Compiler:
         return tail
 
     def _tag_stream(self, node: TagIds, preds, created, cursor, newer, limit, ordered) -> _Sql:
+        return self._tag_rows_stream(node, "tag", preds, created, cursor, newer, limit, ordered)
+
+    def _source_stream(self, node: AnyTagWhere, preds, created, cursor, newer, limit, ordered) -> _Sql:
+        """The assets with a tag from this source: assettag_source_newest walked, each asset once (it may have
+        several such tags, side by side in the index)."""
+        return self._tag_rows_stream(node, "source", preds, created, cursor, newer, limit, ordered)
+
+    def _tag_rows_stream(self, node, by: str, preds, created, cursor, newer, limit, ordered) -> _Sql:
+        """A walk of asset_tag rows newest first: one tag's (by="tag", its index assettag_tag_newest) or one
+        source's (by="source", assettag_source_newest), qualified, bounded, sampled and checked."""
         t = self.alias("t")
-        where = [f"{t}.tag_id = %s"]
-        params: list = [node.ids[0]]
+        where: list = []
+        params: list = []
+        if by == "tag":
+            where.append(f"{t}.tag_id = %s")
+            params.append(node.ids[0])
         self._tag_qualifiers(t, node.source, node.confidence, where, params)
         more, more_params = self._bounds(f"{t}.asset_created_at", f"{t}.content_object_id", created, cursor, newer)
-        tail = self._order(f"{t}.asset_created_at", f"{t}.content_object_id", newer, limit, ordered)
         where += more
         params += more_params
         if self.sampled:
@@ -347,38 +358,14 @@ class Compiler:
             params += pred_params
         if limit is not None:
             params.append(limit)
+        # Unordered (counts, facets), the date is not needed, and leaving it out lets a sample be read from
+        # the bucket index alone.
+        created_col = f"{t}.asset_created_at" if ordered else "NULL"
+        distinct = "DISTINCT " if by == "source" else ""  # a tag is on an asset once
         return _Sql(
-            # Unordered (counts, facets), the date is not needed, and leaving it out lets a sample be read from
-            # the bucket index alone.
-            f"SELECT {t}.content_object_id AS id, {f'{t}.asset_created_at' if ordered else 'NULL'} AS created_at"
-            f" FROM {ASSET_TAG} {t}"
-            f" WHERE {' AND '.join(where)}{tail}", params,
-        )
-
-    def _source_stream(self, node: AnyTagWhere, preds, created, cursor, newer, limit, ordered) -> _Sql:
-        """The assets with a tag from this source, newest first: assettag_source_newest walked, each asset once
-        (it may have several such tags, side by side in the index)."""
-        s = self.alias("s")
-        where: list = []
-        params: list = []
-        self._tag_qualifiers(s, node.source, node.confidence, where, params)
-        more, more_params = self._bounds(f"{s}.asset_created_at", f"{s}.content_object_id", created, cursor, newer)
-        where += more
-        params += more_params
-        if self.sampled:
-            where.append(f"{bucket_sql(f'{s}.content_object_id')} < %s")
-            params.append(self.sample_buckets)
-        for pred in preds:
-            sql, pred_params = self.predicate(pred, f"{s}.content_object_id")
-            where.append(sql)
-            params += pred_params
-        if limit is not None:
-            params.append(limit)
-        created_col = f"{s}.asset_created_at" if ordered else "NULL"
-        return _Sql(
-            f"SELECT DISTINCT {s}.content_object_id AS id, {created_col} AS created_at FROM {ASSET_TAG} {s}"
+            f"SELECT {distinct}{t}.content_object_id AS id, {created_col} AS created_at FROM {ASSET_TAG} {t}"
             f" WHERE {' AND '.join(where)}"
-            + self._order(f"{s}.asset_created_at", f"{s}.content_object_id", newer, limit, ordered), params,
+            + self._order(f"{t}.asset_created_at", f"{t}.content_object_id", newer, limit, ordered), params,
         )
 
     def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered) -> _Sql:
