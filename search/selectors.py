@@ -245,7 +245,7 @@ def _count_and_facets(page: SearchPage, compiler: sql.Compiler, resolved, *, kno
     exact_max = conf.get("SEARCH_EXACT_COUNT_MAX")
     estimate = compiler.estimate(resolved, unknown_above_cap=True)
     if known is None and estimate > exact_max:
-        estimate = min(estimate, sql.asset_count_bound())
+        estimate = min(estimate, compiler.estimate_dated(resolved), sql.asset_count_bound())
 
     count = Count(known, "exact") if known is not None else None
     if count is None and _plain_tag(resolved) and resolved.estimate > exact_max:

@@ -245,6 +245,32 @@ class Compiler:
                        default=INFINITE)
         return INFINITE  # NOT, other AnyTagWhere, Created, Everything: only checked, never walked
 
+    def estimate_dated(self, node) -> float:
+        """For dates, alone or ANDed with a tag (`date:2024-05`, `dog date:2024-05`): how many photos, or how
+        many of the tag's uses, fall in them, counted on an index up to ten times estimate_cap; INFINITE when
+        more, or when the query has no dates. A tag's usage_count, or the whole library, would size a sample
+        for all its photos, most of them outside the dates."""
+        children = node.children if isinstance(node, q.And) else (node,)
+        spans = [child for child in children if isinstance(child, Created)]
+        if not spans:
+            return INFINITE
+        span = spans[0]
+        for other in spans[1:]:
+            span = _intersect(span, other)
+        tags = [child for child in children if isinstance(child, TagIds) and len(child.ids) == 1]
+        if tags:
+            tag = min(tags, key=lambda child: child.estimate)
+            table, created_col, where, params = ASSET_TAG, "asset_created_at", ["tag_id = %s"], [tag.ids[0]]
+        else:
+            table, created_col, where, params = ASSET, "created_at", [], []
+        bounds, bound_params = self._bounds(created_col, "id", span, None, False)
+        where += bounds
+        cap = 10 * self.estimate_cap
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        found = fetch(f"SELECT count(*) FROM (SELECT 1 FROM {table}{condition} LIMIT %s) s",
+                      [*params, *bound_params, cap + 1])[0][0]
+        return found if found <= cap else INFINITE
+
     def _capped(self, kind: str, values: tuple, unknown_above_cap: bool) -> float:
         key = (kind, values)
         if key not in self._estimates:

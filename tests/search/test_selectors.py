@@ -386,3 +386,24 @@ def test_a_person_s_count_and_facets_come_from_their_faces(library):
     assert [(f.name, f.count) for f in page.facets] == [("Barack Obama", 1)]
     page = selectors.search(text="status:failed OR status:pending", limit=0)
     assert (page.count.value, page.count.kind) == (2, "exact") and page.facets == []
+
+
+def test_dates_size_the_sample_by_the_photos_inside_them(library, settings, monkeypatch):
+    from search import sql
+
+    settings.SEARCH_EXACT_COUNT_MAX = 1
+    # dog has 3 uses, more than 1: alone it is sampled; in one day it has 1, counted on its index: exact
+    assert selectors.search(text="dog source:auto", limit=0).count.kind == "estimate"
+    page = selectors.search(text="dog source:auto date:2024-03-01", limit=0)
+    assert (page.count.value, page.count.kind) == (1, "exact")
+
+    made = []
+    original = sql.Compiler.__init__
+
+    def spy(self, **kwargs):
+        original(self, **kwargs)
+        made.append(self.sample_buckets)
+
+    monkeypatch.setattr(sql.Compiler, "__init__", spy)
+    selectors.search(text="date:2024-03-01..2024-03-02", limit=0)  # 2 photos in those days, not the library's 11
+    assert made[-1] == sql.SAMPLE_BUCKETS // 2
