@@ -70,10 +70,7 @@ def image_inspect(fileobj, *, max_pixels: int) -> ImageInfo:
             raise InvalidImage(f"is {width}×{height} pixels, more than the limit of {max_pixels:,}")
         fmt = PILLOW_FORMATS[image.format]
         frames = getattr(image, "n_frames", 1)
-        try:
-            orientation = image.getexif().get(0x0112)
-        except Exception:  # a broken EXIF block is not worth rejecting the photo for
-            orientation = None
+        orientation = exif_orientation(image)
         try:
             if image.format in ("JPEG", "MPO"):
                 # Decoding at 1/8 scale still reads every byte of the entropy-coded data, so a
@@ -89,6 +86,16 @@ def image_inspect(fileobj, *, max_pixels: int) -> ImageInfo:
     if orientation in QUARTER_TURN_ORIENTATIONS:
         width, height = height, width
     return ImageInfo(format=fmt, width=width, height=height, frames=frames, mode=mode)
+
+
+def exif_orientation(image: Image.Image) -> int:
+    """The image's EXIF orientation, 1 to 8; 1 when it has none or it cannot be read (a broken EXIF block is not
+    worth rejecting a photo for, and the pages then show it unturned too)."""
+    try:
+        orientation = int(image.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

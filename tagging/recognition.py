@@ -329,7 +329,8 @@ def _image_for(asset: Asset, decode):
     from .backends.base import AnalysisImage
     from .backends.local import FACE_PIXELS
 
-    return AnalysisImage(decode(asset, FACE_PIXELS), width=asset.width, height=asset.height)
+    image, orientation = decode(asset, FACE_PIXELS)
+    return AnalysisImage(image, width=asset.width, height=asset.height, orientation=orientation, bytes=asset.bytes)
 
 
 def faces_name_group(*, face_ids: list[int], user, name: str) -> int:

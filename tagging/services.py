@@ -17,7 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from medialib.images import OPEN_FORMATS
+from medialib.images import OPEN_FORMATS, exif_orientation
 from medialib.models import Asset, AssetTag, Tag
 from medialib.services import tag_get_or_create
 
@@ -71,10 +71,12 @@ def analysis_enqueue(*, asset_id: int) -> bool:
     return True
 
 
-def _decode(asset: Asset, max_pixels: int | None) -> Image.Image:
-    """Decode the original once, EXIF orientation applied; JPEGs straight to about the size the detectors need."""
+def _decode(asset: Asset, max_pixels: int | None) -> tuple[Image.Image, int]:
+    """Decode the original once, EXIF orientation applied; JPEGs straight to about the size the detectors need.
+    Returns the image and the original's EXIF orientation."""
     with default_storage.open(asset.file.name, "rb") as handle:
         image = Image.open(handle, formats=OPEN_FORMATS)
+        orientation = exif_orientation(image)
         if max_pixels and image.format in ("JPEG", "MPO") and image.width * image.height > max_pixels:
             scale = (max_pixels / (image.width * image.height)) ** 0.5
             image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
@@ -84,7 +86,7 @@ def _decode(asset: Asset, max_pixels: int | None) -> Image.Image:
         from medialib.images import _to_rgb
 
         image = _to_rgb(image)
-    return image
+    return image, orientation
 
 
 def _run_addon(addon: str, image: AnalysisImage):
@@ -116,7 +118,7 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
     try:
         sizes = [backend_for(a).decode_size(addons) for a in addons]
         max_pixels = None if any(s is None for s in sizes) else max(sizes)
-        decoded = _decode(asset, max_pixels)
+        decoded, orientation = _decode(asset, max_pixels)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         # Uploads are validated, so this is a file damaged in storage: no retry will mend it.
         return {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
@@ -128,6 +130,8 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
         storage_name=asset.file.name,
         width=asset.width,
         height=asset.height,
+        orientation=orientation,
+        bytes=asset.bytes,
     )
     written: dict[str, str] = {}
     transient: TransientDetectorError | None = None

@@ -83,14 +83,17 @@ class AnalysisImage:
     `image` is RGB with EXIF orientation applied, possibly reduced for speed (ratios are unaffected).
     `open_original()` gives the stored bytes for backends that send the file elsewhere (Rekognition).
     `memo` lets a backend share work between add-ons of the same run (one face detection for both).
+    `orientation` is the original's EXIF orientation as stored (None: not known), `bytes` its file size.
     """
 
     def __init__(self, image, *, open_original=None, format: str = "", storage_name: str = "",
-                 width: int = 0, height: int = 0):
+                 width: int = 0, height: int = 0, orientation: int | None = None, bytes: int = 0):
         self.image = image
         self.open_original = open_original
         self.format = format
         self.storage_name = storage_name
+        self.orientation = orientation
+        self.bytes = bytes
         self.width = width or image.width  # the displayed size of the original
         self.height = height or image.height
         self.memo: dict = {}

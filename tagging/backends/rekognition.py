@@ -228,8 +228,15 @@ class RekognitionBackend(Backend):
         return image.memo["rekognition_image"]
 
     def _request_image_build(self, image: AnalysisImage) -> tuple[dict, int]:
-        from medialib.images import OPEN_FORMATS
+        from medialib.images import OPEN_FORMATS, exif_orientation
 
+        # The pipeline already read the original's orientation: an upright JPEG or PNG of a size Rekognition
+        # takes, in S3, is passed by name without downloading it here.
+        if (image.orientation == 1 and image.format in ("jpg", "png") and image.bytes
+                and MIN_SIDE <= min(image.width, image.height) and max(image.width, image.height) <= MAX_SIDE):
+            s3_object = self._s3_object(image, image.bytes)
+            if s3_object is not None:
+                return {"S3Object": s3_object}, 1
         if image.open_original is None:
             raise DetectorError("Amazon Rekognition needs the original file, and none was given.")
         try:
@@ -243,7 +250,7 @@ class RekognitionBackend(Backend):
             with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as original:
                 fmt = "JPEG" if original.format == "MPO" else original.format
                 width, height = original.size  # as stored
-                orientation = _orientation(original)
+                orientation = exif_orientation(original)
                 if fmt in ("JPEG", "PNG") and MIN_SIDE <= min(width, height) and max(width, height) <= MAX_SIDE:
                     if orientation == 1:
                         s3_object = self._s3_object(image, len(data))
@@ -389,14 +396,6 @@ def pose_displayed(pose: Pose, orientation: int) -> Pose:
 
 
 # --- image bytes
-
-
-def _orientation(image: Image.Image) -> int:
-    try:
-        orientation = int(image.getexif().get(0x0112, 1))
-    except Exception:  # noqa: BLE001 - a broken EXIF block: the pipeline shows the photo unturned too
-        return 1
-    return orientation if orientation in ORIENTATION_POINT else 1
 
 
 def without_orientation(data: bytes, fmt: str) -> bytes:

@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from io import StringIO
+from unittest import mock
 
 import boto3
 import pytest
@@ -712,8 +713,18 @@ def test_an_original_in_s3_is_passed_as_an_s3_object(settings, s3_storage, user,
         "aws_rek_tagging": ("detect_labels", DETECT_LABELS_DOC, _labels_params(image)),
         "aws_rek_face": ("recognize_celebrities", RECOGNIZE_CELEBRITIES_DOC, {"Image": image}),
     })
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
+    reads = []
+    original_open = services.default_storage.open
+
+    def counted_open(name, mode="rb"):
+        reads.append(name)
+        return original_open(name, mode)
+
+    with mock.patch.object(services.default_storage, "open", counted_open):
+        assert services.analysis_run(asset_id=asset.pk) == {
+            "aws_rek_tagging": "complete", "aws_rek_face": "complete"}
     assert all("Bytes" not in params["Image"] for _, params in calls)
+    assert reads == [asset.file.name]  # the pipeline's decode; Rekognition reads it from S3 itself
     assert "Jeff Bezos" in asset.tags.names()
 
 

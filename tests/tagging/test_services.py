@@ -168,9 +168,9 @@ def test_image_is_decoded_once_at_the_size_the_detectors_need(user, monkeypatch,
     original = services._decode
 
     def spy(asset, max_pixels):
-        image = original(asset, max_pixels)
+        image, orientation = original(asset, max_pixels)
         seen.append(image.size)
-        return image
+        return image, orientation
 
     monkeypatch.setattr(services, "_decode", spy)
     monkeypatch.setattr(type(backend_for("aws_rek_tagging")), "decode_size", lambda self, addons: 300_000)
