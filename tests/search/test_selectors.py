@@ -361,10 +361,11 @@ def test_a_person_status_or_uploader_above_the_count_cap_is_sampled_not_walked_w
     assert (page.count.value, page.count.kind) == (6, "exact")
 
 
-def test_a_walk_that_reads_every_tag_row_of_its_candidates_gets_a_smaller_sample(library, settings, monkeypatch):
+@pytest.fixture
+def sample_sizes(monkeypatch):
+    """The sample_buckets of every compiler the searches make, in order."""
     from search import sql
 
-    settings.SEARCH_EXACT_COUNT_MAX = 8  # the library has more assets than that: both walks below are sampled
     made = []
     original = sql.Compiler.__init__
 
@@ -373,6 +374,14 @@ def test_a_walk_that_reads_every_tag_row_of_its_candidates_gets_a_smaller_sample
         made.append(self.sample_buckets)
 
     monkeypatch.setattr(sql.Compiler, "__init__", spy)
+    return made
+
+
+def test_a_walk_that_reads_every_tag_row_of_its_candidates_gets_a_smaller_sample(library, settings, sample_sizes):
+    from search import sql
+
+    made = sample_sizes
+    settings.SEARCH_EXACT_COUNT_MAX = 8  # the library has more assets than that: both walks below are sampled
     selectors.search(text="-sofa", limit=0)  # checks one tag per candidate
     plain = made[-1]
     selectors.search(text="source:manual", limit=0)  # reads each candidate's tag rows
@@ -388,7 +397,7 @@ def test_a_person_s_count_and_facets_come_from_their_faces(library):
     assert (page.count.value, page.count.kind) == (2, "exact") and page.facets == []
 
 
-def test_dates_size_the_sample_by_the_photos_inside_them(library, settings, monkeypatch):
+def test_dates_size_the_sample_by_the_photos_inside_them(library, settings, sample_sizes):
     from search import sql
 
     settings.SEARCH_EXACT_COUNT_MAX = 1
@@ -396,14 +405,5 @@ def test_dates_size_the_sample_by_the_photos_inside_them(library, settings, monk
     assert selectors.search(text="dog source:auto", limit=0).count.kind == "estimate"
     page = selectors.search(text="dog source:auto date:2024-03-01", limit=0)
     assert (page.count.value, page.count.kind) == (1, "exact")
-
-    made = []
-    original = sql.Compiler.__init__
-
-    def spy(self, **kwargs):
-        original(self, **kwargs)
-        made.append(self.sample_buckets)
-
-    monkeypatch.setattr(sql.Compiler, "__init__", spy)
     selectors.search(text="date:2024-03-01..2024-03-02", limit=0)  # 2 photos in those days, not the library's 11
-    assert made[-1] == sql.SAMPLE_BUCKETS // 2
+    assert sample_sizes[-1] == sql.SAMPLE_BUCKETS // 2
