@@ -32,11 +32,18 @@ def _with_display_data(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
 
 
 def _with_tile_data(queryset: QuerySet[Asset]) -> QuerySet[Asset]:
-    """What a gallery tile shows besides its tags (those come from tiles_prepare)."""
+    """What a gallery tile shows besides its tags (those come from tiles_prepare). Into plain lists (to_attr):
+    filling each asset's related managers clones a queryset per asset and relation, 3 ms a page of 48."""
     return queryset.prefetch_related(
-        Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
-        Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon")),
+        Prefetch("renditions", queryset=Rendition.objects.order_by("spec"), to_attr="tile_renditions"),
+        Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon"), to_attr="tile_analyses"),
     )
+
+
+def _related(asset: Asset, name: str):
+    """The asset's renditions or analyses: the tile lists when _with_tile_data fetched them, else the manager's."""
+    rows = getattr(asset, f"tile_{name}", None)
+    return rows if rows is not None else getattr(asset, name).all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +113,7 @@ def asset_get(*, public_id: str) -> Asset | None:
 
 def rendition_for(asset: Asset, spec: str) -> Rendition | None:
     """The current rendition of that spec, from the prefetched list when there is one."""
-    for rendition in asset.renditions.all():
+    for rendition in _related(asset, "renditions"):
         if rendition.spec == spec and rendition.version == asset.version:
             return rendition
     return None
@@ -154,7 +161,7 @@ class AddonStatus:
 
 def addon_statuses(asset: Asset) -> list[AddonStatus]:
     """The asset's add-on results in the registry's order, from the prefetched rows when there are some."""
-    by_addon = {result.addon: result for result in asset.analyses.all()}
+    by_addon = {result.addon: result for result in _related(asset, "analyses")}
     statuses = []
     for name, addon in ADDONS.items():
         result = by_addon.get(name)
