@@ -42,8 +42,9 @@ def child(args) -> None:
     from django.utils import timezone
 
     from medialib.models import Asset, AssetTag, Tag
-    from tagging import services
+    from medialib.services import tag_usage_refresh
     from tagging.models import TagDecision, TagSynonym
+    from tagging.services import tags as services
 
     call_command("migrate", verbosity=0)
     moderator = User.objects.create_user("bench-moderator", password="x", is_staff=True)
@@ -72,7 +73,7 @@ def child(args) -> None:
                           confidence=0.8 if i % 2 else None, asset_created_at=created)
                  for i, (pk, created) in enumerate(assets) if i % 10 < 3]
         AssetTag.objects.bulk_create(rows, batch_size=2000)
-        services.tag_usage_refresh(Tag.objects.values("pk"))
+        tag_usage_refresh(Tag.objects.values("pk"))
         reset_queries()  # DEBUG keeps a log of statements; the setup's are not what is measured
         return label_tag, dog, now
 

@@ -34,7 +34,7 @@ class AssetTagInline(admin.TabularInline):
         return request.user.is_active and request.user.is_staff
 
     def _can_moderate(self, request):
-        from tagging.services import user_can_moderate
+        from tagging.services.tags import user_can_moderate
 
         return user_can_moderate(request.user)
 
@@ -90,7 +90,7 @@ class AssetAdmin(admin.ModelAdmin):
     @admin.action(description="Analyse with both add-ons (auto-tagging at 0.6)", permissions=["change"])
     def analyse(self, request, queryset):
         from tagging.addons import ADDONS
-        from tagging.services import analysis_request
+        from tagging.services.analysis import analysis_request
 
         for asset in queryset:
             analysis_request(asset=asset, addons=list(ADDONS), auto_tagging=0.6)
@@ -104,7 +104,9 @@ class AssetAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not AssetTag:
             return super().save_formset(request, form, formset, change)
-        from tagging.services import tag_reject, tag_usage_refresh
+        from tagging.services.tags import tag_reject
+
+        from .services import tag_usage_refresh
 
         instances = formset.save(commit=False)
         touched = set()

@@ -3,7 +3,6 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 VALID_STORAGES = ("local", "s3")
-VALID_TAGGING_BACKENDS = ("local", "rekognition", "fake")
 
 
 @register(Tags.security, deploy=False)
@@ -46,30 +45,6 @@ def check_limits(app_configs, **kwargs):
         if getattr(settings, name) <= 0:
             errors.append(Error(f"{name} must be a positive number.", id="medialib.E004"))
     return errors
-
-
-@register()
-def check_tagging_backend(app_configs, **kwargs):
-    errors = []
-    configured = {"TAGGING_BACKEND": settings.TAGGING_BACKEND}
-    configured.update({f"TAGGING_BACKEND_{addon.upper()}": alias for addon, alias in settings.TAGGING_ADDON_BACKENDS.items()})
-    for name, alias in configured.items():
-        if alias not in VALID_TAGGING_BACKENDS:
-            errors.append(
-                Error(f"{name} is {alias!r}; it must be one of {', '.join(VALID_TAGGING_BACKENDS)}.", id="medialib.E005")
-            )
-    return errors
-
-
-@register()
-def check_rekognition(app_configs, **kwargs):
-    """With Rekognition chosen for an add-on, boto3 must find a region and the TAGGING_REKOGNITION_* values must fit."""
-    if "rekognition" not in {settings.TAGGING_BACKEND, *settings.TAGGING_ADDON_BACKENDS.values()}:
-        return []
-    from tagging.backends.rekognition import configuration_problems
-
-    options = settings.TAGGING_BACKENDS.get("rekognition", {}).get("OPTIONS", {})
-    return [Error(problem, id="medialib.E007") for problem in configuration_problems(**options)]
 
 
 @register()

@@ -1,9 +1,10 @@
-"""Pillow work: decode-based validation of uploads and rendering of thumbnails."""
+"""Pillow work, in one place: decode-based validation of uploads, decoding originals, thumbnails and face crops."""
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass
 
+from django.core.files.storage import default_storage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 try:  # HEIC from phones, where the wheel is available
@@ -98,7 +99,7 @@ def exif_orientation(image: Image.Image) -> int:
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def rgb_flatten(image: Image.Image) -> Image.Image:
     """Flatten any mode (16-bit, CMYK, palette with transparency, alpha) to 8-bit RGB on white."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit greyscale: scale to 8 bits instead of clipping everything above 255 to white.
@@ -115,16 +116,58 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
-def thumbnail_render(fileobj, *, max_size: int, quality: int = 82) -> tuple[bytes, int, int]:
-    """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
+@dataclass(frozen=True)
+class DecodedImage:
+    image: Image.Image  # 8-bit RGB, EXIF orientation applied: what people see
+    orientation: int  # the original's EXIF orientation, 1-8, which was applied (1: none)
+    format: str  # "jpg", "png", ...
+
+
+def image_decode(fileobj, *, min_pixels: int | None = None, min_size: tuple[int, int] | None = None) -> DecodedImage:
+    """Decode an image as people see it: EXIF orientation applied, flattened to RGB.
+
+    A JPEG is decoded straight to a reduced scale (libjpeg's 1/2, 1/4, 1/8) that still has at least `min_pixels`
+    pixels, or covers `min_size` (width, height): far less work than a full decode. Other formats decode whole.
+    """
     fileobj.seek(0)
     with Image.open(fileobj, formats=OPEN_FORMATS) as image:
+        fmt = PILLOW_FORMATS[image.format]
+        orientation = exif_orientation(image)
         if image.format in ("JPEG", "MPO"):
-            # Let libjpeg scale by 1/2, 1/4 or 1/8 while decoding: far less work than a full decode.
-            image.draft("RGB", (max_size, max_size))
-        image = ImageOps.exif_transpose(image)
-        image = _to_rgb(image)
-        image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
-        return out.getvalue(), image.width, image.height
+            if min_pixels and image.width * image.height > min_pixels:
+                scale = (min_pixels / (image.width * image.height)) ** 0.5
+                image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
+            elif min_size:
+                image.draft("RGB", min_size)
+        image.load()
+        shown = rgb_flatten(ImageOps.exif_transpose(image))
+    return DecodedImage(image=shown, orientation=orientation, format=fmt)
+
+
+def stored_image_decode(name: str, **sizes) -> DecodedImage:
+    """image_decode of a stored file, read through the storage (never a local path: it may be on S3)."""
+    with default_storage.open(name, "rb") as handle:
+        return image_decode(handle, **sizes)
+
+
+def thumbnail_render(fileobj, *, max_size: int, quality: int = 82) -> tuple[bytes, int, int]:
+    """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
+    image = image_decode(fileobj, min_size=(max_size, max_size)).image
+    image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return jpeg_bytes(image, quality=quality, optimize=True, progressive=True), image.width, image.height
+
+
+def face_crop(image: Image.Image, *, left: float, top: float, width: float, height: float, size: int,
+              margin: float = 1.4) -> Image.Image:
+    """A size×size square around a face box (ratios of the image), `margin` times the box's longer side."""
+    w, h = image.size
+    side = max(width * w, height * h) * margin
+    cx, cy = (left + width / 2) * w, (top + height / 2) * h
+    crop = image.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2)))
+    return rgb_flatten(crop).resize((size, size), Image.Resampling.LANCZOS)
+
+
+def jpeg_bytes(image: Image.Image, *, quality: int, **options) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, **options)
+    return out.getvalue()

@@ -6,7 +6,7 @@ import logging
 import secrets
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -63,13 +63,14 @@ def asset_upload(
     public_id: str | None = None,
     tags: Iterable[str] = (),
     original_filename: str | None = None,
-    addons: Iterable[str] = (),
-    auto_tagging: float | None = None,
+    on_create: Callable[[Asset], object] | None = None,
 ) -> Asset:
     """Validate an uploaded file by decoding it, store it unchanged, and create its Asset.
 
-    Either everything is written (file, row, tags, pending analysis results) and the thumbnail and the
-    analysis are queued, or nothing is: a failure after the file was stored deletes the file again.
+    `on_create(asset)` runs inside the upload's transaction, for what an app above this one adds to a new asset
+    (tagging's analysis requests: tagging.services.analysis.analysis_on_upload). Either everything is written
+    (file, row, tags, what on_create wrote) and the thumbnail (and what on_create queued) is queued, or nothing
+    is: a failure after the file was stored deletes the file again.
     """
     name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
     name = PurePosixPath(name.replace("\\", "/")).name[:255]
@@ -126,10 +127,8 @@ def asset_upload(
             )
             _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
             transaction.on_commit(lambda: _renditions_enqueue(asset.pk))
-            if addons:
-                from tagging.services import analysis_request
-
-                analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
+            if on_create is not None:
+                on_create(asset)
     except IntegrityError:
         default_storage.delete(stored_name)
         # Two uploads raced for the same public_id; anything else is a real error.

@@ -11,10 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tagging import services as tagging_services
+from tagging import selectors as tagging_selectors
+from tagging.addons import FACES_ADDON
+from tagging.forms import AnalysisRerunForm
+from tagging.models import Person
+from tagging.services.analysis import analysis_on_upload, analysis_rerun
+from tagging.services.tags import tag_remove_or_reject
 
 from . import selectors, services
-from .forms import AnalysisRerunForm, TagAddForm, TagRemoveForm, UploadForm
+from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
 
@@ -43,7 +48,8 @@ def gallery(request):
                           limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False)
     else:
         page = selectors.gallery_page(
-            before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE
+            before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
+            prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)],
         )
     params = request.GET.copy()
     for name in ("before", "after"):
@@ -92,7 +98,7 @@ def _upload_one(request, uploaded, options: dict) -> dict:
     try:
         asset = services.asset_upload(
             file=uploaded, uploaded_by=request.user, tags=options["tags"],
-            addons=options["addons"], auto_tagging=options["auto_tagging"],
+            on_create=analysis_on_upload(addons=options["addons"], auto_tagging=options["auto_tagging"]),
         )
     except ValidationError as exc:
         return {"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)}
@@ -107,7 +113,7 @@ def asset_detail_url(asset: Asset) -> str:
 
 @login_required
 def asset_detail(request, public_id):
-    asset = selectors.asset_get(public_id=public_id)
+    asset = selectors.asset_get(public_id=public_id, prefetch=[tagging_selectors.analyses_prefetch()])
     if asset is None:
         raise Http404("No image with that public_id.")
     return render(
@@ -117,21 +123,19 @@ def asset_detail(request, public_id):
             "asset": asset,
             "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
             "tag_form": TagAddForm(),
-            "analyses": selectors.addon_statuses(asset),
-            "tags": selectors.tag_items(asset),
-            "rerun_form": AnalysisRerunForm(initial=selectors.analysis_defaults(asset)),
+            "analyses": tagging_selectors.addon_statuses(asset),
+            "tags": tagging_selectors.tag_items(asset),
+            "rerun_form": AnalysisRerunForm(initial=tagging_selectors.analysis_defaults(asset)),
             **_face_context(asset),
         },
     )
 
 
 def _face_context(asset):
-    from tagging.models import Person
-    from tagging.selectors import asset_faces
-
     return {
-        "faces": asset_faces(asset),
-        "faces_analysed": asset.analyses.filter(addon="aws_rek_face", status="complete").exists(),
+        "faces": tagging_selectors.asset_faces(asset),
+        "faces_analysed": any(status.addon == FACES_ADDON and status.status == "complete"
+                              for status in tagging_selectors.addon_statuses(asset)),
         "known_people": Person.objects.filter(hidden=False).order_by("name").only("name"),
     }
 
@@ -151,10 +155,10 @@ def _json_login_required(view):
 @never_cache
 def asset_analysis(request, pk):
     """One asset's add-on statuses, labels, tags and renditions, for its page to follow the worker."""
-    asset = selectors.asset_by_pk(pk=pk)
+    asset = selectors.asset_by_pk(pk=pk, prefetch=[tagging_selectors.analyses_prefetch()])
     if asset is None:
         return JsonResponse({"error": {"message": "No image with that id."}}, status=404)
-    return JsonResponse(selectors.asset_status(asset, with_labels=True))
+    return JsonResponse(tagging_selectors.asset_status(asset, with_labels=True))
 
 
 @_json_login_required
@@ -163,7 +167,8 @@ def asset_analysis(request, pk):
 def assets_analysis(request):
     """The same for several assets (`?ids=3,2,1`), for the gallery; ids that do not exist are left out."""
     ids = [int(v) for v in request.GET.get("ids", "").split(",") if v.isdigit()][:STATUS_MAX_IDS]
-    return JsonResponse({"assets": [selectors.asset_status(a) for a in selectors.assets_by_ids(ids=ids)]})
+    assets = selectors.assets_by_ids(ids=ids, prefetch=[tagging_selectors.analyses_prefetch()])
+    return JsonResponse({"assets": [tagging_selectors.asset_status(asset) for asset in assets]})
 
 
 @login_required
@@ -173,7 +178,7 @@ def asset_analysis_rerun(request, pk):
     form = AnalysisRerunForm(request.POST)
     if form.is_valid():
         try:
-            tagging_services.analysis_rerun(asset=asset, user=request.user, **form.cleaned_data)
+            analysis_rerun(asset=asset, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -211,7 +216,7 @@ def asset_tag_remove(request, pk):
     if not form.is_valid():
         return redirect("medialib:asset_detail", asset.public_id)
     name = form.cleaned_data["name"]
-    outcome = tagging_services.tag_remove_or_reject(asset=asset, name=name, user=request.user)
+    outcome = tag_remove_or_reject(asset=asset, name=name, user=request.user)
     if outcome == "rejected":
         messages.success(request, f"Removed {name}. An add-on had found it, so re-analysis will not add it back.")
     elif outcome == "removed":

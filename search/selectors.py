@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from medialib.models import Asset
 from medialib.selectors import tiles_by_ids
+from tagging.selectors import analyses_prefetch
 
 from . import conf, sql
 from . import query as q
@@ -94,7 +95,8 @@ def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool =
             else:
                 page.next_cursor = _token(rows[-1]) if rows and more else None
                 page.prev_cursor = _token(rows[0]) if rows and start is not None else None
-            by_id = {asset.pk: asset for asset in tiles_by_ids(ids=[row[0] for row in rows])}
+            tiles = tiles_by_ids(ids=[row[0] for row in rows], prefetch=[analyses_prefetch(for_tiles=True)])
+            by_id = {asset.pk: asset for asset in tiles}
             page.assets = [by_id[row[0]] for row in rows if row[0] in by_id]
             if facets:
                 complete = start is None and not more  # the first page holds every match
@@ -279,8 +281,7 @@ def _count_and_facets(page: SearchPage, compiler: sql.Compiler, resolved, *, kno
         # (about 20 µs each, a tag's check is 3 µs): such a walk gets a smaller sample.
         budget = exact_max // 8 if _checks_any_tag(resolved) else exact_max
         buckets = max(1, min(sql.SAMPLE_BUCKETS, math.ceil(sql.SAMPLE_BUCKETS * budget / estimate)))
-    sampler = sql.Compiler(estimate_cap=compiler.estimate_cap, sample_buckets=buckets)
-    sampler._estimates = compiler._estimates
+    sampler = compiler.sampling(buckets)
     total, facet_buckets, found = sampler.count_and_facets(resolved, exclude=exclude, limit=limit, target=target)
     page.sample_every = round(sql.SAMPLE_BUCKETS / facet_buckets)
     page.facets_kind = "sample" if facet_buckets < sql.SAMPLE_BUCKETS else "exact"

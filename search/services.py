@@ -6,7 +6,7 @@ import logging
 from django.db import connection, transaction
 from django.utils import timezone
 
-from medialib import services as medialib_services
+from medialib.services import tag_usage_refresh
 
 from . import conf, sql
 
@@ -14,15 +14,6 @@ logger = logging.getLogger(__name__)
 
 # Two rebuilds at once would insert the same pairs twice; the second one just steps aside.
 _REBUILD_LOCK = 0x5EA2C4
-
-
-def tag_usage_refresh(*, tag_ids: list[int] | None = None) -> int:
-    """Recount usage_count for these tags (all when None) in one statement; returns how many changed.
-
-    Never called per tag use: concurrent uploads would all update the same popular tag rows and queue on
-    their locks. The periodic task, bulk changes (seeding, moderation) and the rebuild call this instead.
-    """
-    return medialib_services.tag_usage_refresh(tag_ids)
 
 
 def cooccurrence_rebuild() -> int | None:

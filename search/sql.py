@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
@@ -218,6 +219,12 @@ class Compiler:
         self.sample_buckets = sample_buckets
         self._estimates: dict = {}
         self._alias = 0
+
+    def sampling(self, sample_buckets: int) -> Compiler:
+        """A compiler of the same query on a sample of buckets, sharing the estimates already counted."""
+        sampler = Compiler(estimate_cap=self.estimate_cap, sample_buckets=sample_buckets)
+        sampler._estimates = self._estimates
+        return sampler
 
     def alias(self, prefix: str) -> str:
         self._alias += 1

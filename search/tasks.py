@@ -2,12 +2,14 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from medialib import services as medialib_services
+
 from . import services
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=3)
 def tag_usage_refresh() -> int:
-    return services.tag_usage_refresh()
+    return medialib_services.tag_usage_refresh()
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=3)

@@ -11,11 +11,15 @@ class Addon:
     title: str  # for people
 
 
+LABELS_ADDON = "aws_rek_tagging"
+FACES_ADDON = "aws_rek_face"
 ADDONS = {
-    "aws_rek_tagging": Addon("aws_rek_tagging", "categorization", "Labels"),
-    "aws_rek_face": Addon("aws_rek_face", "detection", "Faces"),
+    LABELS_ADDON: Addon(LABELS_ADDON, "categorization", "Labels"),
+    FACES_ADDON: Addon(FACES_ADDON, "detection", "Faces"),
 }
 PARAMETERS = ("categorization", "detection")
+# The threshold offered when an asset was never analysed with one.
+AUTO_TAGGING_DEFAULT = 0.6
 
 
 class AddonError(ValueError):

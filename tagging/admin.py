@@ -18,8 +18,8 @@ from django.utils.html import format_html
 
 from medialib.models import Asset, AssetTag, Rendition, Tag
 from medialib.selectors import rendition_for
+from medialib.services import tag_usage_refresh
 
-from . import recognition, services
 from .models import (
     AnalysisResult,
     Face,
@@ -29,6 +29,9 @@ from .models import (
     TagDecision,
     TagSynonym,
 )
+from .services import analysis as analysis_services
+from .services import people as people_services
+from .services import tags as tag_services
 
 
 def _staff(request) -> bool:
@@ -45,16 +48,16 @@ class ModerationPermissions:
         return _staff(request)
 
     def has_add_permission(self, request, *args):
-        return services.user_can_moderate(request.user)
+        return tag_services.user_can_moderate(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return services.user_can_moderate(request.user)
+        return tag_services.user_can_moderate(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return services.user_can_moderate(request.user)
+        return tag_services.user_can_moderate(request.user)
 
     def has_moderate_permission(self, request):
-        return services.user_can_moderate(request.user)
+        return tag_services.user_can_moderate(request.user)
 
 
 class ServiceLoggedAdmin(admin.ModelAdmin):
@@ -284,13 +287,13 @@ class ModerationItemAdmin(ModerationPermissions, admin.ModelAdmin):
 
     @admin.action(description="Approve the selected auto tags", permissions=["moderate"])
     def approve(self, request, queryset):
-        count = services.tag_uses_approve(uses=queryset, user=request.user)
+        count = tag_services.tag_uses_approve(uses=queryset, user=request.user)
         self.message_user(request, f"Approved {count} auto tag(s).", messages.SUCCESS)
 
     @admin.action(description="Reject the selected auto tags (analysis never adds them back)",
                   permissions=["moderate"])
     def reject(self, request, queryset):
-        count = services.tag_uses_reject(uses=queryset, user=request.user)
+        count = tag_services.tag_uses_reject(uses=queryset, user=request.user)
         self.message_user(request, f"Rejected {count} auto tag(s).", messages.SUCCESS)
 
     def get_urls(self):
@@ -309,9 +312,9 @@ class ModerationItemAdmin(ModerationPermissions, admin.ModelAdmin):
         item = get_object_or_404(self.get_queryset(request), pk=pk)
         uses = ModerationItem.objects.filter(pk=item.pk)
         if decision == "approve":
-            services.tag_uses_approve(uses=uses, user=request.user)
+            tag_services.tag_uses_approve(uses=uses, user=request.user)
         else:
-            services.tag_uses_reject(uses=uses, user=request.user)
+            tag_services.tag_uses_reject(uses=uses, user=request.user)
         return JsonResponse({"decision": decision, "tag": item.tag.name, "asset": item.content_object.public_id})
 
     def changelist_view(self, request, extra_context=None):
@@ -388,9 +391,9 @@ class TagAdmin(ModerationPermissions, ServiceLoggedAdmin):
             return super().save_model(request, obj, form, change)
         current = Tag.objects.get(pk=obj.pk)
         if "name" in form.changed_data:
-            services.tag_rename(tag=current, name=form.cleaned_data["name"], user=request.user)
+            tag_services.tag_rename(tag=current, name=form.cleaned_data["name"], user=request.user)
         if "blocked" in form.changed_data:
-            services.tags_block(tags=Tag.objects.filter(pk=obj.pk), blocked=form.cleaned_data["blocked"],
+            tag_services.tags_block(tags=Tag.objects.filter(pk=obj.pk), blocked=form.cleaned_data["blocked"],
                                 user=request.user)
         obj.refresh_from_db()
 
@@ -410,8 +413,8 @@ class TagAdmin(ModerationPermissions, ServiceLoggedAdmin):
         from medialib.services import tag_get_or_create
 
         try:
-            target = tag_get_or_create(services._tag_name_clean(name))
-            result = services.tags_merge(tags=list(queryset), target=target, user=request.user)
+            target = tag_get_or_create(tag_services.tag_name_clean(name))
+            result = tag_services.tags_merge(tags=list(queryset), target=target, user=request.user)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
@@ -421,31 +424,31 @@ class TagAdmin(ModerationPermissions, ServiceLoggedAdmin):
 
     @admin.action(description="Block: auto-tagging never assigns the selected tags", permissions=["moderate"])
     def block(self, request, queryset):
-        count = services.tags_block(tags=queryset, user=request.user, blocked=True)
+        count = tag_services.tags_block(tags=queryset, user=request.user, blocked=True)
         self.message_user(request, f"Blocked {count} tag(s). Their existing auto uses stay until you run "
                                    "“Remove the auto uses of the selected blocked tags”.", messages.SUCCESS)
 
     @admin.action(description="Unblock the selected tags", permissions=["moderate"])
     def unblock(self, request, queryset):
-        count = services.tags_block(tags=queryset, user=request.user, blocked=False)
+        count = tag_services.tags_block(tags=queryset, user=request.user, blocked=False)
         self.message_user(request, f"Unblocked {count} tag(s).", messages.SUCCESS)
 
     @admin.action(description="Remove the auto uses of the selected blocked tags", permissions=["moderate"])
     def remove_auto_uses(self, request, queryset):
         skipped = queryset.filter(blocked=False).count()
-        removed = services.tags_auto_uses_remove(tags=queryset, user=request.user)
+        removed = tag_services.tags_auto_uses_remove(tags=queryset, user=request.user)
         note = f" {skipped} selected tag(s) are not blocked and were left alone." if skipped else ""
         self.message_user(request, f"Removed {removed} auto use(s).{note}", messages.SUCCESS)
 
     @admin.action(description="Recount the uses of the selected tags", permissions=["moderate"])
     def refresh_counts(self, request, queryset):
-        count = services.tag_usage_refresh(queryset.values("pk"))
+        count = tag_usage_refresh(queryset.values("pk"))
         self.message_user(request, f"Recounted {count} tag(s).", messages.SUCCESS)
 
     @admin.action(description="Delete the selected tags everywhere", permissions=["moderate"])
     def delete_everywhere(self, request, queryset):
         if request.POST.get("confirmed") == "yes":
-            uses = services.tags_delete(tags=queryset, user=request.user)
+            uses = tag_services.tags_delete(tags=queryset, user=request.user)
             self.message_user(request, f"Deleted the tag(s) and their {uses} use(s).", messages.SUCCESS)
             return None
         tags = queryset.annotate(uses_now=Count("uses")).order_by("name")
@@ -478,7 +481,7 @@ class TagSynonymAdmin(ModerationPermissions, admin.ModelAdmin):
 
     @admin.action(description="Apply the selected synonyms to the tags already given", permissions=["moderate"])
     def apply(self, request, queryset):
-        moved, dropped = services.synonyms_apply(synonyms=queryset, user=request.user)
+        moved, dropped = tag_services.synonyms_apply(synonyms=queryset, user=request.user)
         self.message_user(request, f"{moved} tag use(s) now use the synonym's tag; {dropped} duplicate(s) dropped.",
                           messages.SUCCESS)
 
@@ -549,9 +552,9 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
             return super().save_model(request, obj, form, change)
         current = Person.objects.get(pk=obj.pk)
         if "name" in form.changed_data:
-            recognition.person_rename(person=current, name=form.cleaned_data["name"], user=request.user)
+            people_services.person_rename(person=current, name=form.cleaned_data["name"], user=request.user)
         if "hidden" in form.changed_data:
-            recognition.people_hide(people=Person.objects.filter(pk=obj.pk), hidden=form.cleaned_data["hidden"],
+            people_services.people_hide(people=Person.objects.filter(pk=obj.pk), hidden=form.cleaned_data["hidden"],
                                     user=request.user)
         obj.refresh_from_db()
 
@@ -564,8 +567,8 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
                               messages.ERROR)
             return
         try:
-            target = recognition.person_get_or_create(name)
-            moved = recognition.people_merge(people=list(queryset), target=target, user=request.user)
+            target = people_services.person_get_or_create(name)
+            moved = people_services.people_merge(people=list(queryset), target=target, user=request.user)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
@@ -573,12 +576,12 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
 
     @admin.action(description="Hide the selected people (not listed, not auto-tagged)", permissions=["moderate"])
     def hide(self, request, queryset):
-        count = recognition.people_hide(people=queryset, hidden=True, user=request.user)
+        count = people_services.people_hide(people=queryset, hidden=True, user=request.user)
         self.message_user(request, f"Hid {count} person(s).", messages.SUCCESS)
 
     @admin.action(description="Show the selected people again", permissions=["moderate"])
     def unhide(self, request, queryset):
-        count = recognition.people_hide(people=queryset, hidden=False, user=request.user)
+        count = people_services.people_hide(people=queryset, hidden=False, user=request.user)
         self.message_user(request, f"Showed {count} person(s) again.", messages.SUCCESS)
 
 
@@ -619,14 +622,14 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
     @admin.action(description="Not this person: clear the selected faces (never matched to them again)",
                   permissions=["moderate"])
     def clear(self, request, queryset):
-        count = recognition.faces_clear(faces=queryset, user=request.user)
+        count = people_services.faces_clear(faces=queryset, user=request.user)
         self.message_user(request, f"Cleared {count} face(s).", messages.SUCCESS)
 
     @admin.action(description="Move the selected faces to the person typed in “Move to”", permissions=["moderate"])
     def move(self, request, queryset):
         name = request.POST.get("person_name", "").strip()
         try:
-            person, count = recognition.faces_move(faces=queryset, name=name, user=request.user)
+            person, count = people_services.faces_move(faces=queryset, name=name, user=request.user)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages) + " Type who they are in “Move to”.", messages.ERROR)
             return
@@ -704,5 +707,5 @@ class AnalysisResultAdmin(admin.ModelAdmin):
     @admin.action(description="Analyse again (same add-on and threshold)", permissions=["change"])
     def analyse_again(self, request, queryset):
         for result in queryset.select_related("asset"):
-            services.analysis_request(asset=result.asset, addons=[result.addon], auto_tagging=result.auto_tagging)
+            analysis_services.analysis_request(asset=result.asset, addons=[result.addon], auto_tagging=result.auto_tagging)
         self.message_user(request, f"Queued {queryset.count()} analysis result(s) again.", messages.SUCCESS)

@@ -5,3 +5,6 @@ class TaggingConfig(AppConfig):
     name = "tagging"
     verbose_name = "Tagging add-ons"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)

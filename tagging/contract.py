@@ -36,7 +36,8 @@ def face_data(face: DetectedFace) -> dict:
     return data
 
 
-def faces_data(result: FacesResult) -> dict:
+def faces_result_data(result: FacesResult) -> dict:
+    """The aws_rek_face data of what a detector found, before this library's own recognition."""
     return {
         "celebrity_faces": [
             {"name": c.name, "id": c.id, "urls": list(c.urls), "match_confidence": round(float(c.match_confidence), 2),

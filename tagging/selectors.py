@@ -1,10 +1,29 @@
-"""Reads of the analysis pipeline: an asset's `info`, shaped like Cloudinary's responses."""
+"""Reads of the tagging app: an asset's `info` shaped like Cloudinary's responses, what the pages show of its
+analyses and tags, its faces, and the people."""
 from __future__ import annotations
 
-from medialib.models import Asset
+from dataclasses import dataclass, field
 
-from .addons import ADDONS
-from .models import AnalysisResult
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Subquery, Value, When
+
+from medialib.models import Asset, AssetTag
+from medialib.selectors import rendition_url, tiles_by_ids
+
+from .addons import ADDONS, AUTO_TAGGING_DEFAULT, LABELS_ADDON
+from .models import AnalysisResult, Face, Person
+
+
+def analyses_prefetch(*, for_tiles: bool = False) -> Prefetch:
+    """The `prefetch` that medialib.selectors' pages take, so that an asset's analyses come in one query per page
+    (for tiles into a plain list, as their renditions)."""
+    return Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon"),
+                    to_attr="tile_analyses" if for_tiles else None)
+
+
+def asset_analyses(asset: Asset) -> list[AnalysisResult]:
+    """The asset's analysis results by add-on name, from what analyses_prefetch fetched when it did."""
+    rows = getattr(asset, "tile_analyses", None)
+    return rows if rows is not None else list(asset.analyses.all()) if asset.pk else []
 
 
 def result_info(result: AnalysisResult, *, with_data: bool = True) -> dict:
@@ -19,8 +38,7 @@ def result_info(result: AnalysisResult, *, with_data: bool = True) -> dict:
 def asset_info(asset: Asset, *, with_data: bool = True, addons: list[str] | None = None) -> dict:
     """{"categorization": {"aws_rek_tagging": {...}}, "detection": {"aws_rek_face": {...}}} for what was asked."""
     info: dict = {}
-    results = asset.analyses.all() if asset.pk else []
-    for result in results:
+    for result in asset_analyses(asset):
         if addons is not None and result.addon not in addons:
             continue
         addon = ADDONS.get(result.addon)
@@ -31,15 +49,11 @@ def asset_info(asset: Asset, *, with_data: bool = True, addons: list[str] | None
 
 
 def analysis_statuses(asset: Asset) -> dict[str, str]:
-    return {result.addon: result.status for result in asset.analyses.all()}
+    return {result.addon: result.status for result in asset_analyses(asset)}
 
 
 def people_list():
     """Every person not hidden, with how many photos they are in, and one of their faces for a thumbnail."""
-    from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, Value, When
-
-    from .models import Face, Person
-
     # A face someone named is the most trustworthy picture of them; then the surest detection.
     named_first = Case(When(person_source=Face.SOURCE_USER, then=Value(0)), default=Value(1), output_field=IntegerField())
     cover = Face.objects.filter(person=OuterRef("pk")).order_by(named_first, "-confidence").values("pk")[:1]
@@ -54,13 +68,11 @@ def people_list():
 def person_assets(person, *, before: int | None = None, limit: int = 48) -> tuple[list, int | None]:
     """A page of the person's photos, newest first, ready for gallery tiles, and the cursor of the next page
     (keyset on the asset id, as the gallery): someone in thousands of photos gets pages, not one long list."""
-    from medialib.selectors import tiles_by_ids
-
     ids = Asset.objects.filter(faces__person=person).distinct().order_by("-pk")
     if before is not None:
         ids = ids.filter(pk__lt=before)
     ids = list(ids.values_list("pk", flat=True)[:limit + 1])
-    assets = tiles_by_ids(ids=ids[:limit])
+    assets = tiles_by_ids(ids=ids[:limit], prefetch=[analyses_prefetch(for_tiles=True)])
     return assets, (assets[-1].pk if len(ids) > limit and assets else None)
 
 
@@ -69,8 +81,6 @@ def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> li
 
     Groups with the most faces first, so naming one group names many photos at once.
     """
-    from .models import Face
-
     faces = Face.objects.filter(person__isnull=True).select_related("asset").order_by("-pk")
     if not user.is_staff:  # the same rule as medialib.selectors.asset_can_edit
         faces = faces.filter(asset__uploaded_by=user)
@@ -92,6 +102,147 @@ def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> li
 
 def asset_faces(asset: Asset) -> list:
     """The asset's faces for its page: largest first, with their person."""
-    from .models import Face
-
     return list(Face.objects.filter(asset=asset).select_related("person").order_by("index"))
+
+
+def _face_json(face: Face) -> dict:
+    data = {
+        "bounding_box": {"width": round(face.width, 4), "height": round(face.height, 4),
+                         "left": round(face.left, 4), "top": round(face.top, 4)},
+        "confidence": round(face.confidence, 3),
+        "landmarks": [{"type": lm["type"], "x": round(lm["x"], 4), "y": round(lm["y"], 4)} for lm in face.landmarks],
+    }
+    if face.pose is not None:
+        data["pose"] = face.pose
+    if face.quality is not None:
+        data["quality"] = face.quality
+    return data
+
+
+def asset_faces_data(asset: Asset) -> dict:
+    """The aws_rek_face data of an asset, from its Face rows."""
+    celebrities, unrecognized = [], []
+    for face in asset.faces.select_related("person").order_by("index"):
+        if face.person_id:
+            celebrities.append({
+                "name": face.person.name,
+                "id": face.celebrity_id or str(face.person_id),
+                "urls": face.celebrity_urls,
+                "match_confidence": round(face.match_confidence or 0.0, 2),
+                "face": _face_json(face),
+            })
+        else:
+            unrecognized.append(_face_json(face))
+    return {"celebrity_faces": celebrities, "unrecognized_faces": unrecognized}
+
+
+@dataclass
+class AddonStatus:
+    """What the pages show of one add-on's result on one asset."""
+
+    addon: str
+    title: str
+    status: str
+    error: str = ""
+    auto_tagging: float | None = None
+    labels: list[dict] = field(default_factory=list)  # aws_rek_tagging: {"tag", "confidence"}, best first
+    faces: int | None = None  # aws_rek_face: how many faces were found
+    people: list[str] = field(default_factory=list)  # aws_rek_face: the recognised ones' names
+
+    @property
+    def pending(self) -> bool:
+        return self.status == AnalysisResult.PENDING
+
+    @property
+    def summary(self) -> str:
+        """One line for people: what was found, or why it failed."""
+        if self.status == AnalysisResult.PENDING:
+            return "in progress…"
+        if self.status == AnalysisResult.FAILED:
+            return self.error or "failed"
+        if self.faces is not None:
+            found = {0: "no faces found", 1: "1 face found"}.get(self.faces, f"{self.faces} faces found")
+            return f"{found}: {', '.join(self.people)}" if self.people else found
+        count = len(self.labels)
+        return {0: "no labels", 1: "1 label"}.get(count, f"{count} labels")
+
+
+def addon_statuses(asset: Asset) -> list[AddonStatus]:
+    """The asset's add-on results in the registry's order, from the prefetched rows when there are some."""
+    by_addon = {result.addon: result for result in asset_analyses(asset)}
+    statuses = []
+    for name, addon in ADDONS.items():
+        result = by_addon.get(name)
+        if result is None:
+            continue
+        status = AddonStatus(
+            addon=name, title=addon.title, status=result.status, auto_tagging=result.auto_tagging,
+            error=result.error if result.status == AnalysisResult.FAILED else "",
+        )
+        if result.status == AnalysisResult.COMPLETE and isinstance(result.data, list):
+            status.labels = sorted(result.data, key=lambda item: -float(item.get("confidence", 0)))
+        elif result.status == AnalysisResult.COMPLETE and isinstance(result.data, dict):
+            celebrities = result.data.get("celebrity_faces") or []
+            status.faces = len(celebrities) + len(result.data.get("unrecognized_faces") or [])
+            status.people = [face.get("name", "") for face in celebrities]
+        statuses.append(status)
+    return statuses
+
+
+def analysis_defaults(asset: Asset) -> dict:
+    """What a re-run offers: the add-ons and threshold of the last request on this asset (all add-ons if none)."""
+    results = list(asset.analyses.all())
+    if not results:
+        return {"addons": list(ADDONS), "auto_tagging": AUTO_TAGGING_DEFAULT}
+    # One request stamps all its add-ons with the same time.
+    last = max(r.requested_at for r in results)
+    latest = [r for r in results if r.requested_at == last]
+    return {
+        "addons": [name for name in ADDONS if any(r.addon == name for r in latest)],
+        "auto_tagging": latest[0].auto_tagging,
+    }
+
+
+def tag_items(asset: Asset) -> list[dict]:
+    """The asset's tags with where each came from: "manual", or the add-on that found it and how sure it was."""
+    items = []
+    for item in asset.tagged_items.all():
+        addon = ADDONS.get(item.source)
+        items.append({
+            "name": item.tag.name,
+            "source": item.source,
+            "auto": item.source != AssetTag.SOURCE_MANUAL,
+            "source_title": f"{addon.title} ({addon.name})" if addon else item.source,
+            "confidence": item.confidence,
+        })
+    return items
+
+
+def asset_status(asset: Asset, *, with_labels: bool = False) -> dict:
+    """The JSON the pages poll while an asset is being worked on: add-on statuses, tags, renditions."""
+    statuses = addon_statuses(asset)
+    thumb = rendition_url(asset, "thumb")
+    preview = rendition_url(asset, "preview")
+    analyses = {}
+    for status in statuses:
+        entry: dict = {"title": status.title, "status": status.status, "summary": status.summary,
+                       "auto_tagging": status.auto_tagging}
+        if status.status == AnalysisResult.FAILED:
+            entry["error"] = {"message": status.error}
+        if status.faces is not None:
+            entry["faces"] = status.faces
+            entry["people"] = status.people
+        if with_labels and status.addon == LABELS_ADDON:
+            entry["labels"] = status.labels
+        analyses[status.addon] = entry
+    return {
+        "id": asset.pk,
+        "public_id": asset.public_id,
+        "analyses": analyses,
+        "tags": tag_items(asset),
+        "thumb": thumb,
+        "preview": preview,
+        "pending": any(s.pending for s in statuses),
+        # Pages also wait a while for the worker's renditions, but not for ever: the broker may be down.
+        "renditions_pending": thumb is None or preview is None,
+    }

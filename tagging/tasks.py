@@ -4,8 +4,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from . import services
 from .backends.base import TransientDetectorError
+from .services import analysis, people
 
 
 class AnalysisTask(Task):
@@ -16,7 +16,7 @@ class AnalysisTask(Task):
             message = f"Analysis took longer than {settings.TAGGING_TIME_LIMIT_SECONDS} s and was stopped."
         else:
             message = f"Analysis failed after {self.request.retries + 1} attempt(s): {exc}"
-        services.analysis_fail_pending(asset_id=asset_id, message=message)
+        analysis.analysis_fail_pending(asset_id=asset_id, message=message)
 
 
 @shared_task(
@@ -32,17 +32,15 @@ class AnalysisTask(Task):
     time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
 )
 def analyze_asset(asset_id: int) -> dict:
-    return services.analysis_run(asset_id=asset_id)
+    return analysis.analysis_run(asset_id=asset_id)
 
 
 @shared_task
 def analysis_sweep() -> int:
-    return len(services.analysis_sweep())
+    return len(analysis.analysis_sweep())
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
 def faces_recheck(person_id: int) -> int:
     """After someone names a person: recognise them in the library's older photos too."""
-    from . import recognition
-
-    return len(recognition.faces_recheck(person_id=person_id))
+    return len(people.faces_recheck(person_id=person_id))

@@ -1,21 +1,18 @@
 """Pages about people and faces: the people list, one person's photos, naming faces, face thumbnails."""
-import io
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
-from PIL import Image, ImageOps
 
-from medialib.images import OPEN_FORMATS
+from medialib.images import face_crop, jpeg_bytes, stored_image_decode
 from search.query import quote
 
-from . import recognition, selectors
+from . import selectors
 from .models import Face, Person
+from .services import people as people_services
 
 FACE_THUMB_SIZE = 160
 
@@ -57,7 +54,7 @@ def face_name(request, pk):
     person_id = request.POST.get("person")
     try:
         person = get_object_or_404(Person, pk=person_id) if person_id else None
-        recognition.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
+        people_services.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -70,7 +67,7 @@ def face_name(request, pk):
 def face_clear(request, pk):
     face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
     previous = face.person.name if face.person else None
-    recognition.face_clear(face=face, user=request.user)
+    people_services.face_clear(face=face, user=request.user)
     if previous:
         messages.success(request, f"This face is no longer {previous}, and will not be matched to them again.")
     return _back(request, "tagging:people")
@@ -81,7 +78,7 @@ def face_clear(request, pk):
 def faces_name_group(request):
     ids = [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
     try:
-        count = recognition.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
+        count = people_services.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -97,20 +94,11 @@ def face_thumbnail(request, pk):
     preview = asset.renditions.filter(spec="preview", version=asset.version).first()
     name = preview.file.name if preview else asset.file.name
     try:
-        with default_storage.open(name, "rb") as handle:
-            image = Image.open(handle, formats=OPEN_FORMATS)
-            image.draft("RGB", (1600, 1600))
-            image = ImageOps.exif_transpose(image)
+        image = stored_image_decode(name, min_size=(1600, 1600)).image
     except FileNotFoundError:
         raise Http404("The photo is missing from storage.") from None
-    w, h = image.size
-    side = max(face.width * w, face.height * h) * 1.4  # some margin around the box
-    cx, cy = (face.left + face.width / 2) * w, (face.top + face.height / 2) * h
-    crop = image.crop((int(cx - side / 2), int(cy - side / 2), int(cx + side / 2), int(cy + side / 2)))
-    crop = crop.convert("RGB").resize((FACE_THUMB_SIZE, FACE_THUMB_SIZE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    crop.save(out, "JPEG", quality=85)
-    response = HttpResponse(out.getvalue(), content_type="image/jpeg")
+    crop = face_crop(image, left=face.left, top=face.top, width=face.width, height=face.height, size=FACE_THUMB_SIZE)
+    response = HttpResponse(jpeg_bytes(crop, quality=85), content_type="image/jpeg")
     # A face's id changes when its photo is analysed again, so its crop never changes.
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     response["X-Content-Type-Options"] = "nosniff"

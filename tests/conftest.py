@@ -146,3 +146,11 @@ def pytest_sessionfinish(session, exitstatus):
     run_dir = Path(settings.VAR_DIR)
     if exitstatus == 0 and run_dir.name.startswith("run-") and os.getpid() == int(run_dir.name[4:]):
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def asset_upload(*, addons=(), auto_tagging=None, **kwargs):
+    """medialib's asset_upload asking for add-ons the way the upload page and the API do (tagging's hook)."""
+    from medialib.services import asset_upload as upload
+    from tagging.services.analysis import analysis_on_upload
+
+    return upload(on_create=analysis_on_upload(addons=addons, auto_tagging=auto_tagging), **kwargs)

@@ -114,7 +114,7 @@ def _whole_file_check(headers) -> None:
 
 
 def upload_arguments(params, files, headers) -> dict:
-    """Keyword arguments of medialib.services.asset_upload (but `uploaded_by`)."""
+    """Keyword arguments of medialib.services.asset_upload (but `uploaded_by`), and `addons` and `auto_tagging`."""
     _unsupported_refuse(params)
     _whole_file_check(headers)
     file = upload_file(params, files)
@@ -128,7 +128,7 @@ def upload_arguments(params, files, headers) -> dict:
 
 
 def explicit_arguments(params) -> dict:
-    """`public_id`, and the keyword arguments of tagging.services.analysis_rerun (but `asset` and `user`)."""
+    """`public_id`, and the keyword arguments of tagging.services.analysis.analysis_rerun (but `asset` and `user`)."""
     _unsupported_refuse(params)
     if params.get("tags"):
         # Cloudinary's explicit replaces all tags; this library keeps manual and add-on tags apart, so it does not.

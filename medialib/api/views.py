@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from medialib.models import Asset
 from medialib.services import UploadError, asset_upload
 from tagging.addons import AddonError
-from tagging.services import analysis_rerun
+from tagging.services.analysis import analysis_on_upload, analysis_rerun
 
 from . import auth, params
 from .responses import ApiError, error_response, resource_response
@@ -70,8 +70,10 @@ def api_endpoint(*methods: str):
 def image_upload(request):
     key, form = auth.signed_request_authenticate(request)
     arguments = params.upload_arguments(form, request.FILES, request.headers)
-    asset = asset_upload(uploaded_by=key.user, **arguments)
-    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False)
+    addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
+    asset = asset_upload(uploaded_by=key.user, on_create=analysis_on_upload(addons=addons, auto_tagging=auto_tagging),
+                         **arguments)
+    return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=False)
 
 
 @api_endpoint("POST")

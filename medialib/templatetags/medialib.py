@@ -5,7 +5,10 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from ..selectors import addon_statuses, rendition_for
+from tagging.selectors import addon_statuses
+
+from ..selectors import rendition_for
+from ..selectors import rendition_url as rendition_url_for
 
 register = template.Library()
 
@@ -13,10 +16,7 @@ register = template.Library()
 @register.simple_tag
 def rendition_url(asset, spec):
     """The URL of the asset's current rendition, or "" while the worker has not made it yet."""
-    rendition = rendition_for(asset, spec)
-    if rendition is None:
-        return ""
-    return reverse("medialib:asset_rendition", args=[asset.pk, spec, asset.version])
+    return rendition_url_for(asset, spec) or ""
 
 
 @register.simple_tag

@@ -274,7 +274,7 @@ class RekognitionBackend(Backend):
 
         try:
             from storages.backends.s3 import S3Storage
-            from storages.utils import clean_name
+            from storages.utils import clean_name, safe_join
         except ImportError:
             return None
         if not isinstance(default_storage, S3Storage):
@@ -284,7 +284,7 @@ class RekognitionBackend(Backend):
         if self.s3_object == "auto" and not self._same_aws_region(default_storage):
             return None
         # The object's key, as the storage itself builds it: the storage's location prefix, then the name.
-        key = default_storage._normalize_name(clean_name(image.storage_name))
+        key = safe_join(default_storage.location, clean_name(image.storage_name))
         return {"Bucket": default_storage.bucket_name, "Name": key}
 
     def _same_aws_region(self, storage) -> bool:
@@ -450,10 +450,10 @@ def jpeg_within_limits(image: Image.Image, max_bytes: int = MAX_BYTES) -> bytes:
 
     Scaled evenly in both directions, so every ratio Rekognition returns is a ratio of the original too.
     """
-    from medialib.images import _to_rgb
+    from medialib.images import rgb_flatten
 
     image.load()
-    pixels = _to_rgb(image)
+    pixels = rgb_flatten(image)
     width, height = pixels.size
     scale = 1.0
     if min(width, height) < MIN_SIDE:

@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from medialib import services as media_services
-from tagging import services
 from tagging.models import Face
+from tagging.services import analysis as analysis_services
 from tests import images
-from tests.conftest import ROOT, upload_file
+from tests.conftest import ROOT, asset_upload, upload_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,10 +27,10 @@ def logged_in(page, live_server, django_user_model, settings):
 
 
 def _analysed(user, data, name):
-    asset = media_services.asset_upload(file=upload_file(data, name), uploaded_by=user,
+    asset = asset_upload(file=upload_file(data, name), uploaded_by=user,
                                         addons=["aws_rek_face"], auto_tagging=0.7)
     media_services.renditions_generate(asset_id=asset.pk)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     return asset
 
 

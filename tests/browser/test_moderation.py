@@ -5,10 +5,10 @@ from django.contrib.auth.models import Group, Permission
 
 from medialib import services as media_services
 from medialib.models import AssetTag
-from tagging import services
 from tagging.models import TagDecision
+from tagging.services import analysis as analysis_services
 from tests import images
-from tests.conftest import ROOT, upload_file
+from tests.conftest import ROOT, asset_upload, upload_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,10 +22,10 @@ def _moderators() -> Group:
 
 
 def _analysed(user, color, auto_tagging):
-    asset = media_services.asset_upload(file=upload_file(images.jpeg(60, 90, color=color)), uploaded_by=user,
+    asset = asset_upload(file=upload_file(images.jpeg(60, 90, color=color)), uploaded_by=user,
                                         addons=["aws_rek_tagging"], auto_tagging=auto_tagging)
     media_services.renditions_generate(asset_id=asset.pk)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     return asset
 
 
@@ -92,8 +92,8 @@ def test_a_moderator_rejects_with_the_keyboard_and_approves_in_bulk(page, live_s
     page.wait_for_selector("#asset-tags")
     shown = [t.strip() for t in page.locator("#asset-tags .tag .tag-name").all_inner_texts()]
     assert sorted(shown) == ["colour", "red"]  # thing is gone, and stays gone
-    services.analysis_request(asset=red, addons=["aws_rek_tagging"], auto_tagging=0.5)
-    services.analysis_run(asset_id=red.pk)
+    analysis_services.analysis_request(asset=red, addons=["aws_rek_tagging"], auto_tagging=0.5)
+    analysis_services.analysis_run(asset_id=red.pk)
     page.reload()
     shown = [t.strip() for t in page.locator("#asset-tags .tag .tag-name").all_inner_texts()]
     assert sorted(shown) == ["colour", "red"]

@@ -33,12 +33,10 @@ def test_s3_without_bucket(settings):
     assert "AWS_STORAGE_BUCKET_NAME is not set" in _errors()["medialib.E003"]
 
 
-def test_bad_limits_and_backend(settings):
+def test_bad_limits(settings):
     settings.MEDIALIB_MAX_PIXELS = 0
-    settings.TAGGING_BACKEND = "magic"
     errors = _errors()
     assert "MEDIALIB_MAX_PIXELS must be a positive number" in errors["medialib.E004"]
-    assert "TAGGING_BACKEND is 'magic'" in errors["medialib.E005"]
 
 
 def _manage(*args, env):

@@ -4,7 +4,7 @@ import io
 import pytest
 from PIL import Image
 
-from medialib.images import InvalidImage, image_inspect, thumbnail_render
+from medialib.images import InvalidImage, face_crop, image_decode, image_inspect, stored_image_decode, thumbnail_render
 from tests import images
 
 LIMIT = 100_000_000
@@ -127,3 +127,46 @@ def test_thumbnail_of_cmyk_is_rgb_of_the_same_colour():
 def test_thumbnail_of_transparent_png_is_on_white():
     image = _render(images.png(mode="RGBA", color=(0, 0, 0, 0)), size=50)
     assert image.getpixel((5, 5)) == (255, 255, 255)
+
+
+# --- decoding an original: the one recipe every reader of pixels uses (analysis, face crops, thumbnails) -------
+
+
+def test_decode_drafts_a_large_jpeg_to_at_least_the_pixels_asked_for():
+    data = images.encode(Image.new("RGB", (4000, 3000), (20, 200, 20)), "JPEG")
+    decoded = image_decode(io.BytesIO(data), min_pixels=300_000)
+    # 300,000 pixels wanted (632x474): libjpeg decodes at 1/4, the smallest scale that covers it.
+    assert decoded.image.size == (1000, 750) and decoded.image.mode == "RGB"
+    assert (decoded.format, decoded.orientation) == ("jpg", 1)
+    assert image_decode(io.BytesIO(data), min_size=(400, 400)).image.size == (1000, 750)
+    assert image_decode(io.BytesIO(data)).image.size == (4000, 3000)  # nothing asked: whole
+
+
+def test_decode_turns_the_image_as_displayed_and_says_how_it_was_stored():
+    decoded = image_decode(io.BytesIO(images.exif_rotated_jpeg(orientation=6)))
+    assert decoded.image.size == (480, 360) and decoded.orientation == 6
+
+
+def test_decode_flattens_any_mode_to_rgb():
+    decoded = image_decode(io.BytesIO(images.png(mode="RGBA", color=(0, 0, 0, 0))))
+    assert decoded.format == "png" and decoded.image.mode == "RGB"
+    assert decoded.image.getpixel((5, 5)) == (255, 255, 255)
+    assert image_decode(io.BytesIO(images.cmyk_jpeg())).image.mode == "RGB"
+
+
+def test_stored_image_decode_reads_through_the_storage():
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    name = default_storage.save("originals/x.jpg", ContentFile(images.jpeg(64, 48)))
+    assert stored_image_decode(name).image.size == (64, 48)
+
+
+def test_face_crop_is_a_square_around_the_box_with_a_margin():
+    image = Image.new("RGB", (400, 200), (0, 0, 255))
+    image.paste((255, 0, 0), (100, 50, 140, 90))  # the "face": 40x40 at (100, 50)
+    crop = face_crop(image, left=100 / 400, top=50 / 200, width=40 / 400, height=40 / 200, size=56)
+    assert crop.size == (56, 56) and crop.mode == "RGB"
+    assert crop.getpixel((28, 28)) == (255, 0, 0)  # centred on the face
+    r, g, b = crop.getpixel((2, 2))
+    assert b > 200 and r < 50  # a margin of the background around it (1.4 x the box)

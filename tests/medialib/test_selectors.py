@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from medialib import selectors, services
 from medialib.templatetags.medialib import tile
+from tagging.selectors import analyses_prefetch
 from tests import images
 from tests.conftest import upload_file
 
@@ -47,14 +48,15 @@ def test_a_page_uses_keyset_not_offset_and_a_fixed_number_of_queries(user):
     _assets(user, 12)
     first = selectors.gallery_page(limit=5)
     with CaptureQueriesContext(connection) as small:
-        page = selectors.gallery_page(before=first.next_before, limit=5)
+        # The gallery view's prefetch: the tiles show the add-ons' statuses too.
+        page = selectors.gallery_page(before=first.next_before, limit=5, prefetch=[analyses_prefetch(for_tiles=True)])
         for asset in page.assets:
             tile(asset)  # what the page does with each: tags, thumbnail, add-on statuses
     sql = " ".join(q["sql"] for q in small.captured_queries).upper()
     assert "OFFSET" not in sql
     assert f'"MEDIALIB_ASSET"."ID" < {first.next_before}' in sql
     with CaptureQueriesContext(connection) as large:
-        page = selectors.gallery_page(before=first.next_before, limit=7)
+        page = selectors.gallery_page(before=first.next_before, limit=7, prefetch=[analyses_prefetch(for_tiles=True)])
         for asset in page.assets:
             tile(asset)  # what the page does with each: tags, thumbnail, add-on statuses
     assert len(small.captured_queries) == len(large.captured_queries)  # no query per asset

@@ -6,11 +6,12 @@ from django.urls import reverse
 
 from medialib import services
 from medialib.models import Asset, AssetTag
-from tagging import services as tagging_services
 from tagging.backends import backend_for
 from tagging.models import AnalysisResult, TagDecision
+from tagging.services import analysis as analysis_services
+from tagging.services import tags as tag_services
 from tests import images
-from tests.conftest import stored_files, upload_file
+from tests.conftest import asset_upload, stored_files, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +35,12 @@ def alice(client, user):
 
 
 def _asset(user, *, addons=(), auto_tagging=None, analysed=False, **kwargs):
-    asset = services.asset_upload(
+    asset = asset_upload(
         file=upload_file(images.jpeg(), kwargs.pop("name", "red.jpg")), uploaded_by=user,
         addons=list(addons), auto_tagging=auto_tagging, **kwargs,
     )
     if analysed:
-        tagging_services.analysis_run(asset_id=asset.pk)  # what the worker does
+        analysis_services.analysis_run(asset_id=asset.pk)  # what the worker does
     return asset
 
 
@@ -310,7 +311,7 @@ def test_owner_reruns_analysis_with_a_new_threshold(alice, user, django_capture_
     assert after["aws_rek_face"].status == "complete"  # not asked for: left alone
     assert len(callbacks) == 1
 
-    tagging_services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert sorted(asset.tags.names()) == ["red"]  # colour (0.75) is under the new threshold
 
 
@@ -330,7 +331,7 @@ def test_another_user_cannot_rerun(client, user, other_user):
     assert response.status_code == 403
     assert {r.status for r in _results(asset).values()} == {"complete"}
     with pytest.raises(PermissionDenied):  # the service checks, not only the view
-        tagging_services.analysis_rerun(asset=asset, addons=BOTH, auto_tagging=None, user=other_user)
+        analysis_services.analysis_rerun(asset=asset, addons=BOTH, auto_tagging=None, user=other_user)
 
 
 def test_rerun_needs_login_post_and_csrf(client, user):
@@ -369,11 +370,11 @@ def test_removing_an_auto_tag_rejects_it_for_good(alice, user):
     assert (decision.asset, decision.tag.name, decision.decided_by) == (asset, "red", user)
     assert list(asset.tags.names()) == ["colour"]
 
-    tagging_services.auto_tags_apply(asset=asset, addon="aws_rek_tagging", candidates=[("red", 0.9), ("colour", 0.75)])
+    tag_services.auto_tags_apply(asset=asset, addon="aws_rek_tagging", candidates=[("red", 0.9), ("colour", 0.75)])
     assert list(asset.tags.names()) == ["colour"]
     alice.post(reverse("medialib:asset_analysis_rerun", args=[asset.pk]), {"addons": ["aws_rek_tagging"],
                                                                            "auto_tagging": "0.1"})
-    tagging_services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert sorted(asset.tags.names()) == ["colour", "thing"]
 
 
@@ -394,7 +395,7 @@ def test_another_user_cannot_reject_a_tag(client, user, other_user):
     assert not TagDecision.objects.exists()
     assert AssetTag.objects.filter(content_object=asset, tag__name="red").exists()
     with pytest.raises(PermissionDenied):
-        tagging_services.tag_remove_or_reject(asset=asset, name="red", user=other_user)
+        tag_services.tag_remove_or_reject(asset=asset, name="red", user=other_user)
 
 
 def test_removing_a_tag_the_asset_does_not_have_changes_nothing(alice, user):

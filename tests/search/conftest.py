@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from medialib import services as media_services
 from medialib.models import Asset, AssetTag, Tag
-from search import services
 from tagging.models import AnalysisResult, Face, Person
 
 START = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -56,7 +56,7 @@ def library(db, django_user_model):
                                       requested_at=START, error="broken" if status == "failed" else "")
     AnalysisResult.objects.create(asset=assets["beach"], addon="aws_rek_tagging", status=AnalysisResult.COMPLETE,
                                   requested_at=START)
-    services.tag_usage_refresh()
+    media_services.tag_usage_refresh()
     return assets
 
 

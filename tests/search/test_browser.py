@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from search import services
+from medialib import services as media_services
 from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
 from tests.conftest import ROOT
 
@@ -28,7 +28,7 @@ def test_type_pick_a_suggestion_narrow_page_and_share(page, browser, live_server
         if i % 3 == 0:
             tags["sunny day"] = ("aws_rek_tagging", 0.7)
         make_asset(f"photo{i:02d}", user=user, created=START + timedelta(hours=i), tags=tags)
-    services.tag_usage_refresh()
+    media_services.tag_usage_refresh()
 
     page.goto(f"{live_server.url}/accounts/login/?next=/search/")
     page.fill("#id_username", "erin")

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from medialib import services as media_services
 from medialib.models import Tag
 from search import query as q
 from search import selectors, services
@@ -136,7 +137,7 @@ def test_pages_walk_every_result_once_and_back(library, text):
 def test_assets_created_at_the_same_moment_page_by_id(db, user):
     same = START + timedelta(days=30)
     made = [make_asset(f"same{i}", user=user, created=same, tags={"twin": ("manual", None)}) for i in range(5)]
-    services.tag_usage_refresh()
+    media_services.tag_usage_refresh()
     expected = [a.pk for a in sorted(made, key=lambda a: -a.pk)]
     for text in ("twin", "-nosuch", "twin OR nosuch"):
         seen, cursor = [], None
@@ -195,7 +196,7 @@ def test_sampled_facets_are_marked_and_scaled(library, settings):
         if i % 2:
             tags["odd"] = ("manual", None)
         make_asset(f"m{i}", user=user, created=START + timedelta(days=40, minutes=i), tags=tags)
-    services.tag_usage_refresh()
+    media_services.tag_usage_refresh()
     settings.SEARCH_SAMPLE_SIZE = 5
     # Few candidates: counted exactly, facets on a sample.
     page = selectors.search(text="many source:manual", limit=0)
@@ -263,15 +264,15 @@ def test_usage_counts_are_refreshed_in_one_batch(library):
     Tag.objects.filter(pk=dog.pk).update(usage_count=99)
     unused = Tag.objects.create(name="unused", usage_count=5)
     with CaptureQueriesContext(connection) as queries:
-        changed = services.tag_usage_refresh()
+        changed = media_services.tag_usage_refresh()
     assert changed == 2
     assert len([query for query in queries.captured_queries if "UPDATE" in query["sql"]]) == 1
     dog.refresh_from_db()
     unused.refresh_from_db()
     assert (dog.usage_count, unused.usage_count) == (3, 0)
     Tag.objects.filter(pk=dog.pk).update(usage_count=7)
-    assert services.tag_usage_refresh(tag_ids=[dog.pk]) == 1
-    assert services.tag_usage_refresh(tag_ids=[]) == 0
+    assert media_services.tag_usage_refresh(tag_ids=[dog.pk]) == 1
+    assert media_services.tag_usage_refresh(tag_ids=[]) == 0
 
 
 def test_a_page_of_results_takes_a_fixed_number_of_queries(library):

@@ -3,37 +3,37 @@ from django.contrib.admin.models import LogEntry
 
 from medialib import services as media_services
 from medialib.models import AssetTag
-from tagging import services
 from tagging.models import AnalysisResult
+from tagging.services import analysis as analysis_services
 from tests import images
-from tests.conftest import upload_file
+from tests.conftest import asset_upload, upload_file
 
 RED, GREEN, BLUE = (240, 10, 10), (10, 240, 10), (10, 20, 240)
 
 
 def analyse_photo(user, name, *, addons=("aws_rek_face",), auto_tagging=0.7, renditions=False):
     """One of the real photos (tests/photos) uploaded and analysed now, in this process."""
-    asset = media_services.asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
+    asset = asset_upload(file=upload_file(images.photo_bytes(name), name), uploaded_by=user,
                                         addons=list(addons), auto_tagging=auto_tagging)
     if renditions:
         media_services.renditions_generate(asset_id=asset.pk)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     return asset
 
 
 def analysed(user, color=RED, *, width=40, height=80, tags=(), auto_tagging=0.5, addons=("aws_rek_tagging",)):
     """A plain image for the fake backend, analysed now (portrait by default: no face)."""
-    asset = media_services.asset_upload(
+    asset = asset_upload(
         file=upload_file(images.jpeg(width, height, color=color)), uploaded_by=user, tags=list(tags),
         addons=list(addons), auto_tagging=auto_tagging,
     )
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     return asset
 
 
 def reanalyse(asset, auto_tagging=0.5, addons=("aws_rek_tagging",)):
-    services.analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
+    analysis_services.analysis_run(asset_id=asset.pk)
 
 
 def face_photo(user, color=RED):

@@ -4,11 +4,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from medialib import services as media_services
-from tagging import services
 from tagging.models import AnalysisResult
+from tagging.services import analysis as analysis_services
 from tests import images
-from tests.conftest import upload_file
+from tests.conftest import asset_upload, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +19,7 @@ def fake_backend(settings):
 
 
 def _assets(user, n, **kwargs):
-    return [media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, **kwargs)
+    return [asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, **kwargs)
             for _ in range(n)]
 
 
@@ -45,7 +44,7 @@ def test_analyze_all_now_then_resume_skips_what_is_done(user):
 
 def test_analyze_queues_by_default(user, monkeypatch):
     queued = []
-    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
     assets = _assets(user, 2)
     out, _ = _run("--ids", assets[1].public_id)
     assert "Queued 1 asset(s) for aws_rek_tagging, aws_rek_face." in out
@@ -75,7 +74,7 @@ def test_analyze_refuses_bad_input(user, args, message):
 
 def test_sweep_command(user, monkeypatch):
     queued = []
-    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
     asset = _assets(user, 1, addons=["aws_rek_tagging"])[0]
     out = StringIO()
     call_command("analysis_sweep", "--older-than", "0", stdout=out)
@@ -87,7 +86,7 @@ def test_admin_actions_queue_analysis(client, django_user_model, user, monkeypat
     from django.urls import reverse
 
     queued = []
-    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
     admin = django_user_model.objects.create_superuser("root", password="root-password-1")
     client.force_login(admin)
     asset = _assets(user, 1)[0]

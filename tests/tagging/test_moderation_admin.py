@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from medialib import services as media_services
 from medialib.models import AssetTag, Tag
-from tagging import recognition, services
 from tagging.models import (
     AnalysisResult,
     Face,
@@ -18,6 +17,8 @@ from tagging.models import (
     TagDecision,
     TagSynonym,
 )
+from tagging.services import people as people_services
+from tagging.services import tags as tag_services
 from tests.tagging.helpers import (
     BLUE,
     GREEN,
@@ -56,7 +57,7 @@ def shown_actions(client, url_name) -> str:
 
 def test_the_queue_lists_unreviewed_auto_tags_lowest_confidence_first(client, moderator, user):
     asset = analysed(user, tags=["holiday"])
-    services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name="red"), user=moderator)
+    tag_services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name="red"), user=moderator)
     client.force_login(moderator)
     response = client.get(reverse(QUEUE))
     assert response.status_code == 200
@@ -73,7 +74,7 @@ def test_the_queue_filters(client, moderator, user):
     red = analysed(user)
     blue = analysed(user, BLUE, auto_tagging=0.7)
     faces = face_photo(user, GREEN)
-    recognition.face_name(face=faces.faces.get(), user=user, name="Ann")
+    people_services.face_name(face=faces.faces.get(), user=user, name="Ann")
     client.force_login(moderator)
 
     def listed(query):
@@ -224,9 +225,9 @@ def test_synonyms_in_the_admin(client, who, user):
 def test_people_rename_hide_and_merge(client, who, user):
     is_moderator, _ = who
     named = face_photo(user)
-    recognition.face_name(face=named.faces.get(), user=user, name="Ann")
+    people_services.face_name(face=named.faces.get(), user=user, name="Ann")
     bob_photo = face_photo(user, BLUE)
-    recognition.face_name(face=bob_photo.faces.get(), user=user, name="Bob")
+    people_services.face_name(face=bob_photo.faces.get(), user=user, name="Bob")
     ann = Person.objects.get(name="Ann")
     response = client.post(reverse("admin:tagging_person_change", args=[ann.pk]), {"name": "Anna", "hidden": ""})
     assert response.status_code == (302 if is_moderator else 403)
@@ -247,7 +248,7 @@ def test_people_rename_hide_and_merge(client, who, user):
 def test_faces_clear_and_move(client, who, user):
     is_moderator, _ = who
     named = face_photo(user)
-    recognition.face_name(face=named.faces.get(), user=user, name="Ann")
+    people_services.face_name(face=named.faces.get(), user=user, name="Ann")
     wrong, also_wrong = face_photo(user, GREEN), face_photo(user, BLUE)
     faces_url = "admin:tagging_face_changelist"
     page = client.get(reverse(faces_url) + f"?person__id__exact={Person.objects.get().pk}")
@@ -289,7 +290,7 @@ def test_asset_admin_shows_origin_confidence_and_review_and_rejects_removed_auto
         person.user_permissions.add(*Permission.objects.filter(codename__in=["view_asset", "change_asset"]))
     asset = analysed(user, tags=["holiday"])
     approver = type(person).objects.create_superuser("root", password="root-password-1")
-    services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name="red"), user=approver)
+    tag_services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name="red"), user=approver)
     url = reverse("admin:medialib_asset_change", args=[asset.pk])
     page = client.get(url).content.decode()
     assert "add-on aws_rek_tagging" in page and "manual (a person)" in page
@@ -308,7 +309,7 @@ def test_asset_admin_shows_origin_confidence_and_review_and_rejects_removed_auto
 def test_asset_admin_keeps_the_analyse_action(client, moderator, user, monkeypatch):
     asset = analysed(user)
     queued = []
-    monkeypatch.setattr("tagging.services.analysis_enqueue", lambda *, asset_id: queued.append(asset_id))
+    monkeypatch.setattr("tagging.services.analysis.analysis_enqueue", lambda *, asset_id: queued.append(asset_id))
     client.force_login(moderator)
     assert post_action(client, "admin:medialib_asset_changelist", "analyse", [asset]).status_code == 302
     assert AnalysisResult.objects.filter(asset=asset, status="pending").count() == 2
@@ -358,7 +359,7 @@ def test_staff_without_the_permission_see_every_moderation_page(client, viewer, 
 def test_unblock_recount_and_unhide(client, who, user):
     is_moderator, _ = who
     asset = face_photo(user)
-    recognition.face_name(face=asset.faces.get(), user=user, name="Ann")
+    people_services.face_name(face=asset.faces.get(), user=user, name="Ann")
     Tag.objects.filter(name="Ann").update(blocked=True, usage_count=99)
     Person.objects.update(hidden=True)
     post_action(client, TAGS, "unblock", Tag.objects.filter(name="Ann"))

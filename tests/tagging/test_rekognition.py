@@ -18,20 +18,20 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from PIL import Image, ImageDraw, ImageOps
 
-from medialib import checks
-from medialib import services as media_services
 from medialib.models import AssetTag
-from tagging import services
+from tagging import checks
 from tagging.backends import backend_named
 from tagging.backends import rekognition as rek
 from tagging.backends.base import AnalysisImage, BoundingBox, Label, Landmark, Pose, TransientDetectorError
 from tagging.models import AnalysisResult, Face
 from tagging.selectors import asset_info
+from tagging.services import analysis as analysis_services
 from tests import images
-from tests.conftest import upload_file
+from tests.conftest import asset_upload, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -208,7 +208,7 @@ def sent(rekognition):
 
 
 def _upload(user, data, addons=("aws_rek_tagging",), auto_tagging=None, name="photo.jpg"):
-    return media_services.asset_upload(file=upload_file(data, name), uploaded_by=user, addons=list(addons),
+    return asset_upload(file=upload_file(data, name), uploaded_by=user, addons=list(addons),
                                        auto_tagging=auto_tagging)
 
 
@@ -374,7 +374,7 @@ def test_recognize_celebrities_request_and_the_documented_response(rekognition):
     (face,) = found.faces
     assert face.embedding is None and face.bounding_box == BoundingBox(
         left=0.48461538553237915, top=0.16949152946472168, width=0.3153846263885498, height=0.5345501899719238)
-    assert contract.faces_data(found) == CELEBRITY_FACES_DATA
+    assert contract.faces_result_data(found) == CELEBRITY_FACES_DATA
 
 
 def test_one_request_image_is_prepared_once_for_both_addons(rekognition, sent, monkeypatch):
@@ -410,7 +410,7 @@ def test_analysis_run_with_rekognition_for_both_addons(rekognition, user):
         "aws_rek_tagging": ("detect_labels", DETECT_LABELS_DOC, _labels_params({"Bytes": data})),
         "aws_rek_face": ("recognize_celebrities", RECOGNIZE_CELEBRITIES_DOC, {"Image": {"Bytes": data}}),
     })
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
 
     results = {r.addon: r for r in AnalysisResult.objects.filter(asset=asset)}
     assert {r.backend for r in results.values()} == {"rekognition"}
@@ -441,7 +441,7 @@ def test_labels_on_rekognition_and_faces_on_another_backend(settings, user):
     asset = _upload(user, data, addons=["aws_rek_tagging", "aws_rek_face"])
     with Stubber(backend.client) as stubber:
         stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params({"Bytes": data}))
-        services.analysis_run(asset_id=asset.pk)
+        analysis_services.analysis_run(asset_id=asset.pk)
         stubber.assert_no_pending_responses()
     backends = dict(AnalysisResult.objects.filter(asset=asset).values_list("addon", "backend"))
     assert backends == {"aws_rek_tagging": "rekognition", "aws_rek_face": "fake"}
@@ -544,7 +544,7 @@ def test_exif_rotated_photo_gets_boxes_on_the_faces_as_displayed(rekognition, se
     stubber.add_response("recognize_celebrities", {
         "CelebrityFaces": [], "UnrecognizedFaces": [_stored_face_response(f, shown.size, orientation) for f in found],
     }, {"Image": ANY})
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_face": "complete"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_face": "complete"}
 
     # Sent as stored, with nothing left that could tell Rekognition to turn it.
     (_, params), = sent
@@ -583,7 +583,7 @@ def test_a_mirrored_photo_as_a_detector_sees_it_stored(rekognition, user, displa
         "Landmarks": [{"Type": lm.type, "X": lm.x, "Y": lm.y} for lm in f.landmarks],
         "Pose": {"Roll": f.pose.roll, "Yaw": f.pose.yaw, "Pitch": f.pose.pitch},
     } for f in on_stored]}, {"Image": ANY})
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     for face, expected in zip(Face.objects.filter(asset=asset).order_by("index"), found):
         box = expected.bounding_box
         assert (face.left, face.top, face.width, face.height) == pytest.approx(
@@ -624,7 +624,7 @@ def test_a_photo_over_5_mb_is_sent_re_encoded_within_the_limit(rekognition, sent
         "aws_rek_tagging": ("detect_labels", DETECT_LABELS_DOC, _labels_params(ANY)),
         "aws_rek_face": ("recognize_celebrities", RECOGNIZE_CELEBRITIES_DOC, {"Image": ANY}),
     })
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert len(sent) == 2 and sent[0][1]["Image"] == sent[1][1]["Image"]  # prepared once
     image = _sent_image(sent[0][1])
     assert len(sent[0][1]["Image"]["Bytes"]) <= rek.MAX_BYTES and image.format == "JPEG"
@@ -651,7 +651,7 @@ def test_a_webp_is_sent_as_jpeg(rekognition, sent, user):
     asset = _upload(user, data, name="cat.webp")
     assert asset.format == "webp"
     stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params(ANY))
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     image = _sent_image(sent[0][1])
     assert sent[0][1]["Image"]["Bytes"][:2] == b"\xff\xd8" and image.format == "JPEG"
     assert image.size == (451, 300)
@@ -662,14 +662,14 @@ def test_a_png_within_the_limits_is_sent_as_it_is(rekognition, user):
     data = images.png(120, 90)
     asset = _upload(user, data, name="green.png")
     stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params({"Bytes": data}))
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete"}
 
 
 def test_a_small_image_is_enlarged_to_80_pixels(rekognition, sent, user):
     _, stubber = rekognition
     asset = _upload(user, images.jpeg(64, 48))
     stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params(ANY))
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert _sent_image(sent[0][1]).size == (107, 80)
 
 
@@ -714,14 +714,14 @@ def test_an_original_in_s3_is_passed_as_an_s3_object(settings, s3_storage, user,
         "aws_rek_face": ("recognize_celebrities", RECOGNIZE_CELEBRITIES_DOC, {"Image": image}),
     })
     reads = []
-    original_open = services.default_storage.open
+    original_open = default_storage.open
 
     def counted_open(name, mode="rb"):
         reads.append(name)
         return original_open(name, mode)
 
-    with mock.patch.object(services.default_storage, "open", counted_open):
-        assert services.analysis_run(asset_id=asset.pk) == {
+    with mock.patch.object(default_storage, "open", counted_open):
+        assert analysis_services.analysis_run(asset_id=asset.pk) == {
             "aws_rek_tagging": "complete", "aws_rek_face": "complete"}
     assert all("Bytes" not in params["Image"] for _, params in calls)
     assert reads == [asset.file.name]  # the pipeline's decode; Rekognition reads it from S3 itself
@@ -743,7 +743,7 @@ def test_a_rotated_original_in_s3_is_sent_as_bytes(s3_storage, user, sent_s3):
     _, stubber, calls = sent_s3
     asset = _upload(user, images.exif_rotated_jpeg(6))
     stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params(ANY))
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert list(calls[0][1]["Image"]) == ["Bytes"]
 
 
@@ -753,7 +753,7 @@ def test_auto_sends_bytes_for_an_s3_compatible_store_elsewhere(settings, s3_stor
     asset = _upload(user, data)
     with Stubber(backend.client) as stubber:
         stubber.add_response("detect_labels", DETECT_LABELS_DOC, _labels_params({"Bytes": data}))
-        services.analysis_run(asset_id=asset.pk)
+        analysis_services.analysis_run(asset_id=asset.pk)
         stubber.assert_no_pending_responses()
 
 
@@ -775,7 +775,7 @@ def test_detect_labels_through_motos_server_with_an_s3_object(settings, s3_stora
     """The real request over HTTP, S3Object and all, to moto's implementation of DetectLabels."""
     _configure(settings, endpoint_url=moto_server, s3_object="always")
     asset = _upload(user, images.photo_bytes("cat.jpg"), auto_tagging=0.9)
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete"}
     assert AnalysisResult.objects.get(asset=asset).data == [{"tag": "Mobile Phone", "confidence": 0.9994},
                                                             {"tag": "Phone", "confidence": 0.9994}]
     assert set(asset.tags.names()) == {"mobile phone", "phone"}
@@ -791,7 +791,7 @@ def test_a_transient_error_leaves_the_result_pending_for_the_retry(rekognition, 
     stubber.add_client_error("detect_labels", service_error_code=code, service_message="Slow down",
                              http_status_code=status)
     with pytest.raises(TransientDetectorError, match=code):
-        services.analysis_run(asset_id=asset.pk)
+        analysis_services.analysis_run(asset_id=asset.pk)
     result = AnalysisResult.objects.get(asset=asset)
     assert (result.status, result.attempts, result.error) == ("pending", 1, "")
 
@@ -805,7 +805,7 @@ def test_a_connection_error_leaves_the_result_pending_for_the_retry(settings, us
 
     backend.client.meta.events.register("before-send.rekognition.DetectLabels", unreachable)
     with pytest.raises(TransientDetectorError, match="could not be reached"):
-        services.analysis_run(asset_id=asset.pk)
+        analysis_services.analysis_run(asset_id=asset.pk)
     assert AnalysisResult.objects.get(asset=asset).status == "pending"
 
 
@@ -829,12 +829,12 @@ def test_a_permanent_error_is_recorded_and_not_retried(rekognition, user, code, 
     asset = _upload(user, images.photo_bytes("cat.jpg"))
     stubber.add_client_error("detect_labels", service_error_code=code, service_message=aws_message,
                              http_status_code=400)
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
     result = AnalysisResult.objects.get(asset=asset)
     assert result.status == "failed" and readable in result.error
     assert f"AWS said {code}: {aws_message}" in result.error
     assert asset_info(asset)["categorization"]["aws_rek_tagging"]["error"]["message"] == result.error
-    assert services.analysis_run(asset_id=asset.pk) == {}  # nothing left to retry
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {}  # nothing left to retry
 
 
 def test_missing_credentials_are_recorded_with_what_to_set(settings, user, monkeypatch):
@@ -842,7 +842,7 @@ def test_missing_credentials_are_recorded_with_what_to_set(settings, user, monke
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     _configure(settings)
     asset = _upload(user, images.photo_bytes("cat.jpg"))
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
     assert "AWS_ACCESS_KEY_ID" in AnalysisResult.objects.get(asset=asset).error
 
 

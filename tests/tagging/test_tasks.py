@@ -6,13 +6,12 @@ from datetime import timedelta
 import pytest
 from kombu.exceptions import OperationalError as BrokerDown
 
-from medialib import services as media_services
 from medialib.models import AssetTag
-from tagging import services
 from tagging.models import AnalysisResult
+from tagging.services import analysis as analysis_services
 from tagging.tasks import analyze_asset
 from tests import images
-from tests.conftest import WorkerProcess, upload_file, wait_for
+from tests.conftest import WorkerProcess, asset_upload, upload_file, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +33,7 @@ def _tags(asset):
 
 
 def test_worker_analyses_an_upload(fake_detector, celery_worker_process, user):
-    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40, color=(200, 10, 10))), uploaded_by=user,
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40, color=(200, 10, 10))), uploaded_by=user,
                                         addons=["aws_rek_tagging", "aws_rek_face"], auto_tagging=0.6)
     wait_for(lambda: _complete(asset, 2), timeout=60, message=f"analysis\n{celery_worker_process.output()}")
     assert _tags(asset) == [("colour", "aws_rek_tagging"), ("red", "aws_rek_tagging")]
@@ -42,7 +41,7 @@ def test_worker_analyses_an_upload(fake_detector, celery_worker_process, user):
 
 
 def test_the_task_delivered_twice_leaves_the_same_state(fake_detector, celery_worker_process, user):
-    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
                                         addons=["aws_rek_tagging"], auto_tagging=0.5)
     analyze_asset.delay(asset.pk)
     analyze_asset.delay(asset.pk)
@@ -64,7 +63,7 @@ def test_a_worker_killed_mid_task_loses_nothing(fake_detector, monkeypatch, sett
            "MEDIALIB_WORKER_DB_NAME": str(connection.settings_dict["NAME"]), "MEDIALIB_MEDIA_ROOT": str(media_root)}
     slow = WorkerProcess(tmp_path / "slow.log", {**env, "TAGGING_FAKE_DELAY": "30"}).start()
     try:
-        asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+        asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
                                             addons=["aws_rek_tagging"], auto_tagging=0.5)
         wait_for(lambda: AnalysisResult.objects.get(asset=asset).attempts == 1, timeout=60,
                  message=f"the task to start\n{slow.output()}")
@@ -78,7 +77,7 @@ def test_a_worker_killed_mid_task_loses_nothing(fake_detector, monkeypatch, sett
     try:
         # The sweep finds it (the periodic task runs this; here with no waiting).
         settings.TAGGING_TIME_LIMIT_SECONDS = 0
-        assert services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
+        assert analysis_services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
         wait_for(lambda: _complete(asset), timeout=60, message=f"the retry\n{fresh.output()}")
     finally:
         fresh.stop()
@@ -92,19 +91,19 @@ def test_broker_down_at_upload_then_the_sweep_recovers(fake_detector, celery_wor
         raise BrokerDown("[Errno 111] Connection refused")
 
     monkeypatch.setattr(analyze_asset, "delay", broker_down)
-    asset = media_services.asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
                                         addons=["aws_rek_tagging"], auto_tagging=0.5)
     # The upload itself succeeded; its analysis waits, pending, where the sweep will find it.
     assert AnalysisResult.objects.get(asset=asset).status == "pending"
     monkeypatch.undo()
     monkeypatch.setenv("TAGGING_BACKEND", "fake")
-    assert services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
+    assert analysis_services.analysis_sweep(older_than=timedelta(0)) == [asset.pk]
     wait_for(lambda: _complete(asset), timeout=60, message=f"the swept task\n{celery_worker_process.output()}")
     assert len(_tags(asset)) == 3
 
 
 def test_local_detector_in_the_worker_on_a_real_photo(celery_worker_process, user):
-    asset = media_services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg"), "dogs.jpg"),
+    asset = asset_upload(file=upload_file(images.photo_bytes("dogs.jpg"), "dogs.jpg"),
                                         uploaded_by=user, addons=["aws_rek_tagging"], auto_tagging=0.4)
     wait_for(lambda: _complete(asset), timeout=120, message=f"analysis\n{celery_worker_process.output()}")
     result = AnalysisResult.objects.get(asset=asset)

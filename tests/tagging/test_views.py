@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from tagging import recognition
 from tagging.models import AnalysisResult, Face, FaceRejection, Person
+from tagging.services import people as people_services
 from tests.tagging.helpers import analyse_photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_backend")]
@@ -149,4 +149,4 @@ def test_recognition_helper_groups_for_staff_only_their_own_for_others(user, oth
     _analyse(user, "obama.jpg")
     assert sum(len(g) for g in unnamed_face_groups(user=other_user)) == 0
     assert sum(len(g) for g in unnamed_face_groups(user=staff_user)) == 1
-    assert recognition.faces_recheck(person_id=999) == []
+    assert people_services.faces_recheck(person_id=999) == []

@@ -1,6 +1,7 @@
 """manage.py search_refresh: recount tag usage and rebuild the co-occurrence table now (after bulk changes)."""
 from django.core.management.base import BaseCommand
 
+from medialib.services import tag_usage_refresh
 from search import services
 
 
@@ -11,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--usage-only", action="store_true", help="only recount usage_count")
 
     def handle(self, *args, **options):
-        changed = services.tag_usage_refresh()
+        changed = tag_usage_refresh()
         self.stdout.write(f"usage_count changed on {changed:,} tags.")
         if not options["usage_only"]:
             rows = services.cooccurrence_rebuild()

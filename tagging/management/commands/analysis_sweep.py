@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from tagging import services
+from tagging.services import analysis
 
 
 class Command(BaseCommand):
@@ -13,5 +13,5 @@ class Command(BaseCommand):
         parser.add_argument("--older-than", type=int, default=None, help="Seconds (default TAGGING_SWEEP_AFTER_SECONDS).")
 
     def handle(self, *args, older_than, **options):
-        queued = services.analysis_sweep(older_than=None if older_than is None else timedelta(seconds=older_than))
+        queued = analysis.analysis_sweep(older_than=None if older_than is None else timedelta(seconds=older_than))
         self.stdout.write(f"Queued {len(queued)} asset(s) again.")

@@ -3,9 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from medialib.models import Asset
-from tagging import services
 from tagging.addons import ADDONS, AddonError, auto_tagging_parse
 from tagging.models import AnalysisResult
+from tagging.services import analysis
 
 
 class Command(BaseCommand):
@@ -59,9 +59,9 @@ class Command(BaseCommand):
         total = assets.count()
         failed = 0
         for n, asset in enumerate(assets.iterator(chunk_size=500), start=1):
-            services.analysis_request(asset=asset, addons=addons, auto_tagging=threshold)
+            analysis.analysis_request(asset=asset, addons=addons, auto_tagging=threshold)
             if options["now"]:
-                statuses = services.analysis_run(asset_id=asset.pk)
+                statuses = analysis.analysis_run(asset_id=asset.pk)
                 failed += sum(1 for s in statuses.values() if s == AnalysisResult.FAILED)
             self._progress(n, total)
         if total:

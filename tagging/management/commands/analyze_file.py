@@ -1,16 +1,16 @@
 """Run one image file through the configured detector backend(s) and print the add-ons' JSON; nothing is stored."""
-import io
 import json
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from PIL import Image, ImageOps
+from PIL import Image
 
 from tagging import contract
 from tagging.addons import ADDONS
 from tagging.backends import backend_alias_for, backend_named
 from tagging.backends.base import AnalysisImage
+from tagging.images import analysis_image_from_bytes
 
 
 class Command(BaseCommand):
@@ -58,17 +58,6 @@ class Command(BaseCommand):
             raise CommandError("; ".join(failed))
 
 
-def analysis_image_from_bytes(data: bytes) -> AnalysisImage:
-    """The image as the worker would see it (EXIF orientation applied, RGB), with the file's bytes as the original."""
-    from medialib.images import OPEN_FORMATS, PILLOW_FORMATS, _to_rgb
-
-    with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as opened:
-        fmt = PILLOW_FORMATS[opened.format]
-        opened.load()
-        decoded = _to_rgb(ImageOps.exif_transpose(opened))
-    return AnalysisImage(decoded, open_original=lambda: io.BytesIO(data), format=fmt)
-
-
 def file_analyze(*, image: AnalysisImage, addons: list[str], backend: str | None = None) -> dict:
     """{"categorization": {"aws_rek_tagging": {...}}, "detection": {...}} for one image, as the backends answer."""
     info: dict = {}
@@ -80,7 +69,7 @@ def file_analyze(*, image: AnalysisImage, addons: list[str], backend: str | None
             if addon == "aws_rek_tagging":
                 entry["data"] = contract.labels_data(detector.labels(image))
             else:
-                entry["data"] = contract.faces_data(detector.faces(image))
+                entry["data"] = contract.faces_result_data(detector.faces(image))
             entry["status"] = "complete"
         except Exception as exc:  # noqa: BLE001 - whatever failed is the answer the person came for
             entry = {"backend": alias, "status": "failed", "error": {"message": str(exc) or type(exc).__name__}}

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from tagging import recognition
+from tagging.services import people
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             for photo in sorted(p for p in person_dir.iterdir() if p.is_file()):
                 public_id = f"people/{_slug(person_dir.name.lower())}/{_slug(photo.stem)}"
                 with photo.open("rb") as handle:
-                    ok, what = recognition.person_enroll_photo(
+                    ok, what = people.person_enroll_photo(
                         name=name, file=File(handle, name=photo.name), public_id=public_id
                     )
                 if ok:
@@ -43,8 +43,8 @@ class Command(BaseCommand):
                     skipped += 1
                     self.stdout.write(f"skipped   {name}: {photo.name} ({what})")
         for name in sorted(enrolled_people):
-            person = recognition.person_get_or_create(name)
-            found = recognition.faces_recheck(person_id=person.pk)
+            person = people.person_get_or_create(name)
+            found = people.faces_recheck(person_id=person.pk)
             if found:
                 self.stdout.write(f"recognised {name} in {len(found)} more photo(s)")
         self.stdout.write(f"{enrolled} photo(s) enrolled for {len(enrolled_people)} person(s); {skipped} skipped.")

@@ -1,89 +1,42 @@
-"""Faces and people: storing the faces an analysis found, recognising known people, naming and correcting.
+"""Writes about faces and people: the faces an analysis found, naming and correcting them, recognition re-checks,
+enrolment, and the moderators' work on people.
 
 Once an aws_rek_face analysis completes, its Face rows are the source of truth: the add-on's data
 (`celebrity_faces`, `unrecognized_faces`) is rebuilt from them whenever someone names or corrects a face.
-
-Recognition compares a face's 128-d embedding with the faces people have named ("example faces", source
-"user"), never with faces that recognition itself matched, so one wrong match cannot spread. The nearest
-example within TAGGING_FACE_MATCH_DISTANCE wins, unless that person was rejected for this face.
+Recognising a face is tagging.matching's work, which writes nothing; what it decides is stored here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
 
-import numpy as np
-from django.conf import settings
+from django.contrib.admin.models import CHANGE, DELETION
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
 
-from medialib.models import Asset
+from medialib.models import Asset, AssetTag, Tag
 from medialib.selectors import asset_can_edit
+from medialib.services import UploadError, asset_delete, asset_upload, tag_usage_refresh
 
-from . import contract, rules
-from .backends.base import FacesResult
-from .models import AnalysisResult, Face, FaceRejection, Person
+from .. import contract, rules
+from ..addons import FACES_ADDON
+from ..backends.base import FacesResult
+from ..backends.local import FACE_PIXELS, LocalBackend
+from ..images import analysis_image
+from ..matching import FaceReferences, face_carried_over, face_recognise
+from ..models import AnalysisResult, Face, FaceRejection, Person
+from ..selectors import asset_faces_data
+from .tags import (
+    auto_tags_apply,
+    moderation_log,
+    moderation_log_each,
+    moderator_check,
+    tag_slug_unique,
+    tags_merge_into,
+)
 
-ADDON = "aws_rek_face"
-CARRY_OVER_IOU = 0.5
-
-
-def match_confidence(distance: float, threshold: float | None = None) -> float:
-    """Embedding distance -> match confidence 0-100: 100 at distance 0, 50 at the threshold, 0 beyond.
-
-    100 * (1 - 0.5 * (d / t)^2), monotonic decreasing in d. With t = 0.6: d 0.15 -> 96.9, 0.33 -> 84.9,
-    0.42 -> 75.5, 0.5 -> 65.3. So auto_tagging=0.7 tags matches closer than 0.46.
-    """
-    t = threshold if threshold is not None else settings.TAGGING_FACE_MATCH_DISTANCE
-    if distance >= t:
-        return 0.0
-    return round(100.0 * (1.0 - 0.5 * (distance / t) ** 2), 2)
-
-
-@dataclass
-class _References:
-    person_ids: np.ndarray
-    embeddings: np.ndarray  # (n, 128)
-
-    @classmethod
-    def load(cls, person_ids=None) -> _References:
-        faces = Face.objects.filter(person__isnull=False, person_source=Face.SOURCE_USER, embedding__isnull=False)
-        if person_ids is not None:
-            faces = faces.filter(person_id__in=person_ids)
-        rows = list(faces.values_list("person_id", "embedding"))
-        if not rows:
-            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 128)))
-        return cls(np.array([r[0] for r in rows]), np.array([r[1] for r in rows], dtype=np.float64))
-
-    def nearest(self, embedding, exclude: set[int] = frozenset()) -> tuple[int, float] | None:
-        """(person_id, distance) of the nearest example face of a person not in `exclude`."""
-        if not len(self.person_ids):
-            return None
-        distances = np.linalg.norm(self.embeddings - np.asarray(embedding, dtype=np.float64), axis=1)
-        if exclude:
-            distances = np.where(np.isin(self.person_ids, list(exclude)), np.inf, distances)
-        i = int(np.argmin(distances))
-        if not np.isfinite(distances[i]):
-            return None
-        return int(self.person_ids[i]), float(distances[i])
-
-
-def _recognise(face: Face, references: _References, rejected: set[int]) -> bool:
-    match = references.nearest(face.embedding, exclude=rejected) if face.embedding else None
-    if match is None or match[1] >= settings.TAGGING_FACE_MATCH_DISTANCE:
-        return False
-    face.person_id, face.person_source = match[0], Face.SOURCE_AUTO
-    face.match_confidence = match_confidence(match[1])
-    return True
-
-
-def _iou(a: Face, b) -> float:
-    ax2, ay2 = a.left + a.width, a.top + a.height
-    bx2, by2 = b.left + b.width, b.top + b.height
-    w = max(0.0, min(ax2, bx2) - max(a.left, b.left))
-    h = max(0.0, min(ay2, by2) - max(a.top, b.top))
-    inter = w * h
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union > 0 else 0.0
+logger = logging.getLogger(__name__)
 
 
 def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]:
@@ -106,9 +59,9 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
             pose=contract.face_data(detected).get("pose"), quality=contract.face_data(detected).get("quality"),
             embedding=list(detected.embedding) if detected.embedding else None, backend=backend,
         )
-        previous = max(old, key=lambda o: _iou(o, face), default=None)
+        previous = face_carried_over(old, face)
         rejected = set()
-        if previous is not None and _iou(previous, face) >= CARRY_OVER_IOU:
+        if previous is not None:
             rejected = {r.person_id for r in previous.rejections.all()}
             if previous.person_source == Face.SOURCE_USER:
                 face.person_id, face.person_source, face.match_confidence = previous.person_id, Face.SOURCE_USER, 100.0
@@ -120,10 +73,10 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
                 face.celebrity_id, face.celebrity_urls = celebrity.id, list(celebrity.urls)
         new_faces.append(face)
         rejected_for[index] = rejected
-    references = _References.load()
+    references = FaceReferences.load()
     for face in new_faces:
         if not face.person_id:
-            _recognise(face, references, rejected_for[face.index])
+            face_recognise(face, references, rejected_for[face.index])
     with transaction.atomic():
         asset.faces.all().delete()
         Face.objects.bulk_create(new_faces)
@@ -135,54 +88,21 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
     return created
 
 
-def _face_json(face: Face) -> dict:
-    data = {
-        "bounding_box": {"width": round(face.width, 4), "height": round(face.height, 4),
-                         "left": round(face.left, 4), "top": round(face.top, 4)},
-        "confidence": round(face.confidence, 3),
-        "landmarks": [{"type": lm["type"], "x": round(lm["x"], 4), "y": round(lm["y"], 4)} for lm in face.landmarks],
-    }
-    if face.pose is not None:
-        data["pose"] = face.pose
-    if face.quality is not None:
-        data["quality"] = face.quality
-    return data
-
-
-def faces_data(asset: Asset) -> dict:
-    """The aws_rek_face data of an asset, from its Face rows."""
-    celebrities, unrecognized = [], []
-    for face in asset.faces.select_related("person").order_by("index"):
-        if face.person_id:
-            celebrities.append({
-                "name": face.person.name,
-                "id": face.celebrity_id or str(face.person_id),
-                "urls": face.celebrity_urls,
-                "match_confidence": round(face.match_confidence or 0.0, 2),
-                "face": _face_json(face),
-            })
-        else:
-            unrecognized.append(_face_json(face))
-    return {"celebrity_faces": celebrities, "unrecognized_faces": unrecognized}
-
-
 def faces_result_refresh(*, asset: Asset) -> None:
     """Rebuild the asset's aws_rek_face data from its faces, and its auto tags where the analysis asked for them."""
-    from .services import auto_tags_apply
-
     with transaction.atomic():
         result = (
             AnalysisResult.objects.select_for_update()
-            .filter(asset=asset, addon=ADDON, status=AnalysisResult.COMPLETE)
+            .filter(asset=asset, addon=FACES_ADDON, status=AnalysisResult.COMPLETE)
             .first()
         )
         if result is None:
             return
-        result.data = faces_data(asset)
+        result.data = asset_faces_data(asset)
         result.save(update_fields=["data"])
         if result.auto_tagging is not None:
-            auto_tags_apply(asset=asset, addon=ADDON,
-                            candidates=rules.auto_tag_candidates(ADDON, result.data, result.auto_tagging))
+            auto_tags_apply(asset=asset, addon=FACES_ADDON,
+                            candidates=rules.auto_tag_candidates(FACES_ADDON, result.data, result.auto_tagging))
 
 
 def person_get_or_create(name: str) -> Person:
@@ -240,19 +160,17 @@ def face_clear(*, face: Face, user) -> Face:
 
 
 def _recheck_enqueue(person_id: int) -> None:
-    from .tasks import faces_recheck
+    from ..tasks import faces_recheck
 
     try:
         faces_recheck.delay(person_id)
     except Exception:  # the next naming or analysis recognises them anyway
-        import logging
-
-        logging.getLogger(__name__).exception("Could not queue the re-check for person %s", person_id)
+        logger.exception("Could not queue the re-check for person %s", person_id)
 
 
 def faces_recheck(*, person_id: int) -> list[int]:
     """Match the library's unrecognised faces against one person's example faces; returns the assets changed."""
-    references = _References.load(person_ids=[person_id])
+    references = FaceReferences.load(person_ids=[person_id])
     if not len(references.person_ids):
         return []
     changed: set[int] = set()
@@ -262,7 +180,7 @@ def faces_recheck(*, person_id: int) -> list[int]:
         .only("pk", "asset_id", "embedding")
     )
     for face in candidates.iterator(chunk_size=1000):
-        if _recognise(face, references, set()):
+        if face_recognise(face, references, set()):
             # Only if nobody named it meanwhile.
             if Face.objects.filter(pk=face.pk, person__isnull=True).update(
                 person_id=face.person_id, person_source=Face.SOURCE_AUTO, match_confidence=face.match_confidence
@@ -278,13 +196,6 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
 
     Returns (enrolled, what happened). Running it again for the same photo changes nothing.
     """
-    from django.utils import timezone
-
-    from medialib.services import UploadError, asset_upload
-
-    from .backends.local import LocalBackend
-    from .services import _decode
-
     person = person_get_or_create(name)
     asset = Asset.objects.filter(public_id=public_id).first()
     if asset is not None and asset.faces.filter(person=person, person_source=Face.SOURCE_USER).exists():
@@ -296,11 +207,9 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
         except UploadError as exc:
             return False, " ".join(exc.messages)
     # Enrolment needs embeddings, which only the local detector gives, whatever backend analyses uploads.
-    found = LocalBackend().faces(_image_for(asset, _decode))
+    found = LocalBackend().faces(analysis_image(asset, max_pixels=FACE_PIXELS))
     if len(found.faces) != 1:
         if created:
-            from medialib.services import asset_delete
-
             asset_delete(asset=asset, user=_System())
         return False, "no face found" if not found.faces else f"{len(found.faces)} faces found, not one"
     with transaction.atomic():
@@ -311,8 +220,8 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
         face.save(update_fields=["person", "person_source", "match_confidence"])
         now = timezone.now()
         AnalysisResult.objects.update_or_create(
-            asset=asset, addon=ADDON,
-            defaults={"status": AnalysisResult.COMPLETE, "data": faces_data(asset), "backend": "local", "error": "",
+            asset=asset, addon=FACES_ADDON,
+            defaults={"status": AnalysisResult.COMPLETE, "data": asset_faces_data(asset), "backend": "local", "error": "",
                       "attempts": 1, "requested_at": now, "queued_at": now, "started_at": now, "completed_at": now},
         )
     return True, "enrolled"
@@ -323,14 +232,6 @@ class _System:
 
     is_authenticated = is_active = is_staff = True
     pk = None
-
-
-def _image_for(asset: Asset, decode):
-    from .backends.base import AnalysisImage
-    from .backends.local import FACE_PIXELS
-
-    image, orientation = decode(asset, FACE_PIXELS)
-    return AnalysisImage(image, width=asset.width, height=asset.height, orientation=orientation, bytes=asset.bytes)
 
 
 def faces_name_group(*, face_ids: list[int], user, name: str) -> int:
@@ -358,28 +259,20 @@ def _assets_refresh(asset_ids) -> None:
 
 def _person_tag_follow(*, old_name: str, new_name: str, user) -> None:
     """The tag of a person's old name becomes (or joins) the tag of the new one, people's own uses too."""
-    from medialib.models import Tag
-
-    from .services import _tags_merge, tag_usage_refresh
-
     old = Tag.objects.filter(name__iexact=old_name).first()
     if old is None or old_name.lower() == new_name.lower() and old.name == new_name:
         return
     new = Tag.objects.filter(name__iexact=new_name).exclude(pk=old.pk).first()
     if new is None:
-        from .services import _slug_for
-
-        old.name, old.slug = new_name, _slug_for(old, new_name)
+        old.name, old.slug = new_name, tag_slug_unique(old, new_name)
         old.save(update_fields=["name", "slug"])
         tag_usage_refresh([old.pk])
     else:
-        _tags_merge(sources=[old], target=new, user=user)
+        tags_merge_into(sources=[old], target=new, user=user)
 
 
 def person_rename(*, person: Person, name: str, user) -> Person:
     """Rename a person; their photos' face data and name tags follow."""
-    from .services import moderation_log, moderator_check
-
     moderator_check(user)
     name = " ".join(str(name).split())
     if not name or len(name) > 200:
@@ -390,8 +283,6 @@ def person_rename(*, person: Person, name: str, user) -> Person:
     old = person.name
     if old == name:
         return person
-    from django.contrib.admin.models import CHANGE
-
     with transaction.atomic():
         person.name = name
         person.save(update_fields=["name"])
@@ -406,10 +297,6 @@ def people_merge(*, people, target: Person, user) -> int:
 
     Returns how many faces moved. The merged people are deleted.
     """
-    from django.contrib.admin.models import CHANGE, DELETION
-
-    from .services import moderation_log, moderator_check
-
     moderator_check(user)
     sources = [p for p in people if p.pk != target.pk]
     if not sources:
@@ -442,10 +329,6 @@ def people_merge(*, people, target: Person, user) -> int:
 
 def faces_clear(*, faces, user) -> int:
     """Split wrongly grouped faces off their person: never matched to them again. Returns how many."""
-    from django.contrib.admin.models import CHANGE
-
-    from .services import moderation_log_each, moderator_check
-
     moderator_check(user)
     with transaction.atomic():
         chosen = list(Face.objects.filter(pk__in=faces.values("pk"), person__isnull=False).select_related(
@@ -466,10 +349,6 @@ def faces_clear(*, faces, user) -> int:
 
 def faces_move(*, faces, user, person: Person | None = None, name: str | None = None) -> tuple[Person, int]:
     """These faces are someone else (an existing person, or a new one by name): a correction like face_name."""
-    from django.contrib.admin.models import CHANGE
-
-    from .services import moderation_log_each, moderator_check
-
     moderator_check(user)
     with transaction.atomic():
         person = person or person_get_or_create(name or "")
@@ -497,13 +376,6 @@ def faces_move(*, faces, user, person: Person | None = None, name: str | None = 
 
 def people_hide(*, people, user, hidden: bool = True) -> int:
     """Hide people (left out of the people pages, never auto-tagged; their auto tags go) or show them again."""
-    from django.contrib.admin.models import CHANGE
-    from django.db.models.functions import Lower
-
-    from medialib.models import AssetTag
-
-    from .services import moderation_log, moderator_check, tag_usage_refresh
-
     moderator_check(user)
     with transaction.atomic():
         changing = list(people.exclude(hidden=hidden))
@@ -513,7 +385,7 @@ def people_hide(*, people, user, hidden: bool = True) -> int:
         if hidden:
             names = [p.name.lower() for p in changing]
             auto = AssetTag.objects.annotate(lower_name=Lower("tag__name")).filter(
-                source=ADDON, lower_name__in=names)
+                source=FACES_ADDON, lower_name__in=names)
             tag_ids = set(auto.values_list("tag_id", flat=True))
             AssetTag.objects.filter(pk__in=auto.values("pk")).delete()
             tag_usage_refresh(tag_ids)

@@ -1,201 +1,30 @@
-"""Writes of the analysis pipeline: asking for add-ons, running them, storing results and auto tags."""
+"""Writes about tags: auto tags from the add-ons, rejections, and the moderators' work on the library's tags.
+
+Every moderation write is one set-based statement (or a few), never one per tag use, so a moderator's selection
+of 10,000 uses takes seconds; and each is logged in the admin's LogEntry with who, when and what.
+"""
 from __future__ import annotations
 
-import logging
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
-from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
-from PIL import Image, ImageOps
 
-from medialib.images import OPEN_FORMATS, exif_orientation
 from medialib.models import Asset, AssetTag, Tag
-from medialib.services import tag_get_or_create
+from medialib.selectors import asset_can_edit
+from medialib.services import tag_get_or_create, tag_usage_refresh
 
-from . import contract, recognition, rules
-from .addons import ADDONS
-from .backends import backend_alias_for, backend_for
-from .backends.base import AnalysisImage, DetectorError, TransientDetectorError
-from .models import AnalysisResult, ModerationItem, Person, TagDecision, TagSynonym
+from .. import rules
+from ..addons import FACES_ADDON
+from ..models import ModerationItem, Person, TagDecision, TagSynonym
 
-logger = logging.getLogger(__name__)
-
-
-def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | None = None) -> list[AnalysisResult]:
-    """Create or reset the pending results of these add-ons, and queue the analysis when the transaction commits.
-
-    Runs in the caller's transaction: an upload that rolls back leaves no result and queues nothing.
-    """
-    unknown = [name for name in addons if name not in ADDONS]
-    if unknown:
-        raise ValueError(f"Unknown add-on(s): {', '.join(unknown)}")
-    if not addons:
-        return []
-    now = timezone.now()
-    results = []
-    with transaction.atomic():
-        for addon in addons:
-            result, _ = AnalysisResult.objects.update_or_create(
-                asset=asset,
-                addon=addon,
-                defaults={
-                    "status": AnalysisResult.PENDING, "data": None, "error": "", "backend": "",
-                    "attempts": 0, "auto_tagging": auto_tagging, "request_id": uuid.uuid4(),
-                    "requested_at": now, "queued_at": now, "started_at": None, "completed_at": None,
-                },
-            )
-            results.append(result)
-        asset_id = asset.pk
-        transaction.on_commit(lambda: analysis_enqueue(asset_id=asset_id))
-    return results
-
-
-def analysis_enqueue(*, asset_id: int) -> bool:
-    """Queue the analysis task; if the broker is down, the sweep queues it later (nothing is lost)."""
-    from .tasks import analyze_asset
-
-    try:
-        analyze_asset.delay(asset_id)
-    except Exception:
-        logger.exception("Could not queue analysis of asset %s; the sweep will retry", asset_id)
-        return False
-    return True
-
-
-def _decode(asset: Asset, max_pixels: int | None) -> tuple[Image.Image, int]:
-    """Decode the original once, EXIF orientation applied; JPEGs straight to about the size the detectors need.
-    Returns the image and the original's EXIF orientation."""
-    with default_storage.open(asset.file.name, "rb") as handle:
-        image = Image.open(handle, formats=OPEN_FORMATS)
-        orientation = exif_orientation(image)
-        if max_pixels and image.format in ("JPEG", "MPO") and image.width * image.height > max_pixels:
-            scale = (max_pixels / (image.width * image.height)) ** 0.5
-            image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
-        image.load()
-    image = ImageOps.exif_transpose(image)
-    if image.mode != "RGB":
-        from medialib.images import _to_rgb
-
-        image = _to_rgb(image)
-    return image, orientation
-
-
-def _run_addon(addon: str, image: AnalysisImage):
-    backend = backend_for(addon)
-    if addon == "aws_rek_tagging":
-        return contract.labels_data(backend.labels(image))
-    if addon == "aws_rek_face":
-        return backend.faces(image)  # stored as Face rows, recognised, then turned into data
-    raise DetectorError(f"No detector answers {addon}.")
-
-
-def analysis_run(*, asset_id: int) -> dict[str, str]:
-    """Run every pending add-on of the asset; the body of the analyze_asset task.
-
-    Idempotent: only pending results are run, and a result is written only if it is still the request that was
-    read (a newer request, or another worker that finished first, wins). Raises TransientDetectorError for the
-    task to retry; records any other failure on the result. Returns {addon: status} of what it wrote.
-    """
-    asset = Asset.objects.filter(pk=asset_id).first()
-    if asset is None:
-        return {}
-    pending = list(AnalysisResult.objects.filter(asset=asset, status=AnalysisResult.PENDING))
-    if not pending:
-        return {}
-    AnalysisResult.objects.filter(pk__in=[r.pk for r in pending]).update(
-        attempts=F("attempts") + 1, started_at=timezone.now()
-    )
-    addons = [r.addon for r in pending]
-    try:
-        sizes = [backend_for(a).decode_size(addons) for a in addons]
-        max_pixels = None if any(s is None for s in sizes) else max(sizes)
-        decoded, orientation = _decode(asset, max_pixels)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        # Uploads are validated, so this is a file damaged in storage: no retry will mend it.
-        return {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
-
-    image = AnalysisImage(
-        decoded,
-        open_original=lambda: default_storage.open(asset.file.name, "rb"),
-        format=asset.format,
-        storage_name=asset.file.name,
-        width=asset.width,
-        height=asset.height,
-        orientation=orientation,
-        bytes=asset.bytes,
-    )
-    written: dict[str, str] = {}
-    transient: TransientDetectorError | None = None
-    for result in pending:
-        try:
-            data = _run_addon(result.addon, image)
-        except TransientDetectorError as exc:
-            transient = exc  # the others still run; this one stays pending for the retry
-            continue
-        except DetectorError as exc:
-            written[result.addon] = _result_fail(result, str(exc))
-            continue
-        except SoftTimeLimitExceeded:
-            raise  # the task's on_failure says it took too long
-        except Exception as exc:  # a bug or a broken model: say so on the result, keep the trace in the log
-            logger.exception("Add-on %s failed on asset %s", result.addon, asset_id)
-            written[result.addon] = _result_fail(result, f"The {result.addon} detector failed: {exc}")
-            continue
-        written[result.addon] = _result_complete(result, data, backend_alias_for(result.addon))
-    if transient is not None:
-        raise transient
-    return written
-
-
-def _result_fail(result: AnalysisResult, message: str) -> str:
-    updated = AnalysisResult.objects.filter(
-        pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING
-    ).update(status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now())
-    return AnalysisResult.FAILED if updated else "skipped"
-
-
-def _result_complete(result: AnalysisResult, data, backend: str) -> str:
-    with transaction.atomic():
-        # Lock the row: two workers finishing the same request at once must not both tag.
-        current = (
-            AnalysisResult.objects.select_for_update()
-            .filter(pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING)
-            .first()
-        )
-        if current is None:
-            return "skipped"
-        if current.addon == recognition.ADDON:
-            recognition.faces_store(asset=current.asset, found=data, backend=backend)
-            data = recognition.faces_data(current.asset)
-        current.status = AnalysisResult.COMPLETE
-        current.data = data
-        current.backend = backend
-        current.error = ""
-        current.completed_at = timezone.now()
-        current.save(update_fields=["status", "data", "backend", "error", "completed_at"])
-        if current.auto_tagging is not None:
-            auto_tags_apply(
-                asset=current.asset,
-                addon=current.addon,
-                candidates=rules.auto_tag_candidates(current.addon, data, current.auto_tagging),
-            )
-    return AnalysisResult.COMPLETE
-
-
-def analysis_fail_pending(*, asset_id: int, message: str) -> int:
-    """Mark what is still pending as failed (the task gave up); returns how many."""
-    return AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(
-        status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now()
-    )
+MODERATE_PERMISSION = "tagging.moderate_tags"
+_CHUNK = 2000  # ids per IN (...) list: far below SQLite's 32,766 variables, few round trips
 
 
 def auto_tags_apply(*, asset: Asset, addon: str, candidates: list[tuple[str, float]]) -> list[str]:
@@ -217,7 +46,7 @@ def auto_tags_apply(*, asset: Asset, addon: str, candidates: list[tuple[str, flo
             .values_list("name", flat=True)
         }
         hidden: set[str] = set()
-        if addon == recognition.ADDON:
+        if addon == FACES_ADDON:
             hidden = {
                 name.lower()
                 for name in Person.objects.annotate(lower_name=Lower("name"))
@@ -270,63 +99,12 @@ def tag_reject(*, asset: Asset, tag: Tag, user=None) -> TagDecision:
     return decision
 
 
-def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
-    """Queue again every asset whose result has waited too long (a lost message, a dead worker).
-
-    A result being worked on right now (started within the task time limit) is left alone; one that has been
-    tried TAGGING_MAX_ATTEMPTS times is marked failed instead of being queued for ever.
-    """
-    if older_than is None:
-        older_than = timedelta(seconds=settings.TAGGING_SWEEP_AFTER_SECONDS)
-    now = timezone.now()
-    stale = AnalysisResult.objects.filter(status=AnalysisResult.PENDING, queued_at__lte=now - older_than).exclude(
-        started_at__gt=now - timedelta(seconds=settings.TAGGING_TIME_LIMIT_SECONDS)
-    )
-    stale.filter(attempts__gte=settings.TAGGING_MAX_ATTEMPTS).update(
-        status=AnalysisResult.FAILED,
-        error=f"Gave up after {settings.TAGGING_MAX_ATTEMPTS} attempts: the worker stopped while analysing it each time.",
-        completed_at=now,
-    )
-    asset_ids = list(stale.values_list("asset_id", flat=True).distinct().order_by("asset_id"))
-    queued = [asset_id for asset_id in asset_ids if analysis_enqueue(asset_id=asset_id)]
-    # Counted from now again, so the next sweep does not queue it a second time while it waits in the queue.
-    AnalysisResult.objects.filter(pk__in=stale.filter(asset_id__in=queued).values("pk")).update(queued_at=now)
-    return queued
-
-
-def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | None, user) -> list[AnalysisResult]:
-    """Run add-ons again on an asset because a person asked on its page; only its owner or staff may."""
-    # Imported here so that the functions above stay as they are; these are only needed by a person's requests.
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from medialib.selectors import asset_can_edit
-
-    from .addons import AddonError, auto_tagging_parse
-
-    if not asset_can_edit(user=user, asset=asset):
-        raise PermissionDenied("Only the person who uploaded this image, or staff, can analyse it again.")
-    if not addons:
-        raise ValidationError("Choose at least one add-on to run.")
-    unknown = [name for name in addons if name not in ADDONS]
-    if unknown:
-        raise ValidationError(f"Unknown add-on(s): {', '.join(unknown)}.")
-    try:
-        auto_tagging = auto_tagging_parse(auto_tagging)
-    except AddonError as exc:
-        raise ValidationError(str(exc)) from None
-    return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
-
-
 def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
     """Take a tag off an asset for a person; only its owner or staff may.
 
     An add-on's tag is rejected (tag_reject), so that analysis never puts it back; a manual tag is just removed.
     Returns "rejected", "removed", or None when the asset has no tag of that name.
     """
-    from django.core.exceptions import PermissionDenied
-
-    from medialib.selectors import asset_can_edit
-
     if not asset_can_edit(user=user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can change its tags.")
     item = AssetTag.objects.filter(content_object=asset, tag__name__iexact=name).select_related("tag").first()
@@ -337,15 +115,6 @@ def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
         return "removed"
     tag_reject(asset=asset, tag=item.tag, user=user)
     return "rejected"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Moderation: reviewing auto tags, managing the library's tags. Every write here is one set-based statement (or a
-# few), never one per tag use, so a moderator's selection of 10,000 uses takes seconds; and each is logged in the
-# admin's LogEntry with who, when and what.
-
-MODERATE_PERMISSION = "tagging.moderate_tags"
-_CHUNK = 2000  # ids per IN (...) list: far below SQLite's 32,766 variables, few round trips
 
 
 def user_can_moderate(user) -> bool:
@@ -364,8 +133,6 @@ def moderation_log(*, user, objects, flag: int, message: str) -> None:
 
 def moderation_log_each(*, user, entries: list[tuple], flag: int) -> None:
     """Like moderation_log, with a message of its own for each object: [(object, message), ...]."""
-    from django.contrib.contenttypes.models import ContentType
-
     rows = [
         LogEntry(
             user_id=user.pk, content_type_id=ContentType.objects.get_for_model(obj, for_concrete_model=False).pk,
@@ -379,13 +146,6 @@ def moderation_log_each(*, user, entries: list[tuple], flag: int) -> None:
 def _chunks(ids: list, size: int = _CHUNK):
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
-
-
-def tag_usage_refresh(tag_ids) -> int:
-    """Recount the uses of these tags (ids or a queryset of them) in one UPDATE; see medialib.services."""
-    from medialib.services import tag_usage_refresh as refresh
-
-    return refresh(tag_ids)
 
 
 def tag_uses_approve(*, uses: QuerySet, user) -> int:
@@ -475,7 +235,7 @@ def _synonym_point(*, label: str, tag: Tag, user) -> None:
         synonym.save(update_fields=["tag"])
 
 
-def _tag_name_clean(name: str) -> str:
+def tag_name_clean(name: str) -> str:
     name = " ".join(str(name).split())
     if not name:
         raise ValidationError("Type a tag name.")
@@ -484,7 +244,7 @@ def _tag_name_clean(name: str) -> str:
     return name
 
 
-def _slug_for(tag: Tag, name: str) -> str:
+def tag_slug_unique(tag: Tag, name: str) -> str:
     slug, i = tag.slugify(name), 1
     while Tag.objects.filter(slug=slug).exclude(pk=tag.pk).exists():
         slug, i = tag.slugify(name, i), i + 1
@@ -494,7 +254,7 @@ def _slug_for(tag: Tag, name: str) -> str:
 def tag_rename(*, tag: Tag, name: str, user) -> Tag:
     """Rename a tag everywhere it is used; the old name stays a synonym, so detectors saying it get the new one."""
     moderator_check(user)
-    name = _tag_name_clean(name)
+    name = tag_name_clean(name)
     other = Tag.objects.filter(name__iexact=name).exclude(pk=tag.pk).first()
     if other is not None:
         raise ValidationError(f"There is already a tag “{other.name}”: merge into it instead.")
@@ -502,7 +262,7 @@ def tag_rename(*, tag: Tag, name: str, user) -> Tag:
     if old == name:
         return tag
     with transaction.atomic():
-        tag.name, tag.slug = name, _slug_for(tag, name)
+        tag.name, tag.slug = name, tag_slug_unique(tag, name)
         tag.save(update_fields=["name", "slug"])
         if old.lower() != name.lower():
             _synonym_point(label=old, tag=tag, user=user)
@@ -519,7 +279,9 @@ class MergeResult:
     dropped: int
 
 
-def _tags_merge(*, sources: list[Tag], target: Tag, user) -> MergeResult:
+def tags_merge_into(*, sources: list[Tag], target: Tag, user) -> MergeResult:
+    """The merge of tags_merge without its permission check and log: for a caller that checks and logs its own
+    change (a person's rename carries their name tag along)."""
     source_ids = [t.pk for t in sources]
     moved, dropped = _uses_move(uses=AssetTag.objects.filter(tag_id__in=source_ids), target=target)
     # A rejection stays a rejection under the new name (one per asset).
@@ -554,7 +316,7 @@ def tags_merge(*, tags, target: Tag, user) -> MergeResult:
     if not sources:
         raise ValidationError("Choose at least one tag other than the one to merge into.")
     with transaction.atomic():
-        result = _tags_merge(sources=sources, target=target, user=user)
+        result = tags_merge_into(sources=sources, target=target, user=user)
         names = ", ".join(f"“{n}”" for n in result.merged)
         moderation_log(user=user, objects=[target], flag=CHANGE,
                        message=f"Merged {names} into this tag: {result.moved} uses moved, "

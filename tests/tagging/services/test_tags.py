@@ -1,4 +1,4 @@
-"""Moderation services (tagging.services, tagging.recognition) with the fake detector: review, tag management, people.
+"""tagging.services.tags with the fake detector: reviewing auto tags, managing the library's tags.
 
 The fake detector labels an image by its dominant colour: "Red"/"Green"/"Blue" 0.9, "Colour" 0.75, "Thing" 0.5,
 and finds one face (with an all-zero embedding, so every face matches every named face) in images wider than tall.
@@ -10,24 +10,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from medialib import services as media_services
 from medialib.models import AssetTag, Tag
-from tagging import recognition, rules, services
+from tagging import rules
 from tagging.models import (
     Face,
-    FaceRejection,
     ModerationItem,
     Person,
     TagDecision,
     TagSynonym,
 )
-from tagging.selectors import people_list
+from tagging.services import people as people_services
+from tagging.services import tags as tag_services
 from tests.tagging.helpers import (
     BLUE,
     GREEN,
     RED,
     analysed,
-    face_photo,
     logged,
-    names_in,
     reanalyse,
     tags_of,
     use,
@@ -41,8 +39,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fake_backend")]
 
 def test_the_moderators_group_holds_the_permission(moderator, viewer):
     assert Group.objects.get(name="Moderators").permissions.filter(codename="moderate_tags").exists()
-    assert services.user_can_moderate(moderator)
-    assert not services.user_can_moderate(viewer)
+    assert tag_services.user_can_moderate(moderator)
+    assert not tag_services.user_can_moderate(viewer)
 
 
 def test_services_refuse_who_is_not_a_moderator(user, viewer):
@@ -50,19 +48,19 @@ def test_services_refuse_who_is_not_a_moderator(user, viewer):
     thing = Tag.objects.get(name="thing")
     person = Person.objects.create(name="Ann")
     calls = [
-        lambda: services.tag_uses_approve(uses=AssetTag.objects.all(), user=viewer),
-        lambda: services.tag_uses_reject(uses=AssetTag.objects.all(), user=viewer),
-        lambda: services.tag_rename(tag=thing, name="object", user=viewer),
-        lambda: services.tags_merge(tags=[thing], target=Tag.objects.get(name="red"), user=viewer),
-        lambda: services.tags_delete(tags=Tag.objects.all(), user=viewer),
-        lambda: services.tags_block(tags=Tag.objects.all(), user=viewer),
-        lambda: services.tags_auto_uses_remove(tags=Tag.objects.all(), user=viewer),
-        lambda: services.synonyms_apply(synonyms=TagSynonym.objects.all(), user=viewer),
-        lambda: recognition.person_rename(person=person, name="Anna", user=viewer),
-        lambda: recognition.people_merge(people=[person], target=person, user=viewer),
-        lambda: recognition.people_hide(people=Person.objects.all(), user=viewer),
-        lambda: recognition.faces_clear(faces=Face.objects.all(), user=viewer),
-        lambda: recognition.faces_move(faces=Face.objects.all(), name="Bo", user=viewer),
+        lambda: tag_services.tag_uses_approve(uses=AssetTag.objects.all(), user=viewer),
+        lambda: tag_services.tag_uses_reject(uses=AssetTag.objects.all(), user=viewer),
+        lambda: tag_services.tag_rename(tag=thing, name="object", user=viewer),
+        lambda: tag_services.tags_merge(tags=[thing], target=Tag.objects.get(name="red"), user=viewer),
+        lambda: tag_services.tags_delete(tags=Tag.objects.all(), user=viewer),
+        lambda: tag_services.tags_block(tags=Tag.objects.all(), user=viewer),
+        lambda: tag_services.tags_auto_uses_remove(tags=Tag.objects.all(), user=viewer),
+        lambda: tag_services.synonyms_apply(synonyms=TagSynonym.objects.all(), user=viewer),
+        lambda: people_services.person_rename(person=person, name="Anna", user=viewer),
+        lambda: people_services.people_merge(people=[person], target=person, user=viewer),
+        lambda: people_services.people_hide(people=Person.objects.all(), user=viewer),
+        lambda: people_services.faces_clear(faces=Face.objects.all(), user=viewer),
+        lambda: people_services.faces_move(faces=Face.objects.all(), name="Bo", user=viewer),
     ]
     for call in calls:
         with pytest.raises(PermissionDenied):
@@ -79,7 +77,7 @@ def test_approve_confirms_and_takes_tags_out_of_the_queue_and_reanalysis_keeps_i
     asset = analysed(user, tags=["mine"])
     queue = ModerationItem.objects.exclude(source="manual").filter(reviewed_at__isnull=True)
     assert queue.count() == 3
-    assert services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name__in=["thing", "mine"]),
+    assert tag_services.tag_uses_approve(uses=AssetTag.objects.filter(tag__name__in=["thing", "mine"]),
                                      user=moderator) == 1  # a manual tag is not the queue's to approve
     thing = use(asset, "thing")
     assert thing.reviewed_by == moderator and thing.reviewed_at is not None
@@ -93,7 +91,7 @@ def test_approve_confirms_and_takes_tags_out_of_the_queue_and_reanalysis_keeps_i
 def test_a_rejected_tag_stays_away_after_reanalysis_with_the_same_output(user, moderator):
     asset = analysed(user)
     other = analysed(user)
-    assert services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=asset, tag__name="thing"),
+    assert tag_services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=asset, tag__name="thing"),
                                     user=moderator) == 1
     assert set(tags_of(asset)) == {"red", "colour"}
     decision = TagDecision.objects.get(asset=asset)
@@ -110,9 +108,9 @@ def test_a_rejected_tag_stays_away_after_reanalysis_with_the_same_output(user, m
 def test_bulk_reject_and_approve_are_a_fixed_number_of_queries(user, moderator, django_assert_max_num_queries):
     assets = [analysed(user, color) for color in (RED, GREEN, BLUE, RED, GREEN)]
     with django_assert_max_num_queries(12):
-        assert services.tag_uses_reject(uses=AssetTag.objects.filter(tag__name="thing"), user=moderator) == 5
+        assert tag_services.tag_uses_reject(uses=AssetTag.objects.filter(tag__name="thing"), user=moderator) == 5
     with django_assert_max_num_queries(8):
-        assert services.tag_uses_approve(uses=AssetTag.objects.all(), user=moderator) == 10
+        assert tag_services.tag_uses_approve(uses=AssetTag.objects.all(), user=moderator) == 10
     assert TagDecision.objects.count() == 5
     assert all("thing" not in tags_of(a) for a in assets)
 
@@ -123,9 +121,9 @@ def test_tag_usage_refresh_is_one_statement(user, django_assert_num_queries):
     Tag.objects.update(usage_count=0)
     ids = list(Tag.objects.values_list("pk", flat=True))
     with django_assert_num_queries(1):
-        assert services.tag_usage_refresh(ids) == len(ids)
+        assert media_services.tag_usage_refresh(ids) == len(ids)
     assert dict(Tag.objects.values_list("name", "usage_count")) == {"red": 1, "green": 1, "colour": 2, "thing": 2}
-    assert services.tag_usage_refresh([]) == 0
+    assert media_services.tag_usage_refresh([]) == 0
 
 
 # --- Tag management ---------------------------------------------------------------------------------------------------
@@ -135,7 +133,7 @@ def test_rename_everywhere_and_for_new_analyses(user, moderator):
     asset = analysed(user, tags=["thing"])  # a manual "thing": the auto one is not added twice
     other = analysed(user, GREEN)
     thing = Tag.objects.get(name="thing")
-    services.tag_rename(tag=thing, name="Object", user=moderator)
+    tag_services.tag_rename(tag=thing, name="Object", user=moderator)
     assert tags_of(asset)["Object"] == ("manual", None)
     assert tags_of(other)["Object"] == ("aws_rek_tagging", 0.5)
     assert "thing" not in tags_of(other)
@@ -144,7 +142,7 @@ def test_rename_everywhere_and_for_new_analyses(user, moderator):
     assert not Tag.objects.filter(name="thing").exists()
     assert logged(moderator) == ["Object: Renamed from “thing” to “Object”."]
     with pytest.raises(ValidationError):
-        services.tag_rename(tag=Tag.objects.get(name="Object"), name="RED", user=moderator)  # merge instead
+        tag_services.tag_rename(tag=Tag.objects.get(name="Object"), name="RED", user=moderator)  # merge instead
 
 
 def test_merge_keeps_origin_and_confidence_without_duplicates(user, moderator):
@@ -152,12 +150,12 @@ def test_merge_keeps_origin_and_confidence_without_duplicates(user, moderator):
     manual = analysed(user, GREEN, tags=["Thing"], auto_tagging=0.7)  # manual Thing, auto colour 0.75
     only_colour = analysed(user, BLUE, auto_tagging=0.7)  # auto colour 0.75, no thing
     rejected = analysed(user, GREEN)
-    services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=rejected, tag__name="colour"),
+    tag_services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=rejected, tag__name="colour"),
                              user=moderator)
-    services.tag_uses_approve(uses=AssetTag.objects.filter(content_object=both, tag__name="thing"), user=moderator)
+    tag_services.tag_uses_approve(uses=AssetTag.objects.filter(content_object=both, tag__name="thing"), user=moderator)
     thing = Tag.objects.get(name="thing")  # the manual "Thing" is the same tag, whatever the case
 
-    result = services.tags_merge(tags=[Tag.objects.get(name="colour")], target=thing, user=moderator)
+    result = tag_services.tags_merge(tags=[Tag.objects.get(name="colour")], target=thing, user=moderator)
     assert (result.moved, result.dropped) == (1, 2)
     assert tags_of(both)["thing"] == ("aws_rek_tagging", 0.5)  # the approved one is kept over the surer one
     assert use(both, "thing").reviewed_by == moderator
@@ -179,7 +177,7 @@ def test_merge_keeps_origin_and_confidence_without_duplicates(user, moderator):
 
 def test_delete_everywhere(user, moderator):
     asset = analysed(user, tags=["holiday"])
-    assert services.tags_delete(tags=Tag.objects.filter(name__in=["thing", "holiday"]), user=moderator) == 2
+    assert tag_services.tags_delete(tags=Tag.objects.filter(name__in=["thing", "holiday"]), user=moderator) == 2
     assert set(tags_of(asset)) == {"red", "colour"}
     assert not Tag.objects.filter(name__in=["thing", "holiday"]).exists()
     assert sorted(logged(moderator, DELETION)) == ["holiday: Deleted everywhere (1 uses).",
@@ -189,16 +187,16 @@ def test_delete_everywhere(user, moderator):
 def test_block_list_stops_auto_tagging_and_clears_existing_auto_uses(user, moderator):
     existing = analysed(user)
     manual = analysed(user, GREEN, tags=["thing"])
-    assert services.tags_block(tags=Tag.objects.filter(name="thing"), user=moderator) == 1
+    assert tag_services.tags_block(tags=Tag.objects.filter(name="thing"), user=moderator) == 1
     newer = analysed(user, BLUE)
     assert set(tags_of(newer)) == {"blue", "colour"}
     assert "thing" in tags_of(existing)  # until the moderator removes the existing ones
-    assert services.tags_auto_uses_remove(tags=Tag.objects.filter(name__in=["thing", "red"]), user=moderator) == 1
+    assert tag_services.tags_auto_uses_remove(tags=Tag.objects.filter(name__in=["thing", "red"]), user=moderator) == 1
     assert set(tags_of(existing)) == {"red", "colour"}  # "red" is not blocked: left alone
     assert tags_of(manual)["thing"] == ("manual", None)  # people may still use a blocked tag
     reanalyse(existing)
     assert "thing" not in tags_of(existing)
-    services.tags_block(tags=Tag.objects.filter(name="thing"), blocked=False, user=moderator)
+    tag_services.tags_block(tags=Tag.objects.filter(name="thing"), blocked=False, user=moderator)
     reanalyse(existing)
     assert "thing" in tags_of(existing)
     assert logged(moderator) == ["thing: Blocked: auto-tagging never assigns it.",
@@ -220,7 +218,7 @@ def test_synonyms_for_new_analyses_and_applied_to_existing_tags(user, moderator)
     assert "thing" not in tags_of(newer)
     assert "thing" in tags_of(existing)  # until applied
 
-    moved, dropped = services.synonyms_apply(synonyms=TagSynonym.objects.all(), user=moderator)
+    moved, dropped = tag_services.synonyms_apply(synonyms=TagSynonym.objects.all(), user=moderator)
     assert (moved, dropped) == (1, 1)
     assert tags_of(existing)["object"] == ("aws_rek_tagging", 0.5) and "thing" not in tags_of(existing)
     assert tags_of(both) == {"green": ("aws_rek_tagging", 0.9), "colour": ("aws_rek_tagging", 0.75),
@@ -232,7 +230,7 @@ def test_synonyms_for_new_analyses_and_applied_to_existing_tags(user, moderator)
 
 def test_a_rejection_holds_under_a_synonym(user, moderator):
     asset = analysed(user)
-    services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=asset, tag__name="thing"), user=moderator)
+    tag_services.tag_uses_reject(uses=AssetTag.objects.filter(content_object=asset, tag__name="thing"), user=moderator)
     TagSynonym.objects.create(label="thing", tag=media_services.tag_get_or_create("object"))
     reanalyse(asset)
     assert set(tags_of(asset)) == {"red", "colour"}
@@ -243,77 +241,3 @@ def test_candidates_moderate_rules():
     allowed = rules.candidates_moderate(candidates, synonyms={"puppy": "Dog"}, blocked={"cat"},
                                         rejected={"thing"}, hidden={"ann"})
     assert allowed == [("Dog", 0.8)]
-
-
-# --- People -----------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ann_photos(user):
-    """Ann named on one photo, recognised on another."""
-    named = face_photo(user)
-    recognition.face_name(face=named.faces.get(), user=user, name="Ann")
-    recognised = face_photo(user, GREEN)
-    assert recognised.faces.get().person.name == "Ann"
-    return named, recognised
-
-
-def test_rename_a_person(user, moderator, ann_photos):
-    recognition.person_rename(person=Person.objects.get(name="Ann"), name="Anna Karenina", user=moderator)
-    for asset in ann_photos:
-        assert names_in(asset) == ["Anna Karenina"]
-        assert "Anna Karenina" in tags_of(asset) and "Ann" not in tags_of(asset)
-    assert logged(moderator) == ["Anna Karenina: Renamed from “Ann” to “Anna Karenina”."]
-    Person.objects.create(name="Bo")
-    with pytest.raises(ValidationError):
-        recognition.person_rename(person=Person.objects.get(name="Bo"), name="anna karenina", user=moderator)
-
-
-def test_merge_people_moves_faces_corrections_and_tags(user, moderator, ann_photos):
-    bob_photo = face_photo(user, BLUE)
-    recognition.face_name(face=bob_photo.faces.get(), user=user, name="Bob")
-    media_services.asset_tags_add(asset=bob_photo, names=["Bob"], user=user)  # already there: stays auto
-    stranger = face_photo(user)
-    recognition.face_clear(face=stranger.faces.get(), user=user)  # "not Ann"
-    FaceRejection.objects.create(face=stranger.faces.get(), person=Person.objects.get(name="Bob"))
-    ann, bob = Person.objects.get(name="Ann"), Person.objects.get(name="Bob")
-
-    assert recognition.people_merge(people=[ann, bob], target=ann, user=moderator) == 1
-    assert not Person.objects.filter(name="Bob").exists()
-    assert bob_photo.faces.get().person == ann
-    assert names_in(bob_photo) == ["Ann"]
-    assert "Ann" in tags_of(bob_photo) and "Bob" not in tags_of(bob_photo)
-    assert list(FaceRejection.objects.filter(face__asset=stranger).values_list("person__name", flat=True)) == ["Ann"]
-    assert logged(moderator) == ["Ann: Merged “Bob” into this person: 1 faces moved.", "Bob: Merged into “Ann”."]
-
-
-def test_split_off_faces_clear_or_move(user, moderator, ann_photos):
-    _, recognised = ann_photos
-    third = face_photo(user, BLUE)
-    assert third.faces.get().person.name == "Ann"
-    assert recognition.faces_clear(faces=Face.objects.filter(asset=recognised), user=moderator) == 1
-    assert names_in(recognised) == [] and "Ann" not in tags_of(recognised)
-    assert FaceRejection.objects.filter(face__asset=recognised, person__name="Ann").exists()
-    reanalyse(recognised, auto_tagging=0.6, addons=("aws_rek_face",))
-    assert names_in(recognised) == []  # never Ann again
-
-    person, moved = recognition.faces_move(faces=Face.objects.filter(asset=third), name="Cid", user=moderator)
-    assert (person.name, moved) == ("Cid", 1)
-    assert names_in(third) == ["Cid"] and "Cid" in tags_of(third) and "Ann" not in tags_of(third)
-    assert FaceRejection.objects.filter(face__asset=third, person__name="Ann").exists()
-    assert third.faces.get().person_source == "user"
-    assert [e.split(":")[1].strip() for e in logged(moderator)] == [
-        "Not Ann", "Moved from Ann to Cid."]
-
-
-def test_a_hidden_person_is_not_listed_nor_auto_tagged(user, moderator, ann_photos):
-    assert [p.name for p in people_list()] == ["Ann"]
-    assert recognition.people_hide(people=Person.objects.filter(name="Ann"), user=moderator) == 1
-    assert list(people_list()) == []
-    assert all("Ann" not in tags_of(a) for a in ann_photos)
-    later = face_photo(user, BLUE)
-    assert later.faces.get().person.name == "Ann"  # still recognised, only not tagged
-    assert "Ann" not in tags_of(later)
-    recognition.people_hide(people=Person.objects.filter(name="Ann"), hidden=False, user=moderator)
-    assert all("Ann" in tags_of(a) for a in ann_photos)
-    assert logged(moderator) == ["Ann: Hidden: not listed, not auto-tagged.", "Ann: Shown again."]

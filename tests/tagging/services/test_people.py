@@ -1,4 +1,4 @@
-"""tagging.recognition on real photos with the local backend: enrol, recognise, name, correct, re-check."""
+"""tagging.services.people on real photos with the local backend: enrol, recognise, name, correct, re-check."""
 import shutil
 from io import StringIO
 
@@ -7,8 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
 from medialib.models import Asset
-from tagging import recognition, services
 from tagging.models import AnalysisResult, Face, FaceRejection, Person
+from tagging.services import analysis as analysis_services
+from tagging.services import people as people_services
 from tests import images
 from tests.tagging.helpers import analyse_photo
 
@@ -26,15 +27,10 @@ def _data(asset):
 def _enrol(user, name, photo):
     asset = _analyse(user, photo, auto_tagging=None)
     face = asset.faces.get()
-    recognition.face_name(face=face, user=user, name=name)
+    people_services.face_name(face=face, user=user, name=name)
     return asset
 
 
-def test_match_confidence_is_monotonic_and_documented():
-    values = [recognition.match_confidence(d, 0.6) for d in (0.0, 0.15, 0.33, 0.42, 0.5, 0.59, 0.6, 0.9)]
-    assert values[0] == 100.0 and values[-1] == 0.0 and values[-2] == 0.0
-    assert values == sorted(values, reverse=True)
-    assert values[2] == pytest.approx(84.9, abs=0.1)
 
 
 def test_a_named_person_is_recognised_in_another_photo_and_tagged(user):
@@ -70,9 +66,9 @@ def test_naming_rechecks_older_photos(user, django_capture_on_commit_callbacks):
     assert len(_data(older)["unrecognized_faces"]) == 1
     newer = _analyse(user, "obama.jpg")
     with django_capture_on_commit_callbacks() as callbacks:
-        recognition.face_name(face=newer.faces.get(), user=user, name="Barack Obama")
+        people_services.face_name(face=newer.faces.get(), user=user, name="Barack Obama")
     assert len(callbacks) == 1  # the re-check is queued, not run in the request
-    assert recognition.faces_recheck(person_id=Person.objects.get().pk) == [older.pk]
+    assert people_services.faces_recheck(person_id=Person.objects.get().pk) == [older.pk]
     assert [c["name"] for c in _data(older)["celebrity_faces"]] == ["Barack Obama"]
     assert "Barack Obama" in older.tags.names()  # its analysis asked for auto-tagging
 
@@ -82,16 +78,16 @@ def test_a_correction_is_remembered(user):
     asset = _analyse(user, "obama2.jpg")
     face = asset.faces.get()
     assert face.person.name == "Barack Obama"
-    recognition.face_name(face=face, user=user, name="Someone Else")
+    people_services.face_name(face=face, user=user, name="Someone Else")
     assert FaceRejection.objects.filter(face=face, person__name="Barack Obama").exists()
     assert [c["name"] for c in _data(asset)["celebrity_faces"]] == ["Someone Else"]
     assert "Barack Obama" not in asset.tags.names() and "Someone Else" in asset.tags.names()
-    recognition.face_clear(face=Face.objects.get(pk=face.pk), user=user)
+    people_services.face_clear(face=Face.objects.get(pk=face.pk), user=user)
     assert _data(asset)["celebrity_faces"] == []
     # Analysed again, and re-checked: never Barack Obama again, nor the other name it was cleared of.
-    services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
-    services.analysis_run(asset_id=asset.pk)
-    recognition.faces_recheck(person_id=Person.objects.get(name="Barack Obama").pk)
+    analysis_services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
+    analysis_services.analysis_run(asset_id=asset.pk)
+    people_services.faces_recheck(person_id=Person.objects.get(name="Barack Obama").pk)
     assert _data(asset)["celebrity_faces"] == []
     assert len(_data(asset)["unrecognized_faces"]) == 1
 
@@ -99,9 +95,9 @@ def test_a_correction_is_remembered(user):
 def test_reanalysis_keeps_the_names_people_gave(user):
     asset = _analyse(user, "two_people.jpg")
     first, second = asset.faces.order_by("index")
-    recognition.face_name(face=first, user=user, name="Person A")
-    services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
-    services.analysis_run(asset_id=asset.pk)
+    people_services.face_name(face=first, user=user, name="Person A")
+    analysis_services.analysis_request(asset=asset, addons=["aws_rek_face"], auto_tagging=0.7)
+    analysis_services.analysis_run(asset_id=asset.pk)
     faces = list(asset.faces.order_by("index"))
     assert faces[0].person.name == "Person A" and faces[0].person_source == "user"
     assert faces[1].person_id is None
@@ -110,13 +106,13 @@ def test_reanalysis_keeps_the_names_people_gave(user):
 def test_only_the_owner_or_staff_may_name(user, other_user, staff_user):
     asset = _analyse(user, "obama.jpg")
     with pytest.raises(PermissionDenied):
-        recognition.face_name(face=asset.faces.get(), user=other_user, name="X")
-    recognition.face_name(face=asset.faces.get(), user=staff_user, name="Barack Obama")
+        people_services.face_name(face=asset.faces.get(), user=other_user, name="X")
+    people_services.face_name(face=asset.faces.get(), user=staff_user, name="Barack Obama")
     assert Person.objects.filter(name="Barack Obama").exists()
 
 
 def test_names_are_one_person_whatever_the_case(user):
-    assert recognition.person_get_or_create("Ada  Lovelace") == recognition.person_get_or_create("ada lovelace")
+    assert people_services.person_get_or_create("Ada  Lovelace") == people_services.person_get_or_create("ada lovelace")
     assert Person.objects.count() == 1
 
 

@@ -5,15 +5,15 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
-from medialib import services as media_services
 from medialib.models import AssetTag
-from tagging import services
 from tagging.backends import backend_for
 from tagging.backends.base import DetectorError, TransientDetectorError
 from tagging.models import AnalysisResult, TagDecision
 from tagging.selectors import asset_info
+from tagging.services import analysis as analysis_services
+from tagging.services import tags as tag_services
 from tests import images
-from tests.conftest import upload_file
+from tests.conftest import asset_upload, upload_file
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def fake_backend(settings):
 
 
 def _upload(user, data=None, **kwargs):
-    return media_services.asset_upload(file=upload_file(data or images.jpeg(80, 40)), uploaded_by=user, **kwargs)
+    return asset_upload(file=upload_file(data or images.jpeg(80, 40)), uploaded_by=user, **kwargs)
 
 
 def _auto_tags(asset):
@@ -52,7 +52,7 @@ def test_upload_with_addons_creates_pending_results_and_queues_after_commit(user
 def test_run_completes_and_auto_tags(user):
     asset = _upload(user, images.jpeg(80, 40, color=(10, 20, 240)), addons=["aws_rek_tagging", "aws_rek_face"],
                     auto_tagging=0.7)
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
     labels = AnalysisResult.objects.get(asset=asset, addon="aws_rek_tagging")
     assert labels.data == [{"tag": "Blue", "confidence": 0.9}, {"tag": "Colour", "confidence": 0.75},
                            {"tag": "Thing", "confidence": 0.5}]
@@ -67,9 +67,9 @@ def test_run_completes_and_auto_tags(user):
 
 def test_running_twice_is_the_same_as_once(user):
     asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     before = (list(AnalysisResult.objects.values()), sorted(_auto_tags(asset)))
-    assert services.analysis_run(asset_id=asset.pk) == {}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {}
     assert (list(AnalysisResult.objects.values()), sorted(_auto_tags(asset))) == before
 
 
@@ -77,35 +77,35 @@ def test_a_deleted_asset_is_a_no_op(user):
     asset = _upload(user, addons=["aws_rek_tagging"])
     asset_id = asset.pk
     asset.delete()
-    assert services.analysis_run(asset_id=asset_id) == {}
+    assert analysis_services.analysis_run(asset_id=asset_id) == {}
 
 
 def test_manual_tags_are_never_touched_and_win_over_auto(user):
     asset = _upload(user, images.jpeg(80, 40, color=(240, 10, 10)), tags=["Red", "holiday"],
                     addons=["aws_rek_tagging"], auto_tagging=0.5)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     tags = {t.tag.name: t.source for t in AssetTag.objects.filter(content_object=asset)}
     assert tags == {"Red": "manual", "holiday": "manual", "colour": "aws_rek_tagging", "thing": "aws_rek_tagging"}
 
 
 def test_rerun_replaces_only_that_addons_auto_tags(user):
     asset = _upload(user, images.jpeg(80, 40), addons=["aws_rek_tagging"], auto_tagging=0.5, tags=["mine"])
-    services.analysis_run(asset_id=asset.pk)
-    services.auto_tags_apply(asset=asset, addon="aws_rek_face", candidates=[("Ada Lovelace", 0.99)])
-    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.8)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
+    tag_services.auto_tags_apply(asset=asset, addon="aws_rek_face", candidates=[("Ada Lovelace", 0.99)])
+    analysis_services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.8)
+    analysis_services.analysis_run(asset_id=asset.pk)
     tags = {t.tag.name: t.source for t in AssetTag.objects.filter(content_object=asset)}
     assert tags == {"mine": "manual", "red": "aws_rek_tagging", "Ada Lovelace": "aws_rek_face"}
 
 
 def test_a_rejected_tag_never_comes_back(user):
     asset = _upload(user, images.jpeg(80, 40), addons=["aws_rek_tagging"], auto_tagging=0.5)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     thing = AssetTag.objects.get(content_object=asset, tag__name="thing").tag
-    services.tag_reject(asset=asset, tag=thing, user=user)
+    tag_services.tag_reject(asset=asset, tag=thing, user=user)
     assert TagDecision.objects.filter(asset=asset, tag=thing).exists()
-    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.1)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.1)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert "thing" not in asset.tags.names()
     assert {"red", "colour"} <= set(asset.tags.names())
 
@@ -113,7 +113,7 @@ def test_a_rejected_tag_never_comes_back(user):
 def test_permanent_detector_error_is_recorded(user, fake_backend):
     asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
     fake_backend.fail_with = DetectorError("The image has no pixels we understand.")
-    assert services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "failed"}
     result = AnalysisResult.objects.get(asset=asset)
     assert result.error == "The image has no pixels we understand."
     assert asset_info(asset) == {"categorization": {"aws_rek_tagging": {
@@ -124,7 +124,7 @@ def test_permanent_detector_error_is_recorded(user, fake_backend):
 def test_unexpected_error_is_recorded_with_the_addon_name(user, fake_backend):
     asset = _upload(user, addons=["aws_rek_tagging"])
     fake_backend.fail_with = KeyError("boom")
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert AnalysisResult.objects.get(asset=asset).error == "The aws_rek_tagging detector failed: 'boom'"
 
 
@@ -132,11 +132,11 @@ def test_transient_error_leaves_it_pending_for_the_retry(user, fake_backend):
     asset = _upload(user, addons=["aws_rek_tagging"])
     fake_backend.fail_with = TransientDetectorError("throttled")
     with pytest.raises(TransientDetectorError):
-        services.analysis_run(asset_id=asset.pk)
+        analysis_services.analysis_run(asset_id=asset.pk)
     result = AnalysisResult.objects.get(asset=asset)
     assert (result.status, result.attempts) == ("pending", 1)
     fake_backend.fail_with = None
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     result.refresh_from_db()
     assert (result.status, result.attempts) == ("complete", 2)
 
@@ -144,8 +144,8 @@ def test_transient_error_leaves_it_pending_for_the_retry(user, fake_backend):
 def test_a_stale_run_does_not_overwrite_a_newer_request(user):
     asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.5)
     old = AnalysisResult.objects.get(asset=asset)
-    services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.9)
-    assert services._result_complete(old, [{"tag": "Stale", "confidence": 1.0}], "fake") == "skipped"
+    analysis_services.analysis_request(asset=asset, addons=["aws_rek_tagging"], auto_tagging=0.9)
+    assert analysis_services._result_complete(old, [{"tag": "Stale", "confidence": 1.0}], "fake") == "skipped"
     assert AnalysisResult.objects.get(asset=asset).status == "pending"
     assert list(asset.tags.names()) == []
 
@@ -156,7 +156,7 @@ def test_a_damaged_original_fails_with_a_message(user):
     asset = _upload(user, addons=["aws_rek_tagging"])
     default_storage.delete(asset.file.name)
     default_storage.save(asset.file.name, upload_file(b"garbage"))
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     result = AnalysisResult.objects.get(asset=asset)
     assert result.status == "failed" and result.error.startswith("The image could not be read for analysis")
 
@@ -165,16 +165,16 @@ def test_image_is_decoded_once_at_the_size_the_detectors_need(user, monkeypatch,
     big = images.encode(Image.new("RGB", (4000, 3000), (20, 200, 20)), "JPEG")
     asset = _upload(user, big, addons=["aws_rek_tagging", "aws_rek_face"])
     seen = []
-    original = services._decode
+    original = analysis_services.analysis_image
 
     def spy(asset, max_pixels):
-        image, orientation = original(asset, max_pixels)
-        seen.append(image.size)
-        return image, orientation
+        image = original(asset, max_pixels=max_pixels)
+        seen.append(image.image.size)
+        return image
 
-    monkeypatch.setattr(services, "_decode", spy)
+    monkeypatch.setattr(analysis_services, "analysis_image", spy)
     monkeypatch.setattr(type(backend_for("aws_rek_tagging")), "decode_size", lambda self, addons: 300_000)
-    services.analysis_run(asset_id=asset.pk)
+    analysis_services.analysis_run(asset_id=asset.pk)
     assert len(seen) == 1
     # 300,000 pixels wanted (632x474): libjpeg decodes at 1/4, the smallest scale that covers it.
     assert seen[0] == (1000, 750)
@@ -183,26 +183,26 @@ def test_image_is_decoded_once_at_the_size_the_detectors_need(user, monkeypatch,
 
 def test_sweep_requeues_stale_pending_results(user, monkeypatch):
     queued = []
-    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: queued.append(asset_id) or True)
     fresh = _upload(user, addons=["aws_rek_tagging"])
     stale = _upload(user, addons=["aws_rek_tagging"])
     AnalysisResult.objects.filter(asset=stale).update(queued_at=timezone.now() - timedelta(hours=1))
-    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == [stale.pk]
+    assert analysis_services.analysis_sweep(older_than=timedelta(minutes=10)) == [stale.pk]
     assert queued == [stale.pk]
     # Queued again just now: the next sweep leaves it alone.
-    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == []
+    assert analysis_services.analysis_sweep(older_than=timedelta(minutes=10)) == []
     assert fresh.pk not in queued
 
 
 def test_sweep_leaves_running_work_alone_and_gives_up_after_max_attempts(user, monkeypatch, settings):
-    monkeypatch.setattr(services, "analysis_enqueue", lambda asset_id: True)
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: True)
     running = _upload(user, addons=["aws_rek_tagging"])
     hopeless = _upload(user, addons=["aws_rek_tagging"])
     long_ago = timezone.now() - timedelta(hours=1)
     AnalysisResult.objects.filter(asset=running).update(queued_at=long_ago, started_at=timezone.now())
     AnalysisResult.objects.filter(asset=hopeless).update(
         queued_at=long_ago, started_at=long_ago, attempts=settings.TAGGING_MAX_ATTEMPTS)
-    assert services.analysis_sweep(older_than=timedelta(minutes=10)) == []
+    assert analysis_services.analysis_sweep(older_than=timedelta(minutes=10)) == []
     result = AnalysisResult.objects.get(asset=hopeless)
     assert result.status == "failed" and "Gave up after" in result.error
     assert AnalysisResult.objects.get(asset=running).status == "pending"
@@ -211,4 +211,4 @@ def test_sweep_leaves_running_work_alone_and_gives_up_after_max_attempts(user, m
 def test_unknown_addon_is_refused(user):
     asset = _upload(user)
     with pytest.raises(ValueError, match="Unknown add-on"):
-        services.analysis_request(asset=asset, addons=["nope"])
+        analysis_services.analysis_request(asset=asset, addons=["nope"])

@@ -1,0 +1,219 @@
+"""Writes of the analysis pipeline: asking for add-ons, running them, storing their results, sweeping up lost work."""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image
+
+from medialib.models import Asset
+from medialib.selectors import asset_can_edit
+
+from .. import contract, rules
+from ..addons import ADDONS, FACES_ADDON, LABELS_ADDON, AddonError, auto_tagging_parse
+from ..backends import backend_alias_for, backend_for
+from ..backends.base import DetectorError, TransientDetectorError
+from ..images import analysis_image
+from ..models import AnalysisResult
+from ..selectors import asset_faces_data
+from .people import faces_store
+from .tags import auto_tags_apply
+
+logger = logging.getLogger(__name__)
+
+
+def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | None = None) -> list[AnalysisResult]:
+    """Create or reset the pending results of these add-ons, and queue the analysis when the transaction commits.
+
+    Runs in the caller's transaction: an upload that rolls back leaves no result and queues nothing.
+    """
+    unknown = [name for name in addons if name not in ADDONS]
+    if unknown:
+        raise ValueError(f"Unknown add-on(s): {', '.join(unknown)}")
+    if not addons:
+        return []
+    now = timezone.now()
+    results = []
+    with transaction.atomic():
+        for addon in addons:
+            result, _ = AnalysisResult.objects.update_or_create(
+                asset=asset,
+                addon=addon,
+                defaults={
+                    "status": AnalysisResult.PENDING, "data": None, "error": "", "backend": "",
+                    "attempts": 0, "auto_tagging": auto_tagging, "request_id": uuid.uuid4(),
+                    "requested_at": now, "queued_at": now, "started_at": None, "completed_at": None,
+                },
+            )
+            results.append(result)
+        asset_id = asset.pk
+        transaction.on_commit(lambda: analysis_enqueue(asset_id=asset_id))
+    return results
+
+
+def analysis_enqueue(*, asset_id: int) -> bool:
+    """Queue the analysis task; if the broker is down, the sweep queues it later (nothing is lost)."""
+    from ..tasks import analyze_asset
+
+    try:
+        analyze_asset.delay(asset_id)
+    except Exception:
+        logger.exception("Could not queue analysis of asset %s; the sweep will retry", asset_id)
+        return False
+    return True
+
+
+def _addon_run(addon: str, image):
+    backend = backend_for(addon)
+    if addon == LABELS_ADDON:
+        return contract.labels_data(backend.labels(image))
+    if addon == FACES_ADDON:
+        return backend.faces(image)  # stored as Face rows, recognised, then turned into data
+    raise DetectorError(f"No detector answers {addon}.")
+
+
+def analysis_run(*, asset_id: int) -> dict[str, str]:
+    """Run every pending add-on of the asset; the body of the analyze_asset task.
+
+    Idempotent: only pending results are run, and a result is written only if it is still the request that was
+    read (a newer request, or another worker that finished first, wins). Raises TransientDetectorError for the
+    task to retry; records any other failure on the result. Returns {addon: status} of what it wrote.
+    """
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None:
+        return {}
+    pending = list(AnalysisResult.objects.filter(asset=asset, status=AnalysisResult.PENDING))
+    if not pending:
+        return {}
+    AnalysisResult.objects.filter(pk__in=[r.pk for r in pending]).update(
+        attempts=F("attempts") + 1, started_at=timezone.now()
+    )
+    addons = [r.addon for r in pending]
+    try:
+        sizes = [backend_for(a).decode_size(addons) for a in addons]
+        max_pixels = None if any(s is None for s in sizes) else max(sizes)
+        image = analysis_image(asset, max_pixels=max_pixels)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # Uploads are validated, so this is a file damaged in storage: no retry will mend it.
+        return {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
+
+    written: dict[str, str] = {}
+    transient: TransientDetectorError | None = None
+    for result in pending:
+        try:
+            data = _addon_run(result.addon, image)
+        except TransientDetectorError as exc:
+            transient = exc  # the others still run; this one stays pending for the retry
+            continue
+        except DetectorError as exc:
+            written[result.addon] = _result_fail(result, str(exc))
+            continue
+        except SoftTimeLimitExceeded:
+            raise  # the task's on_failure says it took too long
+        except Exception as exc:  # a bug or a broken model: say so on the result, keep the trace in the log
+            logger.exception("Add-on %s failed on asset %s", result.addon, asset_id)
+            written[result.addon] = _result_fail(result, f"The {result.addon} detector failed: {exc}")
+            continue
+        written[result.addon] = _result_complete(result, data, backend_alias_for(result.addon))
+    if transient is not None:
+        raise transient
+    return written
+
+
+def _result_fail(result: AnalysisResult, message: str) -> str:
+    updated = AnalysisResult.objects.filter(
+        pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING
+    ).update(status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now())
+    return AnalysisResult.FAILED if updated else "skipped"
+
+
+def _result_complete(result: AnalysisResult, data, backend: str) -> str:
+    with transaction.atomic():
+        # Lock the row: two workers finishing the same request at once must not both tag.
+        current = (
+            AnalysisResult.objects.select_for_update()
+            .filter(pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING)
+            .first()
+        )
+        if current is None:
+            return "skipped"
+        if current.addon == FACES_ADDON:
+            faces_store(asset=current.asset, found=data, backend=backend)
+            data = asset_faces_data(current.asset)
+        current.status = AnalysisResult.COMPLETE
+        current.data = data
+        current.backend = backend
+        current.error = ""
+        current.completed_at = timezone.now()
+        current.save(update_fields=["status", "data", "backend", "error", "completed_at"])
+        if current.auto_tagging is not None:
+            auto_tags_apply(
+                asset=current.asset,
+                addon=current.addon,
+                candidates=rules.auto_tag_candidates(current.addon, data, current.auto_tagging),
+            )
+    return AnalysisResult.COMPLETE
+
+
+def analysis_fail_pending(*, asset_id: int, message: str) -> int:
+    """Mark what is still pending as failed (the task gave up); returns how many."""
+    return AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(
+        status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now()
+    )
+
+
+def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
+    """Queue again every asset whose result has waited too long (a lost message, a dead worker).
+
+    A result being worked on right now (started within the task time limit) is left alone; one that has been
+    tried TAGGING_MAX_ATTEMPTS times is marked failed instead of being queued for ever.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=settings.TAGGING_SWEEP_AFTER_SECONDS)
+    now = timezone.now()
+    stale = AnalysisResult.objects.filter(status=AnalysisResult.PENDING, queued_at__lte=now - older_than).exclude(
+        started_at__gt=now - timedelta(seconds=settings.TAGGING_TIME_LIMIT_SECONDS)
+    )
+    stale.filter(attempts__gte=settings.TAGGING_MAX_ATTEMPTS).update(
+        status=AnalysisResult.FAILED,
+        error=f"Gave up after {settings.TAGGING_MAX_ATTEMPTS} attempts: the worker stopped while analysing it each time.",
+        completed_at=now,
+    )
+    asset_ids = list(stale.values_list("asset_id", flat=True).distinct().order_by("asset_id"))
+    queued = [asset_id for asset_id in asset_ids if analysis_enqueue(asset_id=asset_id)]
+    # Counted from now again, so the next sweep does not queue it a second time while it waits in the queue.
+    AnalysisResult.objects.filter(pk__in=stale.filter(asset_id__in=queued).values("pk")).update(queued_at=now)
+    return queued
+
+
+def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | None, user) -> list[AnalysisResult]:
+    """Run add-ons again on an asset because a person asked on its page; only its owner or staff may."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can analyse it again.")
+    if not addons:
+        raise ValidationError("Choose at least one add-on to run.")
+    unknown = [name for name in addons if name not in ADDONS]
+    if unknown:
+        raise ValidationError(f"Unknown add-on(s): {', '.join(unknown)}.")
+    try:
+        auto_tagging = auto_tagging_parse(auto_tagging)
+    except AddonError as exc:
+        raise ValidationError(str(exc)) from None
+    return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
+
+
+def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None) -> Callable[[Asset], object] | None:
+    """The hook an upload runs inside its transaction (medialib.services.asset_upload's `on_create`) to ask for
+    these add-ons; None when none is asked for."""
+    addons = list(addons)
+    if not addons:
+        return None
+    return lambda asset: analysis_request(asset=asset, addons=addons, auto_tagging=auto_tagging)
