@@ -19,7 +19,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tagging import faces  # noqa: E402
+from tagging.backends.local import faces  # noqa: E402
 
 IOU_MATCH = 0.3
 

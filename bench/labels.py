@@ -1,4 +1,4 @@
-"""Benchmark the offline label detector (tagging/labels.py): model time and preprocessing time.
+"""Benchmark the offline label detector (tagging/backends/local/labels.py): model time and preprocessing time.
 
     .venv/bin/python bench/labels.py
 
@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from tagging.labels import LabelModel, draft, preprocess  # noqa: E402
+from tagging.backends.local.labels import LabelModel, draft, preprocess  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "photos" / "cat.jpg"
 RUNS = 20

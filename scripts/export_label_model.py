@@ -1,6 +1,6 @@
 """Export EfficientNet-Lite0 (ImageNet-1k) to ONNX for the offline label detector.
 
-The app runs the exported file with onnxruntime alone (see tagging/labels.py); torch is
+The app runs the exported file with onnxruntime alone (see tagging/backends/local/labels.py); torch is
 needed only here, once, and never in the app's virtualenv. The output and its checksum are
 committed, so a fresh install needs neither torch nor any download.
 

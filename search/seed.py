@@ -63,7 +63,7 @@ class SeedReport:
 
 
 def _label_names() -> list[str]:
-    from tagging.labels import TABLE_PATH
+    from tagging.backends.local.labels import TABLE_PATH
 
     classes = json.loads(TABLE_PATH.read_text(encoding="utf-8"))["classes"]
     parents: dict[str, int] = {}

@@ -471,7 +471,7 @@ def test_each_orientation_maps_points_as_exif_transpose_moves_pixels(orientation
 @pytest.fixture(scope="module")
 def displayed_faces():
     """two_people.jpg as displayed, and the faces the local detector finds on it."""
-    from tagging.faces import face_model
+    from tagging.backends.local.faces import face_model
 
     with Image.open(images.PHOTOS / "two_people.jpg") as opened:
         shown = opened.convert("RGB")
@@ -567,7 +567,7 @@ def test_exif_rotated_photo_gets_boxes_on_the_faces_as_displayed(rekognition, se
 
 def test_a_mirrored_photo_as_a_detector_sees_it_stored(rekognition, user, displayed_faces):
     """Orientation 2, checked against a detector run on the stored (mirrored) pixels, as Rekognition would be."""
-    from tagging.faces import face_model
+    from tagging.backends.local.faces import face_model
 
     _, stubber = rekognition
     shown, found = displayed_faces

@@ -138,7 +138,7 @@ def test_face_thumbnail_is_a_crop_around_the_face(alice, user):
     image = Image.open(io.BytesIO(response.content))
     assert image.size == (160, 160)
     # It shows a face: the local detector finds one in the crop.
-    from tagging.faces import face_model
+    from tagging.backends.local.faces import face_model
 
     assert len(face_model().detect(image.convert("RGB"))) == 1
 

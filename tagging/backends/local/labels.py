@@ -30,7 +30,7 @@ from PIL import Image
 
 from tagging.backends.base import Label
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"  # tagging/data/
 MODEL_PATH = DATA_DIR / "efficientnet_lite0.onnx"
 TABLE_PATH = DATA_DIR / "imagenet_labels.json"
 

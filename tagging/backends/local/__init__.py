@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .base import AnalysisImage, Backend, FacesResult, Label
+from ..base import AnalysisImage, Backend, FacesResult, Label
 
-# Faces are found on a working copy of about 6 MP (tagging/faces.py); labels need a 256 px short side.
+# Faces are found on a working copy of about 6 MP (tagging/backends/local/faces.py); labels need a 256 px short side.
 FACE_PIXELS = 6_000_000
 LABEL_PIXELS = 256 * 256 * 2
 
@@ -24,13 +24,13 @@ class LocalBackend(Backend):
 
     def _faces(self, image: AnalysisImage):
         if "local_faces" not in image.memo:
-            from tagging.faces import face_model
+            from .faces import face_model
 
             image.memo["local_faces"] = face_model(**self.face_options).detect(image.image)
         return image.memo["local_faces"]
 
     def labels(self, image: AnalysisImage) -> list[Label]:
-        from tagging.labels import label_model
+        from .labels import label_model
 
         labels = label_model(threads=self.threads).labels(
             image.image,

@@ -1,4 +1,4 @@
-"""The offline face detector (tagging/faces.py) on real photos: recall, geometry, EXIF, pose, quality, embeddings."""
+"""The offline face detector on real photos: recall, geometry, EXIF, pose, quality, embeddings."""
 import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from tagging import faces
 from tagging.backends.base import DetectedFace
+from tagging.backends.local import faces
 
-PHOTOS = Path(__file__).resolve().parent.parent / "photos"
+PHOTOS = Path(__file__).resolve().parents[3] / "photos"  # tests/photos/
 EDGE = 0.02  # boxes may run slightly past the image's edge
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tagging import labels as labels_module
-from tagging.labels import (
+from tagging.backends.local import labels as labels_module
+from tagging.backends.local.labels import (
     MODEL_PATH,
     TABLE_PATH,
     LabelModel,
@@ -23,7 +23,7 @@ from tagging.labels import (
     verify_model_file,
 )
 
-PHOTOS = Path(__file__).resolve().parent.parent / "photos"
+PHOTOS = Path(__file__).resolve().parents[3] / "photos"  # tests/photos/
 CAT_BREEDS = {"Tabby Cat", "Striped Tabby Cat", "Persian Cat", "Siamese Cat", "Egyptian Mau"}
 
 
