@@ -1,22 +1,42 @@
 """The JSON contract: detector dataclasses to the Cloudinary-shaped data of each add-on (see ARCHITECTURE.md)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from .backends.base import DetectedFace, FacesResult, Label
+
+T = TypeVar("T")
 
 
 def _ratio(value: float) -> float:
     return round(float(value), 4)
 
 
+def best_per_name(items: Iterable[T], *, name: Callable[[T], str], confidence: Callable[[T], float]) -> list[T]:
+    """One item per name, case-insensitively, the surest kept (the first of equals); surest first, then by name.
+
+    How every list of findings reads: a detector's labels, the add-on's data, auto-tag candidates.
+    """
+    best: dict[str, T] = {}
+    for item in items:
+        key = name(item).lower()
+        if key not in best or confidence(item) > confidence(best[key]):
+            best[key] = item
+    return sorted(best.values(), key=lambda item: (-confidence(item), name(item)))
+
+
+def best_labels(labels: Iterable[Label]) -> list[Label]:
+    """best_per_name of detector labels."""
+    return best_per_name(labels, name=lambda label: label.name, confidence=lambda label: label.confidence)
+
+
 def labels_data(labels: list[Label]) -> list[dict]:
     """[{"tag": "Dog", "confidence": 0.9117}, ...], one per name, best first."""
-    seen: dict[str, dict] = {}
-    for label in labels:
-        key = label.name.lower()
-        confidence = round(min(max(float(label.confidence), 0.0), 1.0), 4)
-        if key not in seen or confidence > seen[key]["confidence"]:
-            seen[key] = {"tag": label.name, "confidence": confidence}
-    return sorted(seen.values(), key=lambda item: (-item["confidence"], item["tag"]))
+    return best_per_name(
+        ({"tag": label.name, "confidence": round(min(max(float(label.confidence), 0.0), 1.0), 4)} for label in labels),
+        name=lambda item: item["tag"], confidence=lambda item: item["confidence"],
+    )
 
 
 def face_data(face: DetectedFace) -> dict:

@@ -1,6 +1,16 @@
 """Auto-tagging rules: which of an add-on's findings become tags, by the rules in ARCHITECTURE.md."""
 from __future__ import annotations
 
+from .contract import best_per_name
+
+
+def _name(candidate: tuple[str, float]) -> str:
+    return candidate[0]
+
+
+def _confidence(candidate: tuple[str, float]) -> float:
+    return candidate[1]
+
 
 def auto_tag_candidates(addon: str, data, threshold: float | None) -> list[tuple[str, float]]:
     """(tag name, confidence 0-1) for every finding at or above the threshold, best first, one per name.
@@ -14,16 +24,10 @@ def auto_tag_candidates(addon: str, data, threshold: float | None) -> list[tuple
         found = [(item["tag"].lower(), float(item["confidence"])) for item in data]
     elif addon == "aws_rek_face":
         found = [(face["name"], float(face["match_confidence"]) / 100) for face in data.get("celebrity_faces", [])]
-    best: dict[str, tuple[str, float]] = {}
-    for name, confidence in found:
-        name = " ".join(name.split())
-        # Inclusive, and robust to float noise: 70 / 100 must pass a threshold of 0.7.
-        if not name or confidence < threshold - 1e-9:
-            continue
-        key = name.lower()
-        if key not in best or confidence > best[key][1]:
-            best[key] = (name, round(confidence, 4))
-    return sorted(best.values(), key=lambda item: (-item[1], item[0]))
+    # Inclusive, and robust to float noise: 70 / 100 must pass a threshold of 0.7.
+    kept = ((" ".join(name.split()), confidence) for name, confidence in found if confidence >= threshold - 1e-9)
+    return best_per_name(((name, round(confidence, 4)) for name, confidence in kept if name),
+                         name=_name, confidence=_confidence)
 
 
 def candidates_moderate(
@@ -40,15 +44,12 @@ def candidates_moderate(
     lower-cased names. A blocked name is checked after the synonym (the tag that would be written), a rejection
     under either name (a "puppy" rejected on a photo must not come back as "dog"), a hidden person before.
     """
-    best: dict[str, tuple[str, float]] = {}
+    allowed = []
     for name, confidence in candidates:
         label = " ".join(name.split()).lower()
         if label in hidden or label in rejected:
             continue
         name = synonyms.get(label, name)
-        key = name.lower()
-        if key in blocked or key in rejected:
-            continue
-        if key not in best or confidence > best[key][1]:
-            best[key] = (name, confidence)
-    return sorted(best.values(), key=lambda item: (-item[1], item[0]))
+        if name.lower() not in blocked and name.lower() not in rejected:
+            allowed.append((name, confidence))
+    return best_per_name(allowed, name=_name, confidence=_confidence)

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Hypothesis keeps what it found under var/, like everything else that runs here; no deadline on a noisy machine.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / "var" / "hypothesis"))
+hypothesis_settings.register_profile("medialib", deadline=None)
+hypothesis_settings.load_profile("medialib")
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ import threading
 from django.core.exceptions import ImproperlyConfigured
 from PIL import Image
 
+from ..contract import best_labels
 from .base import (
     AnalysisImage, Backend, BoundingBox, CelebrityMatch, DetectedFace, DetectorError, FacesResult, Label, Landmark,
     Pose, Quality, TransientDetectorError,
@@ -302,19 +303,12 @@ class RekognitionBackend(Backend):
 
 def labels_from_response(response: dict) -> list[Label]:
     """Labels 0-1 with four decimals, best first, one per name; a parent takes its best child's confidence."""
-    best: dict[str, Label] = {}
-
-    def keep(name: str, confidence: float):
-        key = name.lower()
-        if key not in best or confidence > best[key].confidence:
-            best[key] = Label(name, confidence)
-
+    found = []
     for label in response.get("Labels", []):
         confidence = round(float(label.get("Confidence", 0.0)) / 100, 4)
-        keep(label["Name"], confidence)
-        for parent in label.get("Parents", []):
-            keep(parent["Name"], confidence)
-    return sorted(best.values(), key=lambda label: (-label.confidence, label.name))
+        found.append(Label(label["Name"], confidence))
+        found += [Label(parent["Name"], confidence) for parent in label.get("Parents", [])]
+    return best_labels(found)
 
 
 def faces_from_response(response: dict, orientation: int = 1) -> FacesResult:

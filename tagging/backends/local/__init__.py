@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from ...contract import best_labels
 from ..base import AnalysisImage, Backend, FacesResult, Label
 
 # Faces are found on a working copy of about 6 MP (tagging/backends/local/faces.py); labels need a 256 px short side.
@@ -59,9 +60,4 @@ def person_labels(faces) -> list[Label]:
 
 def merge_labels(*groups: list[Label]) -> list[Label]:
     """One label per name (case-insensitive), the highest confidence kept, best first."""
-    best: dict[str, Label] = {}
-    for label in (label for group in groups for label in group):
-        key = label.name.lower()
-        if key not in best or label.confidence > best[key].confidence:
-            best[key] = label
-    return sorted(best.values(), key=lambda label: (-label.confidence, label.name))
+    return best_labels(label for group in groups for label in group)

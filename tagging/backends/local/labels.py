@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,17 +121,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 # --- preprocessing ---------------------------------------------------------------------------
 
 
-def draft(image: Image.Image) -> None:
-    """Ask a not yet loaded JPEG to decode at a reduced scale that still covers the model's input.
-
-    Call right after Image.open() and before anything reads the pixels (exif_transpose, convert):
-    libjpeg then decodes at 1/2, 1/4 or 1/8 scale, which is far faster for a large photo. The
-    short side stays at least RESIZE_SHORT_SIDE. A no-op for other formats.
-    """
-    short = min(image.size)
-    if short > RESIZE_SHORT_SIDE:
-        scale = RESIZE_SHORT_SIDE / short
-        image.draft("RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale)))
+# medialib.images.image_decode(..., min_size=DECODE_MIN_SIZE) decodes a JPEG straight to a scale (1/2, 1/4, 1/8)
+# whose short side still covers the model's input: far faster for a large photo.
+DECODE_MIN_SIZE = (RESIZE_SHORT_SIDE, RESIZE_SHORT_SIDE)
 
 
 def preprocess(image: Image.Image) -> np.ndarray:

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from medialib.images import image_decode
 from tagging.backends.local import labels as labels_module
 from tagging.backends.local.labels import (
+    DECODE_MIN_SIZE,
     MODEL_PATH,
     TABLE_PATH,
     LabelModel,
     ModelFileError,
-    draft,
     label_model,
     label_table,
     labels_from_probabilities,
@@ -213,11 +214,9 @@ def test_preprocess_takes_the_centre_and_any_size_or_mode():
 def test_draft_decodes_a_large_jpeg_small_but_not_below_the_model_input():
     buf = io.BytesIO()
     Image.new("RGB", (4000, 3000), (10, 200, 30)).save(buf, "JPEG", quality=80)
-    with Image.open(io.BytesIO(buf.getvalue())) as im:
-        draft(im)
-        im.load()
-        assert im.size == (500, 375)  # libjpeg's 1/8 scale; 256 is the floor
-        assert preprocess(im).shape == (1, 3, 224, 224)
+    im = image_decode(io.BytesIO(buf.getvalue()), min_size=DECODE_MIN_SIZE).image
+    assert im.size == (500, 375)  # libjpeg's 1/8 scale; 256 is the floor
+    assert preprocess(im).shape == (1, 3, 224, 224)
 
 
 # --- the model file ------------------------------------------------------------------------
