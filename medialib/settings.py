@@ -1,6 +1,7 @@
 """Settings: every value read from the environment here, with working defaults on one machine."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "tagging",
     "search",
     "medialib.api",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "medialib.urls"
@@ -126,6 +130,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Sign-in: django-axes counts failed logins per username and client IP (the pair: one attacker can
+# neither lock a user out from everywhere nor try many passwords on one name) in the database, so every
+# web process sees the same count; past the limit the pair is refused, even with the right password,
+# until the cool-off has passed since the last failure.
+AUTHENTICATION_BACKENDS = ["medialib.auth_backends.LoginLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("MEDIALIB_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("MEDIALIB_LOGIN_LOCKOUT_SECONDS", 900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Behind nginx (docker-compose.yml) the client's address is the last one nginx appended to X-Forwarded-For;
+# MEDIALIB_PROXY_COUNT says how many proxies to trust (0: REMOTE_ADDR, nothing a client could forge).
+MEDIALIB_PROXY_COUNT = env_int("MEDIALIB_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "medialib.clients.client_ip"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "medialib:gallery"
 LOGOUT_REDIRECT_URL = "login"
