@@ -198,6 +198,26 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MEDIALIB_GALLERY_PAGE_SIZE = env_int("MEDIALIB_GALLERY_PAGE_SIZE", 48)
 MEDIALIB_CLOUD_NAME = os.environ.get("MEDIALIB_CLOUD_NAME", "medialib")
 
+# --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
+# several machines serve the site, since a file cache is only shared by the processes of one machine.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty (a file cache under var/), not {CACHE_URL!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": str(VAR_DIR / "cache")}}
+
+# --- API rate limits (medialib/api/ratelimit.py), counted in the cache above in fixed windows.
+# Refused credentials (unknown key, bad signature or secret) per client IP: past the limit, every request
+# from that address is refused with 420 until the window ends, so keys and secrets cannot be guessed.
+MEDIALIB_API_AUTH_FAILURE_LIMIT = env_int("MEDIALIB_API_AUTH_FAILURE_LIMIT", 20)
+MEDIALIB_API_AUTH_FAILURE_WINDOW_SECONDS = env_int("MEDIALIB_API_AUTH_FAILURE_WINDOW_SECONDS", 300)
+# Authenticated requests per key (only correctly signed ones count: nobody else can use up a key's quota).
+MEDIALIB_API_KEY_RATE_LIMIT = env_int("MEDIALIB_API_KEY_RATE_LIMIT", 5000)
+MEDIALIB_API_KEY_RATE_WINDOW_SECONDS = env_int("MEDIALIB_API_KEY_RATE_WINDOW_SECONDS", 3600)
+
 # --- Tagging add-ons: which detector answers each add-on, and how the worker runs them.
 TAGGING_BACKEND = os.environ.get("TAGGING_BACKEND", "local")
 # Per add-on overrides, e.g. TAGGING_BACKEND_AWS_REK_FACE=local with TAGGING_BACKEND=rekognition.

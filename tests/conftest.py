@@ -33,6 +33,16 @@ def media_root(settings, tmp_path):
     return root
 
 
+@pytest.fixture(autouse=True)
+def cache_cleared():
+    """Rate-limit counters (and anything else cached) start from nothing in each test."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
 def stored_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 

@@ -28,6 +28,7 @@ def test_compose_file_is_valid_and_complete():
         env = config["services"][name]["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
         assert env["CELERY_BROKER_URL"].startswith("redis://")
+        assert env["CACHE_URL"].startswith("redis://redis:")  # rate limits shared by the replicas
         assert env["MEDIALIB_STORAGE"] == "s3" and env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
         assert env["DEBUG"] == "false"
 

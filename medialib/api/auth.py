@@ -8,6 +8,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from medialib.clients import client_ip
+
+from . import ratelimit
 from .models import ApiKey
 from .params import form_params
 from .responses import ApiError
@@ -39,10 +42,34 @@ def _key_used(key: ApiKey) -> ApiKey:
     return key
 
 
+def _rate_limited(authenticate):
+    """Refused credentials count against the client's address, and past the limit the address is refused
+    before its credentials are even looked at; a key that authenticates counts one request of its own."""
+
+    def wrapper(request):
+        ip = client_ip(request)
+        ratelimit.auth_failures_check(ip)
+        try:
+            result = authenticate(request)
+        except ApiError as exc:
+            if exc.status == 401:
+                ratelimit.auth_failure_record(ip)
+            raise
+        key = result[0] if isinstance(result, tuple) else result
+        # Kept on the request for api_endpoint to put on the answer, as Cloudinary does on every call.
+        request.api_rate_limit_headers = ratelimit.key_request_count(key.key).headers()
+        return result
+
+    wrapper.__doc__ = authenticate.__doc__
+    return wrapper
+
+
+@_rate_limited
 def signed_request_authenticate(request) -> tuple[ApiKey, dict]:
     """The key of a correctly signed, fresh Upload API request, and the request's parameters.
 
-    401 for a missing, unknown or revoked key and for a bad signature; 400 "Stale request" for an old timestamp.
+    401 for a missing, unknown or revoked key and for a bad signature; 400 "Stale request" for an old timestamp;
+    420 past a rate limit.
     """
     params = form_params(request)
     api_key = params.get("api_key")
@@ -56,6 +83,7 @@ def signed_request_authenticate(request) -> tuple[ApiKey, dict]:
     return _key_used(key), params
 
 
+@_rate_limited
 def basic_authenticate(request) -> ApiKey:
     """The key of an Admin API request, given as HTTP Basic `key:secret` as the SDKs send it."""
     challenge = {"WWW-Authenticate": 'Basic realm="medialib"'}

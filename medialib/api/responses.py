@@ -33,7 +33,10 @@ def api_response(data: dict, status: int = 200, headers: dict | None = None) -> 
 
 
 def error_response(message: str, status: int, headers: dict | None = None) -> JsonResponse:
-    return api_response({"error": {"message": message}}, status=status, headers=headers)
+    response = api_response({"error": {"message": message}}, status=status, headers=headers)
+    if status == 420:
+        response.reason_phrase = "Enhance Your Calm"  # Cloudinary's rate-limit status, unknown to http.HTTPStatus
+    return response
 
 
 def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> dict:

@@ -53,13 +53,16 @@ def api_endpoint(*methods: str):
                 if request.method not in methods:
                     raise ApiError(f"{request.method} is not allowed here; use {' or '.join(methods)}.", 405,
                                    {"Allow": ", ".join(methods)})
-                return view(request, **kwargs)
+                response = view(request, **kwargs)
             except Exception as exc:
                 error = _error_for(exc)
                 if error is None:
                     logger.exception("API request %s %s failed", request.method, request.path)
                     error = ApiError("Internal server error.", 500)
-                return error_response(error.message, error.status, error.headers)
+                response = error_response(error.message, error.status, error.headers)
+            for header, value in getattr(request, "api_rate_limit_headers", {}).items():
+                response.setdefault(header, value)
+            return response
 
         return wrapper
 

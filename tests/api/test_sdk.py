@@ -160,3 +160,27 @@ def test_the_key_from_create_api_key_works_from_cloudinary_url(live_server, user
         monkeypatch.delenv("CLOUDINARY_URL")
         cloudinary.reset_config()
     assert Asset.objects.get().uploaded_by == user
+
+
+def test_rate_limits_raise_the_sdks_rate_limited(cloudinary_sdk, key, red_photo, settings):
+    settings.MEDIALIB_API_KEY_RATE_LIMIT = 2
+    cloudinary_sdk(key)
+    cloudinary.uploader.upload(str(red_photo), public_id="limited")
+    resource = cloudinary.api.resource("limited")
+    # The SDK reads the X-FeatureRateLimit-* headers into the response, as from Cloudinary's Admin API.
+    assert (resource.rate_limit_allowed, resource.rate_limit_remaining) == (2, 0)
+    assert resource.rate_limit_reset_at is not None
+    with pytest.raises(exceptions.RateLimited, match="Rate Limit Exceeded"):
+        cloudinary.api.resource("limited")
+    with pytest.raises(exceptions.RateLimited, match="Rate Limit Exceeded"):
+        cloudinary.uploader.upload(str(red_photo))
+
+    settings.MEDIALIB_API_AUTH_FAILURE_LIMIT = 3
+    cloudinary_sdk(key, api_secret="guessed")
+    for _ in range(3):
+        with pytest.raises(exceptions.AuthorizationRequired):
+            cloudinary.uploader.upload(str(red_photo))
+    with pytest.raises(exceptions.RateLimited, match="wrong credentials"):
+        cloudinary.uploader.upload(str(red_photo))
+    with pytest.raises(exceptions.RateLimited, match="wrong credentials"):
+        cloudinary.api.resource("limited")

@@ -57,12 +57,23 @@ def _manage(*args, env):
         ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL is not a database URL"),
         ({"MEDIALIB_MAX_PIXELS": "lots"}, "MEDIALIB_MAX_PIXELS must be a whole number"),
         ({"DEBUG": "perhaps"}, "DEBUG must be true or false"),
+        ({"CACHE_URL": "memcached://x"}, "CACHE_URL must be a redis:// URL or empty"),
     ],
 )
 def test_the_app_refuses_to_start_and_names_the_setting(env, message):
     result = _manage("check", env={"SECRET_KEY": "", **env})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("cache_url, backend", [("", "FileBasedCache"), ("redis://127.0.0.1:6379/9", "RedisCache")])
+def test_the_cache_is_a_folder_under_var_or_redis(cache_url, backend):
+    result = _manage("shell", "-c", "from django.conf import settings; print(settings.CACHES['default'])",
+                     env={"CACHE_URL": cache_url})
+    assert result.returncode == 0, result.stderr
+    assert backend in result.stdout
+    if not cache_url:
+        assert str(ROOT / "var" / "test" / "cache") in result.stdout
 
 
 def test_worker_refuses_to_start_when_misconfigured(tmp_path):
