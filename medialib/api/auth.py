@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import secrets
 from datetime import timedelta
 
 from django.utils import timezone
@@ -21,12 +22,23 @@ from .signatures import SignatureInvalid, TimestampInvalid, signature_verify
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-def _key_active(key_value: str, *, headers: dict | None = None) -> ApiKey:
+def _key_lookup(key_value: str, *, headers: dict | None = None) -> ApiKey | None:
     if not key_value:
         raise ApiError("Must supply api_key", 401, headers)
-    key = ApiKey.objects.select_related("user").filter(key=key_value).first()
-    if key is None:
-        raise ApiError(f"Unknown API key {key_value[:40]}", 401, headers)
+    return ApiKey.objects.select_related("user").filter(key=key_value).first()
+
+
+# Checked against when the key does not exist, so that an unknown key takes the same path, the same time and
+# gets the same answer as a wrong signature: the API never tells which keys exist.
+_NO_SUCH_KEY_SECRET = secrets.token_urlsafe(32)
+
+
+def _secret_of(key: ApiKey | None) -> str:
+    return key.secret if key is not None else _NO_SUCH_KEY_SECRET
+
+
+def _key_usable(key: ApiKey, *, headers: dict | None = None) -> ApiKey:
+    # Said only to whoever proved they hold the secret: to anyone else a revoked key is just a wrong one.
     if not key.is_active:
         raise ApiError(f"API key {key.key} has been revoked.", 401, headers)
     if not key.user.is_active:
@@ -68,19 +80,20 @@ def _rate_limited(authenticate):
 def signed_request_authenticate(request) -> tuple[ApiKey, dict]:
     """The key of a correctly signed, fresh Upload API request, and the request's parameters.
 
-    401 for a missing, unknown or revoked key and for a bad signature; 400 "Stale request" for an old timestamp;
+    401 for a missing key, for an unknown key or a bad signature (the same answer: which keys exist is not
+    told), and for a revoked key with a good signature; 400 "Stale request" for an old timestamp;
     420 past a rate limit.
     """
     params = form_params(request)
     api_key = params.get("api_key")
-    key = _key_active(api_key if isinstance(api_key, str) else "")
+    key = _key_lookup(api_key if isinstance(api_key, str) else "")
     try:
-        signature_verify(params, key.secret)
+        signature_verify(params, _secret_of(key))
     except SignatureInvalid as exc:
         raise ApiError(str(exc), 401) from None
     except TimestampInvalid as exc:
         raise ApiError(str(exc), 400) from None
-    return _key_used(key), params
+    return _key_used(_key_usable(key)), params
 
 
 @_rate_limited
@@ -94,7 +107,8 @@ def basic_authenticate(request) -> ApiKey:
         key_value, _, secret = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
     except (binascii.Error, ValueError):
         raise ApiError("The Authorization header is not valid HTTP Basic.", 401, challenge) from None
-    key = _key_active(key_value, headers=challenge)
-    if not hmac.compare_digest(secret.encode("utf-8"), key.secret.encode("utf-8")):
-        raise ApiError(f"Invalid API secret for API key {key.key}.", 401, challenge)
-    return _key_used(key)
+    key = _key_lookup(key_value, headers=challenge)
+    if not hmac.compare_digest(secret.encode("utf-8"), _secret_of(key).encode("utf-8")) or key is None:
+        # The same words for an unknown key and a wrong secret; the key quoted is the caller's own.
+        raise ApiError(f"Invalid API secret for API key {key_value[:40]}.", 401, challenge)
+    return _key_used(_key_usable(key, headers=challenge))

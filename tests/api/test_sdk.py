@@ -106,9 +106,11 @@ def test_refusals_raise_the_sdks_exceptions(cloudinary_sdk, live_server, key, us
     with pytest.raises(exceptions.AuthorizationRequired, match="Invalid API secret"):
         cloudinary.api.resource("anything")
 
-    cloudinary_sdk(key, api_key="123456789012345")
-    with pytest.raises(exceptions.AuthorizationRequired, match="Unknown API key"):
+    cloudinary_sdk(key, api_key="123456789012345")  # an unknown key reads as a wrong signature: keys are not told
+    with pytest.raises(exceptions.AuthorizationRequired, match="Invalid Signature"):
         cloudinary.uploader.upload(str(red_photo))
+    with pytest.raises(exceptions.AuthorizationRequired, match="Invalid API secret for API key 123456789012345"):
+        cloudinary.api.resource("anything")
 
     cloudinary_sdk(None)  # no credentials at all: an unsigned upload
     with pytest.raises(exceptions.AuthorizationRequired, match="Must supply api_key"):

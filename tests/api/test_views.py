@@ -204,11 +204,24 @@ def test_a_missing_api_key_is_refused(api_client, api_key, media_root):
     _nothing_stored(media_root)
 
 
-def test_an_unknown_api_key_is_refused(api_client, api_key, media_root):
-    fields = signed({"file": upload_file(images.jpeg())}, api_key)
+def test_an_unknown_api_key_gets_the_answer_of_a_wrong_signature(api_client, api_key, media_root):
+    # Which keys exist is not told: an unknown key and a known key with a wrong signature read alike.
+    fields = signed({"file": upload_file(images.jpeg()), "public_id": "dog"}, api_key, timestamp=1700000000)
     fields["api_key"] = "123456789012345"
-    assert _error(api_client.post(api_url("upload"), fields), 401) == "Unknown API key 123456789012345"
+    unknown = api_client.post(api_url("upload"), fields)
+    wrong = api_client.post(api_url("upload"), {**fields, "api_key": api_key.key, "signature": fields["signature"][::-1]})
+    assert unknown.status_code == wrong.status_code == 401
+    assert _error(unknown, 401).startswith("Invalid Signature ")
+    assert _error(unknown, 401).replace(fields["signature"], "S") == _error(wrong, 401).replace(fields["signature"][::-1], "S")
     _nothing_stored(media_root)
+
+
+def test_a_revoked_key_with_a_wrong_signature_is_just_a_wrong_signature(api_client, api_key, media_root):
+    api_key.is_active = False
+    api_key.save()
+    fields = signed({"file": upload_file(images.jpeg())}, api_key, secret="not-the-secret")
+    message = _error(api_client.post(api_url("upload"), fields), 401)
+    assert message.startswith("Invalid Signature ") and "revoked" not in message
 
 
 def test_a_bad_signature_is_refused(api_client, api_key, media_root):
@@ -401,3 +414,22 @@ def test_an_unexpected_failure_is_a_json_500(api_client, api_key, monkeypatch):
 
     monkeypatch.setattr("medialib.api.views.asset_upload", broken)
     assert _error(_upload(api_client, api_key), 500) == "Internal server error."
+
+
+def test_basic_auth_answers_an_unknown_key_as_a_wrong_secret(api_client, api_key, asset):
+    import base64
+
+    def basic(key_value, secret):
+        return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{key_value}:{secret}".encode()).decode()}
+
+    unknown = api_client.get(_resource_url("trips/red"), **basic("123456789012345", api_key.secret))
+    wrong = api_client.get(_resource_url("trips/red"), **basic(api_key.key, "wrong"))
+    assert unknown.status_code == wrong.status_code == 401
+    assert _error(unknown, 401) == "Invalid API secret for API key 123456789012345."
+    assert _error(wrong, 401) == f"Invalid API secret for API key {api_key.key}."
+    api_key.is_active = False
+    api_key.save()
+    # Revocation is said only to whoever holds the secret.
+    assert _error(api_client.get(_resource_url("trips/red"), **basic(api_key.key, "wrong")), 401) == (
+        f"Invalid API secret for API key {api_key.key}."
+    )
