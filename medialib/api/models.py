@@ -35,3 +35,30 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.key})"
+
+
+class SignedRequest(models.Model):
+    """A signed write (upload, explicit) already carried out, so that sending it again does not do it twice.
+
+    A signature covers the parameters but not the file (as at Cloudinary), so an upload is told apart by its
+    file's SHA-256 as well: two different photos sent by a script within the same second with the same options
+    carry the same signature and are two uploads; the same request sent twice is one. `public_id` is empty
+    while the first request is still being carried out. Rows older than a signature's validity are of no use
+    (a replay would be refused as stale) and are deleted as new ones come in.
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+    content_sha256 = models.CharField(max_length=64, blank=True)
+    public_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "action", "signature", "content_sha256"],
+                                    name="signed_request_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.action} {self.signature[:12]}… -> {self.public_id or '(in progress)'}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 
 from django.conf import settings
@@ -98,6 +99,16 @@ def upload_file(params, files):
         raise ApiError("file is a data: URI whose base64 data is not valid.") from None
     # Cloudinary names a file sent as a data URI "file".
     return SimpleUploadedFile("file", data, content_type=match["type"] or "application/octet-stream")
+
+
+def file_sha256(file) -> str:
+    """The uploaded file's SHA-256, read in chunks, leaving the file at its start."""
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
 
 
 def _whole_file_check(headers) -> None:

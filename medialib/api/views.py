@@ -15,6 +15,7 @@ from tagging.services.analysis import analysis_on_upload, analysis_rerun
 
 from . import auth, params
 from .responses import ApiError, error_response, resource_response
+from .services import signed_write_once
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,15 @@ def image_upload(request):
     key, form = auth.signed_request_authenticate(request)
     arguments = params.upload_arguments(form, request.FILES, request.headers)
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
-    asset = asset_upload(uploaded_by=key.user, on_create=analysis_on_upload(addons=addons, auto_tagging=auto_tagging),
-                         **arguments)
-    return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=False)
+
+    def upload() -> str:
+        on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging)
+        return asset_upload(uploaded_by=key.user, on_create=on_create, **arguments).public_id
+
+    # The same signed request again (a replay, a client's retry) answers with the first upload, not a copy.
+    public_id, _ = signed_write_once(key=key, action="upload", signature=form["signature"],
+                                     content_sha256=params.file_sha256(arguments["file"]), write=upload)
+    return resource_response(_asset(public_id), request=request, secret=key.secret, addons=addons, with_data=False)
 
 
 @api_endpoint("POST")
@@ -84,7 +91,12 @@ def image_explicit(request):
     key, form = auth.signed_request_authenticate(request)
     arguments = params.explicit_arguments(form)
     asset = _asset(arguments.pop("public_id"))
-    analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
+
+    def rerun() -> str:
+        analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
+        return asset.public_id
+
+    signed_write_once(key=key, action="explicit", signature=form["signature"], write=rerun)
     return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False)
 
 

@@ -134,8 +134,10 @@ def test_refusals_raise_the_sdks_exceptions(cloudinary_sdk, live_server, key, us
     assert not Asset.objects.exists() and stored_files(media_root) == []
 
     cloudinary.uploader.upload(str(red_photo), public_id="taken")
+    # Another request for the taken public_id (the same one again, within its second, is a replay that answers
+    # with the first upload: test_replays.py).
     with pytest.raises(exceptions.AlreadyExists, match="already taken"):
-        cloudinary.uploader.upload(str(red_photo), public_id="taken")
+        cloudinary.uploader.upload(str(red_photo), public_id="taken", tags=["again"])
 
     key.is_active = False
     key.save()
@@ -186,3 +188,13 @@ def test_rate_limits_raise_the_sdks_rate_limited(cloudinary_sdk, key, red_photo,
         cloudinary.uploader.upload(str(red_photo))
     with pytest.raises(exceptions.RateLimited, match="wrong credentials"):
         cloudinary.api.resource("limited")
+
+
+def test_a_retried_upload_is_one_asset(cloudinary_sdk, key, red_photo, monkeypatch):
+    # The SDK signing two sends of the same upload alike (same second, as a retry after a timeout would be).
+    timestamp = str(int(time.time()))
+    monkeypatch.setattr(cloudinary.utils, "now", lambda: timestamp)
+    cloudinary_sdk(key)
+    first = cloudinary.uploader.upload(str(red_photo), tags=["walk"])
+    again = cloudinary.uploader.upload(str(red_photo), tags=["walk"])
+    assert again["public_id"] == first["public_id"] and Asset.objects.count() == 1
