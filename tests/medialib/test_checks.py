@@ -87,3 +87,28 @@ def test_worker_refuses_to_start_when_misconfigured(tmp_path):
     )
     assert result.returncode != 0
     assert "TAGGING_BACKEND is 'magic'" in result.stdout + result.stderr
+
+
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": "production-" + "k3y-" * 15, "ALLOWED_HOSTS": "media.example.org"}
+
+
+def test_production_settings_pass_the_deploy_checks_without_a_warning():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_pages_carry_hsts_and_the_csp_and_plain_http_is_redirected():
+    script = (
+        "from django.test import Client; from django.conf import settings\n"
+        "c = Client(HTTP_HOST='media.example.org')\n"
+        "r = c.get('/accounts/login/', secure=True)\n"
+        "print(r.status_code, r['Strict-Transport-Security'], '|', r['Content-Security-Policy'])\n"
+        "r = c.get('/accounts/login/')\n"
+        "print(r.status_code, r['Location'])\n"
+    )
+    result = _manage("shell", "-c", script, env=PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    secure, plain = result.stdout.strip().splitlines()[-2:]
+    assert secure.startswith("200 max-age=31536000; includeSubDomains |")
+    assert "script-src 'self'" in secure and "frame-ancestors 'none'" in secure
+    assert plain == "301 https://media.example.org/accounts/login/"

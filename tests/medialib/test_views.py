@@ -244,3 +244,14 @@ def test_json_is_json(alice):
     response = alice.post(reverse("medialib:upload"), {"files": [upload_file(images.png(), "a.png")]},
                           HTTP_ACCEPT="application/json")
     json.loads(response.content)
+
+
+def test_html_pages_carry_the_content_security_policy_and_files_keep_their_own(client, user, settings):
+    client.force_login(user)
+    response = client.get(reverse("medialib:gallery"))
+    assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+    asset = _asset(user, images.jpeg())
+    original = client.get(reverse("medialib:asset_original", args=[asset.pk, asset.version]))
+    assert original["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    settings.DEBUG = True  # Django's debug pages need inline script
+    assert "Content-Security-Policy" not in client.get(reverse("medialib:gallery"))
