@@ -1,4 +1,5 @@
 """The deployment files: docker-compose.yml is valid and wires every process to the same services."""
+import re
 import shutil
 import subprocess
 
@@ -33,8 +34,63 @@ def test_compose_file_is_valid_and_complete():
         assert env["DEBUG"] == "false"
 
 
+def test_compose_file_passes_docker_compose_config_quietly():
+    result = subprocess.run(["docker-compose", "config", "-q"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "k"})
+    assert result.returncode == 0 and result.stdout == "", result.stderr
+
+
+def _nginx_directives() -> dict[str, str]:
+    text = re.sub(r"#.*", "", (ROOT / "deploy" / "nginx" / "medialib.conf").read_text())
+    return {m[1]: m[2].strip() for m in re.finditer(r"^\s*([a-z_]+)\s+([^;{]*);", text, re.M)}
+
+
+def test_nginx_is_in_front_of_gunicorn_and_gunicorn_is_not_published():
+    services = _config()["services"]
+    nginx = services["nginx"]
+    assert [str(p.get("published")) if isinstance(p, dict) else p.split(":")[0] for p in nginx["ports"]] == ["8000"]
+    mounts = [v if isinstance(v, str) else f"{v['source']}:{v['target']}" for v in nginx["volumes"]]
+    assert any(m.split(":")[0].endswith("deploy/nginx/medialib.conf") and ":/etc/nginx/conf.d/default.conf" in m
+               for m in mounts)
+    assert "ports" not in services["web"]  # reachable only through nginx
+    assert _nginx_directives()["proxy_pass"] == "http://medialib_web"
+    assert "server web:8000" in (ROOT / "deploy" / "nginx" / "medialib.conf").read_text()
+    # The app trusts exactly the one X-Forwarded-For entry nginx appends.
+    assert services["web"]["environment"]["MEDIALIB_PROXY_COUNT"] == "1"
+    conf = (ROOT / "deploy" / "nginx" / "medialib.conf").read_text()
+    assert re.search(r"^\s*proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;", conf, re.M)
+
+
+def test_nginx_buffers_slow_clients_and_refuses_bodies_the_app_would():
+    from django.conf import settings
+
+    nginx = _nginx_directives()
+    assert nginx["proxy_request_buffering"] == "on" and nginx["proxy_buffering"] == "on"
+    for timeout in ("client_header_timeout", "client_body_timeout", "send_timeout", "keepalive_timeout"):
+        assert 1 <= int(nginx[timeout].rstrip("s")) <= 60, timeout
+    # One file per request, plus 1 MiB for the multipart form around it; compose leaves the app's limit as is.
+    assert int(nginx["client_max_body_size"]) == settings.MEDIALIB_MAX_UPLOAD_BYTES + 1024 * 1024
+    assert "MEDIALIB_MAX_UPLOAD_BYTES" not in _config()["services"]["web"]["environment"]
+
+
 def test_procfile_runs_web_and_worker_on_every_queue():
     procfile = (ROOT / "Procfile").read_text()
     assert "runserver 127.0.0.1:$PORT" in procfile
     assert "--queues=default,renditions,analysis" in procfile
     assert "celery -A medialib beat" in procfile  # the periodic analysis sweep
+
+
+def test_nginx_accepts_its_config(tmp_path):
+    if not shutil.which("nginx", path="/usr/sbin:/usr/bin"):
+        pytest.fail("nginx is missing: apt-get install nginx-light (.ci/run does this)")
+    # As the container would load it, but with gunicorn's address resolvable here.
+    site = (ROOT / "deploy" / "nginx" / "medialib.conf").read_text().replace("server web:8000;", "server 127.0.0.1:8000;")
+    (tmp_path / "site.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{ include {tmp_path}/site.conf; }}\n"
+    )
+    result = subprocess.run(
+        [shutil.which("nginx", path="/usr/sbin:/usr/bin"), "-t", "-e", "stderr", "-p", str(tmp_path),
+         "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
