@@ -191,7 +191,10 @@ STORAGES = {
 
 # --- Uploads: limits checked on every file before it is stored.
 MEDIALIB_MAX_UPLOAD_BYTES = env_int("MEDIALIB_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
-MEDIALIB_MAX_PIXELS = env_int("MEDIALIB_MAX_PIXELS", 100_000_000)
+# A decoded pixel costs 3-4 bytes (RGB, RGBA) however small the file (a 100 MP PNG of one colour is 400 KB):
+# 50 MP is 200 MB per upload being validated or rendered, which 3 web and 2 worker processes on a 2-core,
+# few-GB machine can hold at once (bench/memory.py, BENCHMARKS.md).
+MEDIALIB_MAX_PIXELS = env_int("MEDIALIB_MAX_PIXELS", 50_000_000)
 MEDIALIB_MAX_FILES_PER_REQUEST = env_int("MEDIALIB_MAX_FILES_PER_REQUEST", 100)
 # Django refuses a request with more parts than this; keep it above the files allowed per request.
 DATA_UPLOAD_MAX_NUMBER_FILES = MEDIALIB_MAX_FILES_PER_REQUEST

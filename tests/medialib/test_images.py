@@ -170,3 +170,42 @@ def test_face_crop_is_a_square_around_the_box_with_a_margin():
     assert crop.getpixel((28, 28)) == (255, 0, 0)  # centred on the face
     r, g, b = crop.getpixel((2, 2))
     assert b > 200 and r < 50  # a margin of the background around it (1.4 x the box)
+
+
+def test_large_non_jpeg_images_are_flattened_and_reduced_a_strip_at_a_time(monkeypatch):
+    import random
+
+    from medialib import images as medialib_images
+
+    random.seed(7)
+    rgba = Image.frombytes("RGBA", (301, 200), bytes(random.randrange(256) for _ in range(301 * 200 * 4)))
+    whole = medialib_images.rgb_flatten(rgba).reduce(3)
+    monkeypatch.setattr(medialib_images, "_STRIP_PIXELS", 301 * 10)  # 9 rows a strip: 23 strips
+    strips = medialib_images._flatten_reduced(rgba, 3)
+    assert strips.size == whole.size == (101, 67)
+    assert strips.tobytes() == whole.tobytes()
+
+
+def test_a_thumbnail_of_a_large_png_with_alpha_stays_near_its_decoded_size():
+    """A 25 MP PNG of one colour with alpha (100 KB) is 100 MB decoded; its thumbnail took 310 MB, now about that."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import io\nfrom PIL import Image\n"
+        "out = io.BytesIO(); Image.new('RGBA', (5000, 5000), (30, 120, 200, 128)).save(out, 'PNG')\n"
+        "data = out.getvalue(); del out\n"
+        "def kb(field):\n"
+        "    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(field + ':'))\n"
+        "from medialib.images import thumbnail_render\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "before = kb('VmRSS')\n"
+        "thumbnail_render(io.BytesIO(data), max_size=400)\n"
+        "print((kb('VmHWM') - before) // 1024)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    peak_mb = int(result.stdout.strip().splitlines()[-1])
+    assert peak_mb < 140, f"{peak_mb} MB"  # 100 MB of decoded pixels, a few MB of strips
