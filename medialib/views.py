@@ -16,7 +16,7 @@ from tagging.addons import FACES_ADDON
 from tagging.forms import AnalysisRerunForm
 from tagging.models import Person
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
-from tagging.services.tags import tag_remove_or_reject
+from tagging.services.tags import tag_can_reject, tag_remove_or_reject
 
 from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
@@ -122,6 +122,7 @@ def asset_detail(request, public_id):
         {
             "asset": asset,
             "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
+            "can_reject": tag_can_reject(user=request.user, asset=asset),
             "tag_form": TagAddForm(),
             "analyses": tagging_selectors.addon_statuses(asset),
             "tags": tagging_selectors.tag_items(asset),
