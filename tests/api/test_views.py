@@ -401,3 +401,15 @@ def test_an_unexpected_failure_is_a_json_500(api_client, api_key, monkeypatch):
 
     monkeypatch.setattr("medialib.api.views.asset_upload", broken)
     assert _error(_upload(api_client, api_key), 500) == "Internal server error."
+
+
+def test_in_private_mode_a_key_reads_and_analyses_only_its_users_images(api_client, asset, other_user, staff_user,
+                                                                         settings):
+    settings.MEDIALIB_VISIBILITY = "private"
+    bob = api_key_create(name="bob", user=other_user)
+    assert _error(api_client.get(_resource_url("trips/red"), **_basic(bob)), 404) == "Resource not found - trips/red"
+    response = _explicit(api_client, bob, public_id="trips/red", categorization="aws_rek_tagging")
+    assert _error(response, 404) == "Resource not found - trips/red"
+    assert not AnalysisResult.objects.exists()
+    assert api_client.get(_resource_url("trips/red"), **_basic(api_key_create(name="s", user=staff_user))).status_code \
+        == 200
