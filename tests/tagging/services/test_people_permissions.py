@@ -137,3 +137,31 @@ def test_the_migration_approves_people_staff_vouched_for(user, staff_user):
     import_module("tagging.migrations.0004_person_approved").approve_trusted(apps, None)
     assert dict(Person.objects.values_list("name", "approved")) == {"Mal": False, "Ann": True}
     assert dict(Face.objects.values_list("person__name", "example_approved")) == {"Mal": False, "Ann": True}
+
+
+# --- Every other write on faces, by another user: refused by the service, whatever page or script calls it.
+
+
+def test_another_user_cannot_clear_or_name_a_face(user, other_user):
+    from django.core.exceptions import PermissionDenied
+
+    asset = face_photo(user)
+    person = _name(user, asset, "Ann")
+    with pytest.raises(PermissionDenied):
+        people_services.face_clear(face=asset.faces.get(), user=other_user)
+    with pytest.raises(PermissionDenied):
+        people_services.face_name(face=asset.faces.get(), user=other_user, name="Mal")
+    face = asset.faces.get()
+    assert face.person == person and not face.rejections.exists()
+    assert "Ann" in tags_of(asset) and not Person.objects.filter(name="Mal").exists()
+
+
+def test_a_group_with_another_users_face_is_refused_whole(user, other_user):
+    from django.core.exceptions import PermissionDenied
+
+    mine, theirs = face_photo(user), face_photo(other_user, BLUE)
+    with pytest.raises(PermissionDenied):
+        people_services.faces_name_group(face_ids=[mine.faces.get().pk, theirs.faces.get().pk], user=user, name="Mal")
+    _untouched(mine)
+    _untouched(theirs)
+    assert not Person.objects.exists()
