@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 
 VALID_STORAGES = ("local", "s3")
+VALID_VISIBILITIES = ("shared", "private")
 
 
 @register(Tags.security, deploy=False)
@@ -36,6 +37,14 @@ def check_storage(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register()
+def check_visibility(app_configs, **kwargs):
+    if settings.MEDIALIB_VISIBILITY not in VALID_VISIBILITIES:
+        return [Error(f"MEDIALIB_VISIBILITY is {settings.MEDIALIB_VISIBILITY!r}; it must be one of "
+                      f"{', '.join(VALID_VISIBILITIES)}.", id="medialib.E012")]
+    return []
 
 
 @register()

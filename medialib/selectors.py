@@ -1,6 +1,8 @@
-"""Reads from the asset library: the gallery's pages, one asset, its renditions, and who may change what.
+"""Reads from the asset library: the gallery's pages, one asset, its renditions, and who may see and change what.
 
 Apps above this one show more of an asset (tagging: its analyses) by passing their own `prefetch` in.
+Who may see which assets is decided here only (assets_visible_to, visible_q): every page's read passes the user
+in; `user=None` is the library itself (commands, the worker), which sees everything.
 """
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 
 from .models import Asset, AssetTag, Rendition, Tag
@@ -18,6 +21,32 @@ def asset_can_edit(*, user, asset: Asset) -> bool:
     if not user or not user.is_authenticated or not user.is_active:
         return False
     return user.is_staff or asset.uploaded_by_id == user.pk
+
+
+def visible_uploader_ids(user) -> tuple[int, ...] | None:
+    """Whose assets this user may see: None for everyone's, else the uploaders' ids (none at all: nothing).
+
+    MEDIALIB_VISIBILITY=shared: every signed-in user sees every asset. private: users see their own, staff all.
+    `user=None` is the library itself (commands, the worker).
+    """
+    if user is None:
+        return None
+    if not user.is_authenticated:
+        return ()
+    if settings.MEDIALIB_VISIBILITY == "shared" or user.is_active and user.is_staff:
+        return None
+    return (user.pk,)
+
+
+def visible_q(user, *, through: str = "") -> Q:
+    """The condition on assets (or, `through="asset__"`, on rows of an asset) that this user may see them."""
+    uploaders = visible_uploader_ids(user)
+    return Q() if uploaders is None else Q(**{f"{through}uploaded_by__in": uploaders})
+
+
+def assets_visible_to(user) -> QuerySet[Asset]:
+    """The assets this user may see (visible_q)."""
+    return Asset.objects.filter(visible_q(user))
 
 
 def _with_display_data(queryset: QuerySet[Asset], prefetch: Sequence = ()) -> QuerySet[Asset]:
@@ -62,9 +91,9 @@ def tiles_prepare(assets: list[Asset]) -> list[Asset]:
     return assets
 
 
-def tiles_by_ids(*, ids: list[int], prefetch: Sequence = ()) -> list[Asset]:
-    """Those assets that exist, ready for gallery tiles, newest first."""
-    return tiles_prepare(list(_with_tile_data(Asset.objects.filter(pk__in=ids), prefetch).order_by("-pk")))
+def tiles_by_ids(*, ids: list[int], prefetch: Sequence = (), user=None) -> list[Asset]:
+    """Those assets that exist (and the user may see), ready for gallery tiles, newest first."""
+    return tiles_prepare(list(_with_tile_data(assets_visible_to(user).filter(pk__in=ids), prefetch).order_by("-pk")))
 
 
 @dataclass
@@ -75,24 +104,25 @@ class GalleryPage:
 
 
 def gallery_page(*, before: int | None = None, after: int | None = None, limit: int = 48,
-                 prefetch: Sequence = ()) -> GalleryPage:
-    """A page of assets, newest first, by keyset on the primary key (no OFFSET scans).
+                 prefetch: Sequence = (), user=None) -> GalleryPage:
+    """A page of the assets the user may see, newest first, by keyset on the primary key (no OFFSET scans).
 
     `before=<id>` gives the next (older) page, `after=<id>` the previous (newer) one.
     """
-    queryset = _with_tile_data(Asset.objects.all(), prefetch)
+    visible = assets_visible_to(user)
+    queryset = _with_tile_data(visible, prefetch)
     if after is not None:
         rows = list(queryset.filter(pk__gt=after).order_by("pk")[: limit + 1])
         has_newer = len(rows) > limit
         assets = list(reversed(rows[:limit]))
-        has_older = Asset.objects.filter(pk__lt=assets[-1].pk).exists() if assets else False
+        has_older = visible.filter(pk__lt=assets[-1].pk).exists() if assets else False
     else:
         if before is not None:
             queryset = queryset.filter(pk__lt=before)
         rows = list(queryset.order_by("-pk")[: limit + 1])
         has_older = len(rows) > limit
         assets = rows[:limit]
-        has_newer = before is not None and bool(assets) and Asset.objects.filter(pk__gt=assets[0].pk).exists()
+        has_newer = before is not None and bool(assets) and visible.filter(pk__gt=assets[0].pk).exists()
     return GalleryPage(
         assets=tiles_prepare(assets),
         next_before=assets[-1].pk if assets and has_older else None,
@@ -100,8 +130,8 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
     )
 
 
-def asset_get(*, public_id: str, prefetch: Sequence = ()) -> Asset | None:
-    return _with_display_data(Asset.objects.filter(public_id=public_id), prefetch).first()
+def asset_get(*, public_id: str, prefetch: Sequence = (), user=None) -> Asset | None:
+    return _with_display_data(assets_visible_to(user).filter(public_id=public_id), prefetch).first()
 
 
 def rendition_for(asset: Asset, spec: str) -> Rendition | None:
@@ -113,13 +143,13 @@ def rendition_for(asset: Asset, spec: str) -> Rendition | None:
     return None
 
 
-def assets_by_ids(*, ids: list[int], prefetch: Sequence = ()) -> list[Asset]:
-    """Those assets that exist, with what the pages show of them, newest first."""
-    return list(_with_display_data(Asset.objects.filter(pk__in=ids), prefetch).order_by("-pk"))
+def assets_by_ids(*, ids: list[int], prefetch: Sequence = (), user=None) -> list[Asset]:
+    """Those assets that exist (and the user may see), with what the pages show of them, newest first."""
+    return list(_with_display_data(assets_visible_to(user).filter(pk__in=ids), prefetch).order_by("-pk"))
 
 
-def asset_by_pk(*, pk: int, prefetch: Sequence = ()) -> Asset | None:
-    return _with_display_data(Asset.objects.filter(pk=pk), prefetch).first()
+def asset_by_pk(*, pk: int, prefetch: Sequence = (), user=None) -> Asset | None:
+    return _with_display_data(assets_visible_to(user).filter(pk=pk), prefetch).first()
 
 
 def rendition_url(asset: Asset, spec: str) -> str | None:

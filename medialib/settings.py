@@ -201,6 +201,9 @@ DATA_UPLOAD_MAX_NUMBER_FILES = MEDIALIB_MAX_FILES_PER_REQUEST
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 MEDIALIB_GALLERY_PAGE_SIZE = env_int("MEDIALIB_GALLERY_PAGE_SIZE", 48)
 MEDIALIB_CLOUD_NAME = os.environ.get("MEDIALIB_CLOUD_NAME", "medialib")
+# Who sees whose photos: "shared" (every user sees the whole library, as always) or "private" (users see their own;
+# staff see all). Enforced by medialib.selectors.assets_visible_to, which every page's read goes through.
+MEDIALIB_VISIBILITY = os.environ.get("MEDIALIB_VISIBILITY", "shared")
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

@@ -14,9 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tagging import selectors as tagging_selectors
 from tagging.addons import FACES_ADDON
 from tagging.forms import AnalysisRerunForm
-from tagging.models import Person
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
-from tagging.services.tags import tag_remove_or_reject
+from tagging.services.tags import tag_can_reject, tag_remove_or_reject
 
 from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
@@ -45,11 +44,11 @@ def gallery(request):
     if node is not None:
         after = request.GET.get("after")
         page = query_page(node=node, cursor=after or request.GET.get("before"), newer=bool(after),
-                          limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False)
+                          limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False, user=request.user)
     else:
         page = selectors.gallery_page(
             before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
-            prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)],
+            prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)], user=request.user,
         )
     params = request.GET.copy()
     for name in ("before", "after"):
@@ -113,7 +112,8 @@ def asset_detail_url(asset: Asset) -> str:
 
 @login_required
 def asset_detail(request, public_id):
-    asset = selectors.asset_get(public_id=public_id, prefetch=[tagging_selectors.analyses_prefetch()])
+    asset = selectors.asset_get(public_id=public_id, prefetch=[tagging_selectors.analyses_prefetch()],
+                                user=request.user)
     if asset is None:
         raise Http404("No image with that public_id.")
     return render(
@@ -122,21 +122,22 @@ def asset_detail(request, public_id):
         {
             "asset": asset,
             "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
+            "can_reject": tag_can_reject(user=request.user, asset=asset),
             "tag_form": TagAddForm(),
             "analyses": tagging_selectors.addon_statuses(asset),
             "tags": tagging_selectors.tag_items(asset),
             "rerun_form": AnalysisRerunForm(initial=tagging_selectors.analysis_defaults(asset)),
-            **_face_context(asset),
+            **_face_context(asset, request.user),
         },
     )
 
 
-def _face_context(asset):
+def _face_context(asset, user):
     return {
         "faces": tagging_selectors.asset_faces(asset),
         "faces_analysed": any(status.addon == FACES_ADDON and status.status == "complete"
                               for status in tagging_selectors.addon_statuses(asset)),
-        "known_people": Person.objects.filter(hidden=False).order_by("name").only("name"),
+        "known_people": tagging_selectors.people_known(user=user).only("name"),
     }
 
 
@@ -155,7 +156,7 @@ def _json_login_required(view):
 @never_cache
 def asset_analysis(request, pk):
     """One asset's add-on statuses, labels, tags and renditions, for its page to follow the worker."""
-    asset = selectors.asset_by_pk(pk=pk, prefetch=[tagging_selectors.analyses_prefetch()])
+    asset = selectors.asset_by_pk(pk=pk, prefetch=[tagging_selectors.analyses_prefetch()], user=request.user)
     if asset is None:
         return JsonResponse({"error": {"message": "No image with that id."}}, status=404)
     return JsonResponse(tagging_selectors.asset_status(asset, with_labels=True))
@@ -167,14 +168,14 @@ def asset_analysis(request, pk):
 def assets_analysis(request):
     """The same for several assets (`?ids=3,2,1`), for the gallery; ids that do not exist are left out."""
     ids = [int(v) for v in request.GET.get("ids", "").split(",") if v.isdigit()][:STATUS_MAX_IDS]
-    assets = selectors.assets_by_ids(ids=ids, prefetch=[tagging_selectors.analyses_prefetch()])
+    assets = selectors.assets_by_ids(ids=ids, prefetch=[tagging_selectors.analyses_prefetch()], user=request.user)
     return JsonResponse({"assets": [tagging_selectors.asset_status(asset) for asset in assets]})
 
 
 @login_required
 @require_POST
 def asset_analysis_rerun(request, pk):
-    asset = get_object_or_404(Asset, pk=pk)
+    asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk)
     form = AnalysisRerunForm(request.POST)
     if form.is_valid():
         try:
@@ -191,7 +192,7 @@ def asset_analysis_rerun(request, pk):
 @login_required
 @require_POST
 def asset_tags_add(request, pk):
-    asset = get_object_or_404(Asset, pk=pk)
+    asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk)
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
@@ -211,7 +212,7 @@ def asset_tags_add(request, pk):
 @login_required
 @require_POST
 def asset_tag_remove(request, pk):
-    asset = get_object_or_404(Asset, pk=pk)
+    asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk)
     form = TagRemoveForm(request.POST)
     if not form.is_valid():
         return redirect("medialib:asset_detail", asset.public_id)
@@ -227,7 +228,7 @@ def asset_tag_remove(request, pk):
 @login_required
 @require_POST
 def asset_delete(request, pk):
-    asset = get_object_or_404(Asset, pk=pk)
+    asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk)
     services.asset_delete(asset=asset, user=request.user)
     messages.success(request, f"Deleted {asset.public_id}.")
     return redirect("medialib:gallery")
@@ -251,14 +252,15 @@ def _file_response(name: str, content_type: str, filename: str | None = None) ->
 
 @login_required
 def asset_original(request, pk, version):
-    asset = get_object_or_404(Asset, pk=pk, version=version)
+    asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk, version=version)
     safe_name = "".join(c for c in asset.original_filename if c.isalnum() or c in "._- ") or f"image.{asset.format}"
     return _file_response(asset.file.name, asset.mime_type, safe_name)
 
 
 @login_required
 def asset_rendition(request, pk, spec, version):
-    rendition = get_object_or_404(Rendition, asset_id=pk, spec=spec, version=version)
+    rendition = get_object_or_404(Rendition.objects.filter(selectors.visible_q(request.user, through="asset__")),
+                                  asset_id=pk, spec=spec, version=version)
     return _file_response(rendition.file.name, "image/jpeg")
 
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from medialib.models import Asset
-from medialib.selectors import tiles_by_ids
+from medialib.selectors import tiles_by_ids, visible_uploader_ids
 from tagging.selectors import analyses_prefetch
 
 from . import conf, sql
@@ -67,22 +67,24 @@ class SearchPage:
 
 
 def search(*, text: str, cursor: str | None = None, newer: bool = False, limit: int = 48,
-           facets: bool = True) -> SearchPage:
+           facets: bool = True, user=None) -> SearchPage:
     """The page of results for a typed query; a malformed one comes back with `error` set, never raised."""
     try:
         node = q.parse(text)
     except q.QueryError as exc:
         return SearchPage(text=text, error=exc.message, error_position=exc.position)
-    return query_page(node=node, text=text, cursor=cursor, newer=newer, limit=limit, facets=facets)
+    return query_page(node=node, text=text, cursor=cursor, newer=newer, limit=limit, facets=facets, user=user)
 
 
 def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool = False, limit: int = 48,
-               facets: bool = True) -> SearchPage:
-    """The page of results for a query AST (the search page, the gallery's filters, later the API)."""
+               facets: bool = True, user=None) -> SearchPage:
+    """The page of results for a query AST (the search page, the gallery's filters, later the API), among the
+    assets the user may see (medialib.selectors.visible_uploader_ids; None: all)."""
     page = SearchPage(text=text, node=node)
     try:
         with _time_limit():
             resolved, page.notes = resolve(node)
+            resolved = _visible_only(resolved, visible_uploader_ids(user))
             compiler = sql.Compiler(estimate_cap=conf.get("SEARCH_EXACT_COUNT_MAX"))
             start = sql.Cursor.from_token(cursor) if cursor else None
             rows = compiler.page(resolved, cursor=start, newer=newer and start is not None, limit=limit + 1)
@@ -95,7 +97,8 @@ def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool =
             else:
                 page.next_cursor = _token(rows[-1]) if rows and more else None
                 page.prev_cursor = _token(rows[0]) if rows and start is not None else None
-            tiles = tiles_by_ids(ids=[row[0] for row in rows], prefetch=[analyses_prefetch(for_tiles=True)])
+            tiles = tiles_by_ids(ids=[row[0] for row in rows], prefetch=[analyses_prefetch(for_tiles=True)],
+                                 user=user)
             by_id = {asset.pk: asset for asset in tiles}
             page.assets = [by_id[row[0]] for row in rows if row[0] in by_id]
             if facets:
@@ -104,6 +107,16 @@ def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool =
     except SearchTooSlow:
         page.error = "This search took too long. Add a tag or a date to narrow it."
     return page
+
+
+def _visible_only(resolved, uploaders):
+    """The query narrowed to those uploaders' assets: a term like `uploader:`, so counts and facets follow."""
+    if uploaders is None or isinstance(resolved, sql.Nothing):
+        return resolved
+    if not uploaders:
+        return sql.Nothing()
+    mine = sql.AssetsWhere("uploader", tuple(sorted(uploaders)))
+    return mine if isinstance(resolved, sql.Everything) else q.all_of(resolved, mine)
 
 
 def _token(row) -> str:
@@ -307,22 +320,32 @@ def _facet(node, tag_id: int, name: str, count: int, approximate: bool) -> Facet
                  narrow=q.unparse(q.all_of(node, tag)), exclude=q.unparse(q.all_of(node, q.Not(tag))))
 
 
-def popular_tags(*, limit: int = 20) -> list[tuple[str, int]]:
-    """The most used tags: where the empty search page suggests to start."""
-    from medialib.models import Tag
+def popular_tags(*, limit: int = 20, user=None) -> list[tuple[str, int]]:
+    """The most used tags (on the assets the user may see): where the empty search page suggests to start."""
+    from django.db.models import Count as Counted
 
+    from medialib.models import AssetTag, Tag
+
+    uploaders = visible_uploader_ids(user)
+    if uploaders is not None:  # counted live on their own photos: usage_count is the whole library's
+        return list(AssetTag.objects.filter(content_object__uploaded_by__in=uploaders).values("tag__name")
+                    .annotate(n=Counted("pk")).order_by("-n", "tag__name").values_list("tag__name", "n")[:limit])
     return list(Tag.objects.filter(usage_count__gt=0).order_by("-usage_count", "name")
                 .values_list("name", "usage_count")[:limit])
 
 
 # --- Autocomplete
 
-def suggestions(*, text: str, kind: str = "") -> list[dict]:
-    """Tags and people whose name starts with what is being typed, most used first, with their counts."""
+def suggestions(*, text: str, kind: str = "", user=None) -> list[dict]:
+    """Tags and people whose name starts with what is being typed, most used first, with their counts (on the
+    assets the user may see: a name only on others' photos is not suggested)."""
     prefix = " ".join((text or "").replace("\x00", "").split())[:100]
     if not prefix:
         return []
     limit = conf.get("SEARCH_SUGGESTIONS")
+    uploaders = visible_uploader_ids(user)
+    if uploaders is not None:
+        return _suggestions_among(prefix, kind, limit, uploaders)
     found: list[dict] = []
     if kind in ("", "person"):
         for _, name, count in sql.people_matching(prefix, limit if kind else 3):
@@ -335,4 +358,28 @@ def suggestions(*, text: str, kind: str = "") -> list[dict]:
             count = live.get(tag_id, 0) if usage < 1000 else usage
             if count:
                 found.append({"kind": "tag", "name": name, "count": count, "insert": q.quote(name)})
+    return found[:limit]
+
+
+def _suggestions_among(prefix: str, kind: str, limit: int, uploaders: tuple[int, ...]) -> list[dict]:
+    """suggestions() counted live on those uploaders' assets (MEDIALIB_VISIBILITY=private)."""
+    from django.db.models import Count as Counted
+
+    from medialib.models import AssetTag
+    from tagging.models import Face
+
+    found: list[dict] = []
+    if kind in ("", "person"):
+        people = (Face.objects.filter(asset__uploaded_by__in=uploaders, person__hidden=False)
+                  .filter(Q(person__name__istartswith=prefix) | Q(person__name__icontains=" " + prefix))
+                  .values("person__name").annotate(n=Counted("asset", distinct=True))
+                  .order_by("-n", "person__name")[:limit if kind else 3])
+        for row in people:
+            name = row["person__name"]
+            found.append({"kind": "person", "name": name, "count": row["n"], "insert": "person:" + q.quote(name)})
+    if kind in ("", "tag"):
+        tags = (AssetTag.objects.filter(content_object__uploaded_by__in=uploaders, tag__name__istartswith=prefix)
+                .values("tag__name").annotate(n=Counted("pk")).order_by("-n", "tag__name")[:limit])
+        for row in tags:
+            found.append({"kind": "tag", "name": row["tag__name"], "count": row["n"], "insert": q.quote(row["tag__name"])})
     return found[:limit]

@@ -16,9 +16,10 @@ def search(request):
     context = {"q": text, "page": None, "popular": []}
     if text.strip():
         context["page"] = selectors.search(text=text, cursor=after or request.GET.get("before"),
-                                           newer=bool(after), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE)
+                                           newer=bool(after), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
+                                           user=request.user)
     else:
-        context["popular"] = selectors.popular_tags()
+        context["popular"] = selectors.popular_tags(user=request.user)
     status = 400 if context["page"] is not None and context["page"].error else 200
     return render(request, "search/search.html", context, status=status)
 
@@ -26,5 +27,6 @@ def search(request):
 @login_required
 @require_GET
 def suggest(request):
-    found = selectors.suggestions(text=request.GET.get("q", ""), kind=request.GET.get("kind", ""))
+    found = selectors.suggestions(text=request.GET.get("q", ""), kind=request.GET.get("kind", ""),
+                                   user=request.user)
     return JsonResponse({"suggestions": found})

@@ -521,13 +521,13 @@ class PersonActionForm(ActionForm):
 @admin.register(Person)
 class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
     form = PersonForm
-    list_display = ["name", "photos", "faces_link", "hidden"]
-    list_filter = ["hidden"]
+    list_display = ["name", "photos", "faces_link", "hidden", "approved"]
+    list_filter = ["hidden", "approved"]
     search_fields = ["name"]
-    fields = ["name", "hidden", "faces_link", "created_at"]
-    readonly_fields = ["faces_link", "created_at"]
+    fields = ["name", "hidden", "approved", "faces_link", "created_at"]
+    readonly_fields = ["approved", "faces_link", "created_at"]  # approval by its actions, which log and re-check
     action_form = PersonActionForm
-    actions = ["merge", "hide", "unhide"]
+    actions = ["merge", "hide", "unhide", "approve", "withdraw_approval"]
     service_fields = ("name", "hidden")
 
     def has_delete_permission(self, request, obj=None):
@@ -549,6 +549,7 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
+            obj.approved = True  # created by a moderator
             return super().save_model(request, obj, form, change)
         current = Person.objects.get(pk=obj.pk)
         if "name" in form.changed_data:
@@ -567,7 +568,7 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
                               messages.ERROR)
             return
         try:
-            target = people_services.person_get_or_create(name)
+            target = people_services.person_get_or_create(name, approved=True)  # a moderator's
             moved = people_services.people_merge(people=list(queryset), target=target, user=request.user)
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
@@ -584,6 +585,19 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
         count = people_services.people_hide(people=queryset, hidden=False, user=request.user)
         self.message_user(request, f"Showed {count} person(s) again.", messages.SUCCESS)
 
+    @admin.action(description="Approve the selected people: recognised on everyone's photos, from their faces named "
+                              "so far", permissions=["moderate"])
+    def approve(self, request, queryset):
+        count = people_services.people_approve(people=queryset, approved=True, user=request.user)
+        self.message_user(request, f"Approved {count} person(s); everyone's photos are being checked.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Withdraw approval: recognised only on the photos of whoever named them",
+                  permissions=["moderate"])
+    def withdraw_approval(self, request, queryset):
+        count = people_services.people_approve(people=queryset, approved=False, user=request.user)
+        self.message_user(request, f"Withdrew approval of {count} person(s).", messages.SUCCESS)
+
 
 class FaceActionForm(ActionForm):
     person_name = forms.CharField(required=False, label="Move to:",
@@ -592,7 +606,7 @@ class FaceActionForm(ActionForm):
 
 @admin.register(Face)
 class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
-    list_display = ["face", "photo", "person", "person_source", "match_confidence", "index"]
+    list_display = ["face", "photo", "person", "person_source", "example_approved", "match_confidence", "index"]
     list_display_links = None
     list_filter = [("person", admin.RelatedOnlyFieldListFilter), "person_source"]
     search_fields = ["person__name", "asset__public_id"]

@@ -64,6 +64,12 @@ class Person(models.Model):
     hidden = models.BooleanField(
         default=False, help_text="Hidden people are left out of the people pages and never auto-tagged."
     )
+    # Whoever names a face says who it is on their own photos; on other people's photos only once a moderator
+    # (or staff, or the enrol command, by creating them) has vouched for the person: tagging.matching.
+    approved = models.BooleanField(
+        default=False, help_text="Approved people are recognised on everyone's photos, from their approved example "
+                                 "faces; the others only on the photos of whoever named them."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,6 +108,9 @@ class Face(models.Model):
     match_confidence = models.FloatField(null=True, blank=True, help_text="0-100")
     celebrity_id = models.CharField(max_length=100, blank=True, help_text="The recogniser's own id (Rekognition).")
     celebrity_urls = models.JSONField(default=list, blank=True)
+    # A named face ("user") is an example face; it counts on other owners' photos only when approved (named by
+    # staff or enrolled, or there when a moderator approved its person) and its person is approved.
+    example_approved = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 
 from medialib.models import Asset, AssetTag
-from medialib.selectors import rendition_url, tiles_by_ids
+from medialib.selectors import rendition_url, tiles_by_ids, visible_q
 
 from .addons import ADDONS, AUTO_TAGGING_DEFAULT, LABELS_ADDON
 from .models import AnalysisResult, Face, Person
@@ -52,27 +52,46 @@ def analysis_statuses(asset: Asset) -> dict[str, str]:
     return {result.addon: result.status for result in asset_analyses(asset)}
 
 
-def people_list():
-    """Every person not hidden, with how many photos they are in, and one of their faces for a thumbnail."""
+def people_list(*, user=None):
+    """Every person not hidden, with how many photos (that the user may see) they are in, and one of their faces
+    on those for a thumbnail; people on none of them are left out."""
     # A face someone named is the most trustworthy picture of them; then the surest detection.
     named_first = Case(When(person_source=Face.SOURCE_USER, then=Value(0)), default=Value(1), output_field=IntegerField())
-    cover = Face.objects.filter(person=OuterRef("pk")).order_by(named_first, "-confidence").values("pk")[:1]
+    cover = (Face.objects.filter(visible_q(user, through="asset__"), person=OuterRef("pk"))
+             .order_by(named_first, "-confidence").values("pk")[:1])
+    visible_faces = visible_q(user, through="faces__asset__")
     return (
         Person.objects.filter(hidden=False)  # hidden by a moderator
-        .annotate(photos=Count("faces__asset", distinct=True), cover_face=Subquery(cover))
+        .annotate(photos=Count("faces__asset", distinct=True, filter=visible_faces or None),
+                  cover_face=Subquery(cover))
         .filter(photos__gt=0)
         .order_by("name")
     )
 
 
-def person_assets(person, *, before: int | None = None, limit: int = 48) -> tuple[list, int | None]:
-    """A page of the person's photos, newest first, ready for gallery tiles, and the cursor of the next page
-    (keyset on the asset id, as the gallery): someone in thousands of photos gets pages, not one long list."""
-    ids = Asset.objects.filter(faces__person=person).distinct().order_by("-pk")
+def people_visible(*, user=None):
+    """The people this user may know of: everyone; where photos are private (MEDIALIB_VISIBILITY), those on photos
+    the user may see and the approved ones, so nobody learns the names others gave on their own photos."""
+    people = Person.objects.order_by("name")
+    if visible_q(user):
+        people = people.filter(Q(approved=True) | Q(pk__in=Face.objects.filter(
+            visible_q(user, through="asset__"), person__isnull=False).values("person_id")))
+    return people
+
+
+def people_known(*, user=None):
+    """The people offered when naming a face: those the user may know of, but not the hidden ones."""
+    return people_visible(user=user).filter(hidden=False)
+
+
+def person_assets(person, *, before: int | None = None, limit: int = 48, user=None) -> tuple[list, int | None]:
+    """A page of the person's photos that the user may see, newest first, ready for gallery tiles, and the cursor
+    of the next page (keyset on the asset id, as the gallery): someone in thousands of photos gets pages."""
+    ids = Asset.objects.filter(visible_q(user), faces__person=person).distinct().order_by("-pk")
     if before is not None:
         ids = ids.filter(pk__lt=before)
     ids = list(ids.values_list("pk", flat=True)[:limit + 1])
-    assets = tiles_by_ids(ids=ids[:limit], prefetch=[analyses_prefetch(for_tiles=True)])
+    assets = tiles_by_ids(ids=ids[:limit], prefetch=[analyses_prefetch(for_tiles=True)], user=user)
     return assets, (assets[-1].pk if len(ids) > limit and assets else None)
 
 

@@ -8,10 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from medialib.images import face_crop, jpeg_bytes, stored_image_decode
+from medialib.selectors import visible_q
 from search.query import quote
 
 from . import selectors
-from .models import Face, Person
+from .models import Face
 from .services import people as people_services
 
 FACE_THUMB_SIZE = 160
@@ -20,22 +21,28 @@ FACE_THUMB_SIZE = 160
 @login_required
 def people(request):
     return render(request, "tagging/people.html", {
-        "people": selectors.people_list(),
+        "people": selectors.people_list(user=request.user),
         "groups": selectors.unnamed_face_groups(user=request.user),
-        "known": Person.objects.filter(hidden=False).order_by("name"),
+        "known": selectors.people_known(user=request.user),
     })
 
 
 @login_required
 def person_detail(request, pk):
-    person = get_object_or_404(Person, pk=pk)
+    person = get_object_or_404(selectors.people_visible(user=request.user), pk=pk)
     before = request.GET.get("before", "")
     assets, next_before = selectors.person_assets(
-        person, before=int(before) if before.isdigit() else None, limit=settings.MEDIALIB_GALLERY_PAGE_SIZE)
+        person, before=int(before) if before.isdigit() else None, limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
+        user=request.user)
     return render(request, "tagging/person.html", {
         "person": person, "assets": assets, "next_before": next_before, "first_page": not before,
         "search_query": "person:" + quote(person.name),
     })
+
+
+def _visible_faces(request):
+    """Faces on photos this user may see: another's are not found (MEDIALIB_VISIBILITY=private)."""
+    return Face.objects.filter(visible_q(request.user, through="asset__"))
 
 
 def _back(request, fallback):
@@ -50,10 +57,10 @@ def _back(request, fallback):
 @login_required
 @require_POST
 def face_name(request, pk):
-    face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
+    face = get_object_or_404(_visible_faces(request).select_related("asset", "person"), pk=pk)
     person_id = request.POST.get("person")
     try:
-        person = get_object_or_404(Person, pk=person_id) if person_id else None
+        person = get_object_or_404(selectors.people_visible(user=request.user), pk=person_id) if person_id else None
         people_services.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -65,7 +72,7 @@ def face_name(request, pk):
 @login_required
 @require_POST
 def face_clear(request, pk):
-    face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
+    face = get_object_or_404(_visible_faces(request).select_related("asset", "person"), pk=pk)
     previous = face.person.name if face.person else None
     people_services.face_clear(face=face, user=request.user)
     if previous:
@@ -89,7 +96,7 @@ def faces_name_group(request):
 @login_required
 def face_thumbnail(request, pk):
     """A square crop around one face, from the preview rendition when there is one (cheaper than the original)."""
-    face = get_object_or_404(Face.objects.select_related("asset"), pk=pk)
+    face = get_object_or_404(_visible_faces(request).select_related("asset"), pk=pk)
     asset = face.asset
     preview = asset.renditions.filter(spec="preview", version=asset.version).first()
     name = preview.file.name if preview else asset.file.name

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 
 from medialib.models import Asset
+from medialib.selectors import assets_visible_to
 from medialib.services import UploadError, asset_upload
 from tagging.addons import AddonError
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
@@ -90,7 +91,7 @@ def image_upload(request):
 def image_explicit(request):
     key, form = auth.signed_request_authenticate(request)
     arguments = params.explicit_arguments(form)
-    asset = _asset(arguments.pop("public_id"))
+    asset = _asset(arguments.pop("public_id"), key.user)
 
     def rerun() -> str:
         analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
@@ -103,12 +104,13 @@ def image_explicit(request):
 @api_endpoint("GET")
 def resource(request, public_id: str):
     key = auth.basic_authenticate(request)
-    return resource_response(_asset(public_id), request=request, secret=key.secret)
+    return resource_response(_asset(public_id, key.user), request=request, secret=key.secret)
 
 
-def _asset(public_id: str) -> Asset:
+def _asset(public_id: str, user) -> Asset:
+    """The asset, if the key's user may see it (MEDIALIB_VISIBILITY): another's is "not found", as on the pages."""
     # Not selectors.asset_get: the page's prefetches would be wasted here, and stale once explicit has written.
-    asset = Asset.objects.filter(public_id=public_id).first()
+    asset = assets_visible_to(user).filter(public_id=public_id).first()
     if asset is None:
         raise Asset.DoesNotExist(f"Resource not found - {public_id[:255]}")
     return asset

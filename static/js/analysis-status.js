@@ -136,7 +136,10 @@
           source.title = "Added by " + tag.source_title;
           item.append(" ", source);
         }
-        if (removeTemplate) item.append(" ", removeForm(tag));
+        // An add-on's tag is rejected, not just removed: only its owner or a moderator may (data-can-reject).
+        if (removeTemplate && (!tag.auto || removeTemplate.dataset.canReject === "true")) {
+          item.append(" ", removeForm(tag));
+        }
         return item;
       }));
     }

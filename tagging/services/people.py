@@ -12,6 +12,7 @@ import logging
 from django.contrib.admin.models import CHANGE, DELETION
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ from ..addons import FACES_ADDON
 from ..backends.base import FacesResult
 from ..backends.local import FACE_PIXELS, LocalBackend
 from ..images import analysis_image
-from ..matching import FaceReferences, face_carried_over, face_recognise
+from ..matching import NO_OWNER, FaceReferences, face_carried_over, face_recognise
 from ..models import AnalysisResult, Face, FaceRejection, Person
 from ..selectors import asset_faces_data
 from .tags import (
@@ -34,6 +35,7 @@ from .tags import (
     moderator_check,
     tag_slug_unique,
     tags_merge_into,
+    user_can_moderate,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
 
     A new face that overlaps an old one (IoU >= 0.5) inherits its name if a person gave it, and its rejections.
     Faces the backend recognised (Rekognition's celebrities) become that person; the rest are matched against
-    the people this library knows.
+    the example faces that count on this owner's photos (tagging.matching: their own, and approved ones).
     """
     old = list(asset.faces.prefetch_related("rejections"))
     entries = [(c.face, c) for c in found.celebrities] + [(f, None) for f in found.faces]
@@ -66,7 +68,7 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
             if previous.person_source == Face.SOURCE_USER:
                 face.person_id, face.person_source, face.match_confidence = previous.person_id, Face.SOURCE_USER, 100.0
         if not face.person_id and celebrity is not None:
-            person = person_get_or_create(celebrity.name)
+            person = person_get_or_create(celebrity.name, approved=True)  # the recogniser's word, not a user's
             if person.pk not in rejected:
                 face.person, face.person_source = person, Face.SOURCE_REKOGNITION
                 face.match_confidence = celebrity.match_confidence
@@ -76,7 +78,7 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
     references = FaceReferences.load()
     for face in new_faces:
         if not face.person_id:
-            face_recognise(face, references, rejected_for[face.index])
+            face_recognise(face, references, rejected_for[face.index], owner_id=asset.uploaded_by_id)
     with transaction.atomic():
         asset.faces.all().delete()
         Face.objects.bulk_create(new_faces)
@@ -105,7 +107,9 @@ def faces_result_refresh(*, asset: Asset) -> None:
                             candidates=rules.auto_tag_candidates(FACES_ADDON, result.data, result.auto_tagging))
 
 
-def person_get_or_create(name: str) -> Person:
+def person_get_or_create(name: str, *, approved: bool = False) -> Person:
+    """The person of that name (any case), created if new; `approved` when whoever creates them vouches for them
+    (staff, a moderator, the enrol command, a recogniser). An existing person keeps their approval as it is."""
     name = " ".join(str(name).split())
     if not name:
         raise ValidationError("Type a name.")
@@ -116,9 +120,17 @@ def person_get_or_create(name: str) -> Person:
         return person
     try:
         with transaction.atomic():
-            return Person.objects.create(name=name)
+            return Person.objects.create(name=name, approved=approved)
     except Exception:
         return Person.objects.get(name__iexact=name)
+
+
+def user_vouches(user) -> bool:
+    """Whether what this user says about faces holds on everyone's photos: staff and moderators (and the
+    library itself, the enrol command), not other users."""
+    if user is None or not getattr(user, "is_active", False):
+        return False
+    return bool(user.is_staff or user_can_moderate(user))
 
 
 def _check(user, face: Face) -> None:
@@ -132,14 +144,18 @@ def face_name(*, face: Face, user, name: str | None = None, person: Person | Non
     Then the library's unrecognised faces are checked against this person in the background.
     """
     _check(user, face)
+    vouches = user_vouches(user)
     with transaction.atomic():
-        person = person or person_get_or_create(name or "")
+        person = person or person_get_or_create(name or "", approved=vouches)
         if face.person_id and face.person_id != person.pk:
             FaceRejection.objects.get_or_create(face=face, person_id=face.person_id, defaults={"created_by": user})
         FaceRejection.objects.filter(face=face, person=person).delete()  # a person said so: it is them after all
         face.person, face.person_source, face.match_confidence = person, Face.SOURCE_USER, 100.0
         face.celebrity_id, face.celebrity_urls = "", []
-        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls"])
+        # An owner's naming is an example face for their own photos; for everyone's only if staff named it.
+        face.example_approved = vouches
+        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls",
+                                 "example_approved"])
         faces_result_refresh(asset=face.asset)
         person_id = person.pk
         transaction.on_commit(lambda: _recheck_enqueue(person_id))
@@ -153,8 +169,9 @@ def face_clear(*, face: Face, user) -> Face:
         if face.person_id:
             FaceRejection.objects.get_or_create(face=face, person_id=face.person_id, defaults={"created_by": user})
         face.person, face.person_source, face.match_confidence = None, "", None
-        face.celebrity_id, face.celebrity_urls = "", []
-        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls"])
+        face.celebrity_id, face.celebrity_urls, face.example_approved = "", [], False
+        face.save(update_fields=["person", "person_source", "match_confidence", "celebrity_id", "celebrity_urls",
+                                 "example_approved"])
         faces_result_refresh(asset=face.asset)
     return face
 
@@ -169,7 +186,11 @@ def _recheck_enqueue(person_id: int) -> None:
 
 
 def faces_recheck(*, person_id: int) -> list[int]:
-    """Match the library's unrecognised faces against one person's example faces; returns the assets changed."""
+    """Match the library's unrecognised faces against one person's example faces; returns the assets changed.
+
+    Each face only against the examples that count on its owner's photos (tagging.matching): a person named by
+    a user, not yet approved, is looked for on that user's photos only.
+    """
     references = FaceReferences.load(person_ids=[person_id])
     if not len(references.person_ids):
         return []
@@ -177,10 +198,17 @@ def faces_recheck(*, person_id: int) -> list[int]:
     candidates = (
         Face.objects.filter(person__isnull=True, embedding__isnull=False)
         .exclude(rejections__person_id=person_id)
+        .annotate(owner_id=F("asset__uploaded_by_id"))
         .only("pk", "asset_id", "embedding")
     )
+    if not references.shared.any():  # nothing counts beyond the namers' own photos: look at theirs only
+        owners = {int(owner) for owner in references.owner_ids}
+        mine = Q(asset__uploaded_by_id__in=owners - {NO_OWNER})
+        if NO_OWNER in owners:
+            mine |= Q(asset__uploaded_by__isnull=True)
+        candidates = candidates.filter(mine)
     for face in candidates.iterator(chunk_size=1000):
-        if face_recognise(face, references, set()):
+        if face_recognise(face, references, set(), owner_id=face.owner_id):
             # Only if nobody named it meanwhile.
             if Face.objects.filter(pk=face.pk, person__isnull=True).update(
                 person_id=face.person_id, person_source=Face.SOURCE_AUTO, match_confidence=face.match_confidence
@@ -196,7 +224,7 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
 
     Returns (enrolled, what happened). Running it again for the same photo changes nothing.
     """
-    person = person_get_or_create(name)
+    person = person_get_or_create(name, approved=True)  # the library's own enrolment vouches for them
     asset = Asset.objects.filter(public_id=public_id).first()
     if asset is not None and asset.faces.filter(person=person, person_source=Face.SOURCE_USER).exists():
         return False, "already enrolled"
@@ -213,11 +241,14 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
             asset_delete(asset=asset, user=_System())
         return False, "no face found" if not found.faces else f"{len(found.faces)} faces found, not one"
     with transaction.atomic():
+        if not person.approved:  # only their approved example faces count elsewhere, as this one
+            Person.objects.filter(pk=person.pk).update(approved=True)
         faces_store(asset=asset, found=found, backend="local")
         face = asset.faces.get()
         FaceRejection.objects.filter(face=face, person=person).delete()
         face.person, face.person_source, face.match_confidence = person, Face.SOURCE_USER, 100.0
-        face.save(update_fields=["person", "person_source", "match_confidence"])
+        face.example_approved = True
+        face.save(update_fields=["person", "person_source", "match_confidence", "example_approved"])
         now = timezone.now()
         AnalysisResult.objects.update_or_create(
             asset=asset, addon=FACES_ADDON,
@@ -241,7 +272,7 @@ def faces_name_group(*, face_ids: list[int], user, name: str) -> int:
         raise ValidationError("Choose at least one face.")
     for face in faces:
         _check(user, face)
-    person = person_get_or_create(name)
+    person = person_get_or_create(name, approved=user_vouches(user))
     for face in faces:
         face_name(face=face, user=user, person=person)
     return len(faces)
@@ -341,7 +372,8 @@ def faces_clear(*, faces, user) -> int:
         moderation_log_each(user=user, flag=CHANGE, entries=[
             (f, f"Not {f.person.name}: cleared, and never matched to them again.") for f in chosen])
         Face.objects.filter(pk__in=[f.pk for f in chosen]).update(
-            person=None, person_source="", match_confidence=None, celebrity_id="", celebrity_urls=[]
+            person=None, person_source="", match_confidence=None, celebrity_id="", celebrity_urls=[],
+            example_approved=False,
         )
         _assets_refresh(f.asset_id for f in chosen)
     return len(chosen)
@@ -351,7 +383,7 @@ def faces_move(*, faces, user, person: Person | None = None, name: str | None = 
     """These faces are someone else (an existing person, or a new one by name): a correction like face_name."""
     moderator_check(user)
     with transaction.atomic():
-        person = person or person_get_or_create(name or "")
+        person = person or person_get_or_create(name or "", approved=True)
         chosen = list(Face.objects.filter(pk__in=faces.values("pk")).exclude(
             person=person, person_source=Face.SOURCE_USER).select_related("person", "asset"))
         if not chosen:
@@ -366,7 +398,7 @@ def faces_move(*, faces, user, person: Person | None = None, name: str | None = 
             (f, f"Moved from {f.person.name if f.person_id else 'nobody'} to {person.name}.") for f in chosen])
         Face.objects.filter(pk__in=[f.pk for f in chosen]).update(
             person=person, person_source=Face.SOURCE_USER, match_confidence=100.0, celebrity_id="",
-            celebrity_urls=[],
+            celebrity_urls=[], example_approved=True,  # a moderator's word
         )
         _assets_refresh(f.asset_id for f in chosen)
         person_id = person.pk
@@ -394,3 +426,36 @@ def people_hide(*, people, user, hidden: bool = True) -> int:
         moderation_log(user=user, objects=changing, flag=CHANGE,
                        message="Hidden: not listed, not auto-tagged." if hidden else "Shown again.")
     return len(changing)
+
+
+def people_approve(*, people, user, approved: bool = True) -> int:
+    """Approve people (a moderator vouches for them and their example faces as they are now: they are recognised on
+    everyone's photos), or withdraw it (recognised again only on the photos of whoever named each example face).
+
+    A face named later by a user who is not staff is an example for that user's photos only, until approved again.
+    Returns how many people were approved (or had their approval withdrawn).
+    """
+    moderator_check(user)
+    with transaction.atomic():
+        chosen = list(people)
+        ids = [p.pk for p in chosen]
+        changing = [p for p in chosen if p.approved != approved]
+        Person.objects.filter(pk__in=ids).update(approved=approved)
+        if approved:
+            Face.objects.filter(person_id__in=ids, person_source=Face.SOURCE_USER).update(example_approved=True)
+        else:
+            # Matches may have come from examples that count no more: forget them all, the re-check below finds
+            # again those that still hold.
+            auto = Face.objects.filter(person_id__in=ids, person_source=Face.SOURCE_AUTO)
+            asset_ids = set(auto.values_list("asset_id", flat=True))
+            auto.update(person=None, person_source="", match_confidence=None)
+            _assets_refresh(asset_ids)
+        # Approving again vouches for the example faces named since: logged each time.
+        logged = chosen if approved else changing
+        if logged:
+            moderation_log(user=user, objects=logged, flag=CHANGE,
+                           message="Approved: recognised on everyone's photos." if approved
+                           else "Approval withdrawn: recognised only on the photos of whoever named them.")
+        for person_id in ids:
+            transaction.on_commit(lambda person_id=person_id: _recheck_enqueue(person_id))
+    return len(logged)

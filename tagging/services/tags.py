@@ -99,8 +99,17 @@ def tag_reject(*, asset: Asset, tag: Tag, user=None) -> TagDecision:
     return decision
 
 
+def tag_can_reject(*, user, asset: Asset) -> bool:
+    """Whether this user may reject an add-on's tag on this asset: its owner, or a moderator. A rejection is a
+    moderation decision (a TagDecision that re-analysis obeys), so other staff may not make it on others' photos."""
+    if not asset_can_edit(user=user, asset=asset):
+        return False
+    return asset.uploaded_by_id == user.pk or user_can_moderate(user)
+
+
 def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
-    """Take a tag off an asset for a person; only its owner or staff may.
+    """Take a tag off an asset for a person; only its owner or staff may, and an add-on's tag on someone else's
+    asset only a moderator (tag_can_reject).
 
     An add-on's tag is rejected (tag_reject), so that analysis never puts it back; a manual tag is just removed.
     Returns "rejected", "removed", or None when the asset has no tag of that name.
@@ -113,6 +122,9 @@ def tag_remove_or_reject(*, asset: Asset, name: str, user) -> str | None:
     if item.source == AssetTag.SOURCE_MANUAL:
         item.delete()
         return "removed"
+    if not tag_can_reject(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or moderators (the “Can moderate tags” "
+                               "permission), can reject an add-on's tag on it.")
     tag_reject(asset=asset, tag=item.tag, user=user)
     return "rejected"
 

@@ -433,3 +433,15 @@ def test_basic_auth_answers_an_unknown_key_as_a_wrong_secret(api_client, api_key
     assert _error(api_client.get(_resource_url("trips/red"), **basic(api_key.key, "wrong")), 401) == (
         f"Invalid API secret for API key {api_key.key}."
     )
+
+
+def test_in_private_mode_a_key_reads_and_analyses_only_its_users_images(api_client, asset, other_user, staff_user,
+                                                                         settings):
+    settings.MEDIALIB_VISIBILITY = "private"
+    bob = api_key_create(name="bob", user=other_user)
+    assert _error(api_client.get(_resource_url("trips/red"), **_basic(bob)), 404) == "Resource not found - trips/red"
+    response = _explicit(api_client, bob, public_id="trips/red", categorization="aws_rek_tagging")
+    assert _error(response, 404) == "Resource not found - trips/red"
+    assert not AnalysisResult.objects.exists()
+    assert api_client.get(_resource_url("trips/red"), **_basic(api_key_create(name="s", user=staff_user))).status_code \
+        == 200

@@ -33,6 +33,11 @@ def test_s3_without_bucket(settings):
     assert "AWS_STORAGE_BUCKET_NAME is not set" in _errors()["medialib.E003"]
 
 
+def test_unknown_visibility(settings):
+    settings.MEDIALIB_VISIBILITY = "public"
+    assert "MEDIALIB_VISIBILITY is 'public'" in _errors()["medialib.E012"]
+
+
 def test_bad_limits(settings):
     settings.MEDIALIB_MAX_PIXELS = 0
     errors = _errors()

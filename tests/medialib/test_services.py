@@ -159,6 +159,15 @@ def test_other_users_cannot_change_tags_but_staff_can(user, other_user, staff_us
     assert sorted(asset.tags.names()) == ["checked", "mine"]
 
 
+def test_other_users_cannot_delete(user, other_user, staff_user):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    with pytest.raises(PermissionDenied):
+        services.asset_delete(asset=asset, user=other_user)
+    assert Asset.objects.filter(pk=asset.pk).exists()
+    services.asset_delete(asset=asset, user=staff_user)
+    assert not Asset.objects.filter(pk=asset.pk).exists()
+
+
 def test_overlong_tag_is_refused(user):
     asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
     with pytest.raises(ValidationError, match="longer than 100"):

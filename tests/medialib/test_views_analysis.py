@@ -398,6 +398,39 @@ def test_another_user_cannot_reject_a_tag(client, user, other_user):
         tag_services.tag_remove_or_reject(asset=asset, name="red", user=other_user)
 
 
+def test_staff_need_moderate_tags_to_reject_on_another_users_asset(client, user, django_user_model):
+    from django.contrib.auth.models import Group
+
+    asset = _asset(user, addons=["aws_rek_tagging"], auto_tagging=0.6, analysed=True, tags=["holiday"])
+    staff = django_user_model.objects.create_user(username="sam", password="pw-sam-12345", is_staff=True)
+    client.force_login(staff)
+    page = client.get(reverse("medialib:asset_detail", args=[asset.public_id])).content.decode()
+    assert 'aria-label="Remove tag holiday"' in page and 'aria-label="Remove tag red;' not in page
+    assert 'data-can-reject="false"' in page
+    response = client.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "red"})
+    assert response.status_code == 403
+    with pytest.raises(PermissionDenied):
+        tag_services.tag_remove_or_reject(asset=asset, name="red", user=staff)
+    assert not TagDecision.objects.exists()
+    assert AssetTag.objects.filter(content_object=asset, tag__name="red").exists()
+    # A manual tag is still theirs to remove, as staff could before.
+    assert tag_services.tag_remove_or_reject(asset=asset, name="holiday", user=staff) == "removed"
+
+    staff.groups.add(Group.objects.get(name="Moderators"))
+    staff = django_user_model.objects.get(pk=staff.pk)  # permissions are cached per user object
+    client.force_login(staff)
+    page = client.get(reverse("medialib:asset_detail", args=[asset.public_id])).content.decode()
+    assert 'aria-label="Remove tag red;' in page and 'data-can-reject="true"' in page
+    response = client.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "red"})
+    assert response.status_code == 302
+    assert TagDecision.objects.get().decided_by == staff
+
+
+def test_the_owner_rejects_on_their_own_asset_without_moderate_tags(user):
+    asset = _asset(user, addons=["aws_rek_tagging"], auto_tagging=0.6, analysed=True)
+    assert tag_services.tag_remove_or_reject(asset=asset, name="red", user=user) == "rejected"
+
+
 def test_removing_a_tag_the_asset_does_not_have_changes_nothing(alice, user):
     asset = _asset(user, tags=["kept"])
     alice.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "absent"})

@@ -162,3 +162,24 @@ def test_gallery_filter_errors_are_shown(alice):
     assert response.status_code == 200
     assert "The date range ends before it starts." in response.content.decode()
     assert len(tiles(response.content.decode())) == 11  # the plain gallery meanwhile
+
+
+# --- MEDIALIB_VISIBILITY
+
+
+@pytest.mark.parametrize("mode", ["shared", "private"])
+def test_search_shows_only_visible_photos_in_private_mode(alice, settings, mode):
+    settings.MEDIALIB_VISIBILITY = mode
+    shared = mode == "shared"
+    html = alice.get(reverse("search:search"), {"q": "dog OR Été"}).content.decode()
+    assert set(tiles(html)) == ({"beach-dog", "park-dog", "dog-cat", "cafe"} if shared
+                                else {"beach-dog", "park-dog", "dog-cat"})
+    html = alice.get(reverse("search:search"), {"q": 'person:"Barack Obama"'}).content.decode()
+    assert tiles(html) == (["obama"] if shared else [])
+    popular = alice.get(reverse("search:search")).content.decode()
+    assert ("Été" in popular) is shared and "dog" in popular
+    found = alice.get(reverse("search:suggest"), {"q": "b"}).json()["suggestions"]
+    assert {(s["kind"], s["name"]) for s in found} == ({("person", "Barack Obama"), ("tag", "Barack Obama"), ("tag", "beach")} if shared
+                                                       else {("tag", "beach")})
+    counts = {s["name"]: s["count"] for s in alice.get(reverse("search:suggest"), {"q": "be"}).json()["suggestions"]}
+    assert counts == {"beach": 2}

@@ -245,6 +245,25 @@ def test_people_rename_hide_and_merge(client, who, user):
         assert Person.objects.count() == 2
 
 
+def test_people_approve_and_withdraw(client, who, user, other_user):
+    is_moderator, _ = who
+    people_services.face_name(face=face_photo(user).faces.get(), user=user, name="Ann")
+    theirs = face_photo(other_user, BLUE)
+    page = shown_actions(client, "admin:tagging_person_changelist")
+    assert ('value="approve"' in page) is is_moderator
+    post_action(client, "admin:tagging_person_changelist", "approve", Person.objects.filter(name="Ann"))
+    assert Person.objects.get(name="Ann").approved is is_moderator
+    if is_moderator:
+        people_services.faces_recheck(person_id=Person.objects.get(name="Ann").pk)  # what the action queued
+        assert names_in(theirs) == ["Ann"]
+        post_action(client, "admin:tagging_person_changelist", "withdraw_approval", Person.objects.filter(name="Ann"))
+        assert not Person.objects.get(name="Ann").approved and names_in(theirs) == []
+        client.post(reverse("admin:tagging_person_add"), {"name": "Cy", "hidden": ""})
+        assert Person.objects.get(name="Cy").approved  # created by a moderator
+    else:
+        assert names_in(theirs) == []
+
+
 def test_faces_clear_and_move(client, who, user):
     is_moderator, _ = who
     named = face_photo(user)

@@ -150,3 +150,43 @@ def test_recognition_helper_groups_for_staff_only_their_own_for_others(user, oth
     assert sum(len(g) for g in unnamed_face_groups(user=other_user)) == 0
     assert sum(len(g) for g in unnamed_face_groups(user=staff_user)) == 1
     assert people_services.faces_recheck(person_id=999) == []
+
+
+# --- MEDIALIB_VISIBILITY
+
+
+@pytest.mark.parametrize("mode", ["shared", "private"])
+def test_people_pages_and_faces_in_private_mode(alice, user, other_user, moderator, settings, mode):
+    from tests.tagging.helpers import BLUE, face_photo
+
+    settings.MEDIALIB_VISIBILITY = mode
+    settings.TAGGING_BACKEND = "fake"  # one face in any landscape image
+    shared = mode == "shared"
+    bobs = face_photo(other_user, BLUE)
+    people_services.face_name(face=bobs.faces.get(), user=other_user, name="Bob's friend")
+    friend = Person.objects.get(name="Bob's friend")
+    face = bobs.faces.get()
+
+    html = alice.get(reverse("tagging:people")).content.decode()
+    assert ("Bob&#x27;s friend" in html) is shared
+    assert alice.get(reverse("tagging:person_detail", args=[friend.pk])).status_code == (200 if shared else 404)
+    assert alice.get(reverse("tagging:face_thumbnail", args=[face.pk])).status_code == (200 if shared else 404)
+    response = alice.post(reverse("tagging:face_name", args=[face.pk]), {"name": "X"})
+    assert response.status_code == (403 if shared else 404)
+    assert alice.post(reverse("tagging:face_clear", args=[face.pk])).status_code == (403 if shared else 404)
+    assert Face.objects.get(pk=face.pk).person == friend
+
+    # Her own photo: the page offers the names she may know of, not the one Bob gave on his.
+    mine = face_photo(user)
+    page = alice.get(reverse("medialib:asset_detail", args=[mine.public_id])).content.decode()
+    assert ("Bob&#x27;s friend" in page) is shared
+    response = alice.post(reverse("tagging:face_name", args=[mine.faces.get().pk]), {"person": friend.pk})
+    assert response.status_code == 302 if shared else response.status_code == 404
+    if not shared:
+        people_services.people_approve(people=Person.objects.filter(pk=friend.pk), user=moderator)
+        assert alice.get(reverse("tagging:person_detail", args=[friend.pk])).status_code == 200
+        assert "Bob&#x27;s friend" in alice.get(reverse("medialib:asset_detail", args=[mine.public_id])).content.decode()
+        # Approved: known by name, but his photos stay his.
+        person_page = alice.get(reverse("tagging:person_detail", args=[friend.pk])).content.decode()
+        assert bobs.public_id not in person_page
+

@@ -43,7 +43,7 @@ class Command(BaseCommand):
                     skipped += 1
                     self.stdout.write(f"skipped   {name}: {photo.name} ({what})")
         for name in sorted(enrolled_people):
-            person = people.person_get_or_create(name)
+            person = people.person_get_or_create(name, approved=True)
             found = people.faces_recheck(person_id=person.pk)
             if found:
                 self.stdout.write(f"recognised {name} in {len(found)} more photo(s)")

@@ -138,6 +138,7 @@ def test_enroll_people_command(tmp_path, user):
     assert "recognised Barack Obama in 1 more photo(s)" in text
     assert "2 photo(s) enrolled for 2 person(s); 3 skipped." in text
     assert sorted(Person.objects.values_list("name", flat=True)) == ["Barack Obama", "Joe Biden"]
+    assert all(Person.objects.values_list("approved", flat=True))  # enrolled by the library: recognised everywhere
     assert [c["name"] for c in _data(older)["celebrity_faces"]] == ["Barack Obama"]
     assert not Asset.objects.filter(public_id__in=["people/barack_obama/group", "people/barack_obama/dogs"]).exists()
 
