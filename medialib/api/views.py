@@ -84,7 +84,8 @@ def image_upload(request):
     # The same signed request again (a replay, a client's retry) answers with the first upload, not a copy.
     public_id, _ = signed_write_once(key=key, action="upload", signature=form["signature"],
                                      content_sha256=params.file_sha256(arguments["file"]), write=upload)
-    return resource_response(_asset(public_id), request=request, secret=key.secret, addons=addons, with_data=False)
+    return resource_response(_asset(public_id, key.user), request=request, secret=key.secret, addons=addons,
+                             with_data=False)
 
 
 @api_endpoint("POST")
