@@ -83,8 +83,9 @@ def query_page(*, node, text: str = "", cursor: str | None = None, newer: bool =
     page = SearchPage(text=text, node=node)
     try:
         with _time_limit():
-            resolved, page.notes = resolve(node)
-            resolved = _visible_only(resolved, visible_uploader_ids(user))
+            uploaders = visible_uploader_ids(user)
+            resolved, page.notes = resolve(node, uploaders=uploaders)
+            resolved = _visible_only(resolved, uploaders)
             compiler = sql.Compiler(estimate_cap=conf.get("SEARCH_EXACT_COUNT_MAX"))
             start = sql.Cursor.from_token(cursor) if cursor else None
             rows = compiler.page(resolved, cursor=start, newer=newer and start is not None, limit=limit + 1)
@@ -148,8 +149,12 @@ def _time_limit():
 
 # --- Names to ids
 
-def resolve(node) -> tuple[object, list[str]]:
-    """The query with names replaced by ids (sql.TagIds, ...), and notes on names that match nothing."""
+def resolve(node, *, uploaders: tuple[int, ...] | None = None) -> tuple[object, list[str]]:
+    """The query with names replaced by ids (sql.TagIds, ...), and notes on names that match nothing.
+
+    With `uploaders` (MEDIALIB_VISIBILITY=private), a name only on other people's photos matches nothing, with
+    the same note as a name nobody has: the notes never tell what others' photos hold.
+    """
     if node is None:
         return sql.Everything(), []
     leaves = q.leaves(node)
@@ -163,6 +168,8 @@ def resolve(node) -> tuple[object, list[str]]:
             condition |= Q(username__iexact=name)
         for pk, username in get_user_model().objects.filter(condition).values_list("pk", "username"):
             users.setdefault(username.lower(), []).append(pk)
+    if uploaders is not None:
+        tags, people, users = _among_visible(tags, people, users, uploaders)
     notes: list[str] = []
 
     def note(text):
@@ -218,6 +225,26 @@ def resolve(node) -> tuple[object, list[str]]:
         raise TypeError(f"Not a query node: {n!r}")
 
     return walk(node), notes
+
+
+def _among_visible(tags: dict, people: dict, users: dict, uploaders: tuple[int, ...]) -> tuple[dict, dict, dict]:
+    """The resolved names, keeping only tags and people on those uploaders' photos, and those uploaders."""
+    from medialib.models import AssetTag
+    from tagging.models import Face
+
+    tag_ids = [row[0] for rows in tags.values() for row in rows]
+    on_visible = set(AssetTag.objects.filter(tag_id__in=tag_ids, content_object__uploaded_by__in=uploaders)
+                     .values_list("tag_id", flat=True).distinct()) if tag_ids else set()
+    person_ids = [row[0] for rows in people.values() for row in rows]
+    seen = set(Face.objects.filter(person_id__in=person_ids, asset__uploaded_by__in=uploaders)
+               .values_list("person_id", flat=True).distinct()) if person_ids else set()
+
+    def keep(found: dict, allowed) -> dict:
+        kept = {name: [row for row in rows if allowed(row)] for name, rows in found.items()}
+        return {name: rows for name, rows in kept.items() if rows}
+
+    return (keep(tags, lambda row: row[0] in on_visible), keep(people, lambda row: row[0] in seen),
+            keep(users, lambda pk: pk in uploaders))
 
 
 def _day_start(day) -> datetime | None:

@@ -183,3 +183,11 @@ def test_search_shows_only_visible_photos_in_private_mode(alice, settings, mode)
                                                        else {("tag", "beach")})
     counts = {s["name"]: s["count"] for s in alice.get(reverse("search:suggest"), {"q": "be"}).json()["suggestions"]}
     assert counts == {"beach": 2}
+    # What others' photos hold is not told by the notes either: a tag only Bob has reads as one nobody has.
+    for text, note in (("Été", "No photo has the tag “Été”."),
+                       ('person:"Barack Obama"', "Nobody called “Barack Obama” is known here"),
+                       ("uploader:bob", "There is no user “bob”.")):
+        html = alice.get(reverse("search:search"), {"q": text}).content.decode()
+        assert (note in html) is not shared, text
+    html = alice.get(reverse("search:search"), {"q": "dog -Été"}).content.decode()
+    assert set(tiles(html)) == ({"beach-dog", "park-dog", "dog-cat"})
