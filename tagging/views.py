@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from medialib.images import face_crop, jpeg_bytes, stored_image_decode
+from medialib.query_params import id_or_none, id_parse, ids_parse
 from search.query import quote
 
 from . import selectors
@@ -31,7 +32,7 @@ def person_detail(request, pk):
     person = get_object_or_404(Person, pk=pk)
     before = request.GET.get("before", "")
     assets, next_before = selectors.person_assets(
-        person, before=int(before) if before.isdigit() else None, limit=settings.MEDIALIB_GALLERY_PAGE_SIZE)
+        person, before=id_or_none(before), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE)
     return render(request, "tagging/person.html", {
         "person": person, "assets": assets, "next_before": next_before, "first_page": not before,
         "search_query": "person:" + quote(person.name),
@@ -51,7 +52,7 @@ def _back(request, fallback):
 @require_POST
 def face_name(request, pk):
     face = get_object_or_404(Face.objects.select_related("asset", "person"), pk=pk)
-    person_id = request.POST.get("person")
+    person_id = id_parse(request.POST.get("person"), name="person")
     try:
         person = get_object_or_404(Person, pk=person_id) if person_id else None
         people_services.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
@@ -76,7 +77,7 @@ def face_clear(request, pk):
 @login_required
 @require_POST
 def faces_name_group(request):
-    ids = [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
+    ids = ids_parse(request.POST.getlist("faces"), name="faces")
     try:
         count = people_services.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
     except ValidationError as exc:

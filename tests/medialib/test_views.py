@@ -244,3 +244,48 @@ def test_json_is_json(alice):
     response = alice.post(reverse("medialib:upload"), {"files": [upload_file(images.png(), "a.png")]},
                           HTTP_ACCEPT="application/json")
     json.loads(response.content)
+
+
+# --- Input that used to give a 500
+
+@pytest.mark.parametrize("query", ["before=%C2%B2", "after=%C2%B2", "before=" + "9" * 30, "after=" + "9" * 30])
+def test_gallery_cursor_that_is_not_an_id_gives_the_first_page(alice, user, query):
+    # As a cursor of "x" always has (and the search's cursors): str.isdigit() took "²", which int() refused.
+    asset = _asset(user)
+    response = alice.get("/?" + query)
+    assert response.status_code == 200
+    assert [a.pk for a in response.context["page"].assets] == [asset.pk]
+
+
+@pytest.mark.parametrize("ids", ["%C2%B2", "9" * 30, "%C2%B2,9999999999999999999"])
+def test_status_of_ids_that_are_not_ids_leaves_them_out(alice, user, ids):
+    # As with ids that do not exist ("x" always was); 30 nines overflowed the database's integer.
+    asset = _asset(user)
+    response = alice.get(f"/assets/analysis.json?ids={asset.pk}," + ids)
+    assert response.status_code == 200
+    assert [a["id"] for a in response.json()["assets"]] == [asset.pk]
+
+
+def test_too_many_files_get_the_apps_message(alice, settings):
+    settings.MEDIALIB_MAX_FILES_PER_REQUEST = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = [upload_file(images.jpeg(), f"p{i}.jpg") for i in range(4)]
+    response = alice.post(reverse("medialib:upload"), {"files": files})
+    assert response.status_code == 400
+    assert "Send at most 3 files at once." in response.content.decode()
+    response = alice.post(reverse("medialib:upload"), {"files": files}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": {"message": "Send at most 3 files at once."}}
+    assert Asset.objects.count() == 0
+
+
+def test_too_many_files_get_the_apps_message_through_csrf_too(user, settings):
+    # A browser's POST is read by the CSRF check before the view: Django's count fires there.
+    settings.MEDIALIB_MAX_FILES_PER_REQUEST = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get(reverse("medialib:upload"))
+    files = [upload_file(images.jpeg(), f"p{i}.jpg") for i in range(4)]
+    response = client.post(reverse("medialib:upload"), {"files": files},
+                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert response.status_code == 400
+    assert "Send at most 3 files at once." in response.content.decode()

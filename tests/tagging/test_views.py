@@ -150,3 +150,40 @@ def test_recognition_helper_groups_for_staff_only_their_own_for_others(user, oth
     assert sum(len(g) for g in unnamed_face_groups(user=other_user)) == 0
     assert sum(len(g) for g in unnamed_face_groups(user=staff_user)) == 1
     assert people_services.faces_recheck(person_id=999) == []
+
+
+# --- Input that used to give a 500
+
+def _face(user):
+    from medialib.models import Asset
+
+    asset = Asset.objects.create(public_id="faces/one", file="faces/one.jpg", original_filename="one.jpg",
+                                 format="jpg", width=40, height=30, bytes=100, sha256="0" * 64, version=1,
+                                 uploaded_by=user)
+    return Face.objects.create(asset=asset, index=0, left=.3, top=.2, width=.2, height=.3, confidence=99.0)
+
+
+@pytest.mark.parametrize("person", ["abc", "²", "9" * 30])
+def test_naming_a_face_as_a_person_id_that_is_not_one_is_a_400(alice, user, person):
+    face = _face(user)
+    response = alice.post(reverse("tagging:face_name", args=[face.pk]), {"person": person})
+    assert response.status_code == 400
+    assert "person must be the id" in response.content.decode()
+    face.refresh_from_db()
+    assert face.person is None
+
+
+@pytest.mark.parametrize("faces", ["²", "9" * 30])
+def test_naming_a_group_of_faces_that_are_not_ids_is_a_400(alice, user, faces):
+    face = _face(user)
+    response = alice.post(reverse("tagging:faces_name_group"), {"faces": [str(face.pk), faces], "name": "Ada"})
+    assert response.status_code == 400
+    assert "faces must be the id" in response.content.decode()
+    assert not Person.objects.exists()
+
+
+@pytest.mark.parametrize("before", ["%C2%B2", "9" * 30])
+def test_person_page_cursor_that_is_not_an_id_gives_the_first_page(alice, before):
+    person = Person.objects.create(name="Ada")
+    response = alice.get(reverse("tagging:person_detail", args=[person.pk]) + "?before=" + before)
+    assert response.status_code == 200
