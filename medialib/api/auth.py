@@ -21,6 +21,8 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 def _key_active(key_value: str, *, headers: dict | None = None) -> ApiKey:
     if not key_value:
         raise ApiError("Must supply api_key", 401, headers)
+    if "\x00" in key_value:  # no key holds one, and PostgreSQL refuses to compare text holding NUL
+        raise ApiError("Unknown API key: it contains a NUL character (\\x00).", 401, headers)
     key = ApiKey.objects.select_related("user").filter(key=key_value).first()
     if key is None:
         raise ApiError(f"Unknown API key {key_value[:40]}", 401, headers)

@@ -93,9 +93,10 @@ def resource(request, public_id: str):
 
 def _asset(public_id: str) -> Asset:
     # Not selectors.asset_get: the page's prefetches would be wasted here, and stale once explicit has written.
-    asset = Asset.objects.filter(public_id=public_id).first()
+    # No public_id holds NUL (validate_public_id), and PostgreSQL refuses to compare text holding one.
+    asset = Asset.objects.filter(public_id=public_id).first() if "\x00" not in public_id else None
     if asset is None:
-        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255]}")
+        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255].replace(chr(0), '')}")
     return asset
 
 

@@ -401,3 +401,39 @@ def test_an_unexpected_failure_is_a_json_500(api_client, api_key, monkeypatch):
 
     monkeypatch.setattr("medialib.api.views.asset_upload", broken)
     assert _error(_upload(api_client, api_key), 500) == "Internal server error."
+
+
+# --- Input that used to give a 500 (NUL characters: PostgreSQL cannot store or compare text holding them)
+
+
+def test_a_nul_in_the_api_key_is_refused_without_credentials(api_client):
+    response = api_client.post(api_url("upload"), {"api_key": "12\x0034", "timestamp": "1", "signature": "x"})
+    assert "NUL character" in _error(response, 400)
+    response = api_client.post(api_url("explicit"), {"api_key": "12\x0034"})
+    assert "NUL character" in _error(response, 400)
+
+
+def test_a_nul_in_the_basic_key_is_an_unknown_key(api_client):
+    credentials = base64.b64encode(b"12\x0034:secret").decode()
+    response = api_client.get(_resource_url("trips/red"), HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert "NUL character" in _error(response, 401)
+
+
+@pytest.mark.parametrize("name, value", [("tags", "beach,a\x00b"), ("filename_override", "a\x00b.jpg"),
+                                         ("public_id", "a\x00b")])
+def test_a_nul_in_an_upload_parameter_is_refused(api_client, api_key, media_root, name, value):
+    response = _upload(api_client, api_key, **{name: value})
+    assert f"Parameter '{name}' contains a NUL character" in _error(response, 400)
+    _nothing_stored(media_root)
+
+
+def test_a_nul_in_a_resource_path_is_not_found(api_client, api_key):
+    assert "Resource not found - ab" in _error(api_client.get(_resource_url("a%00b"), **_basic(api_key)), 404)
+
+
+def test_too_many_files_in_one_request_get_the_apps_message(api_client, api_key, settings, media_root):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    fields = signed({}, api_key)
+    fields["file"] = [upload_file(images.jpeg(), f"{i}.jpg") for i in range(3)]
+    assert "more than 2 files; upload one file per request" in _error(api_client.post(api_url("upload"), fields), 400)
+    _nothing_stored(media_root)

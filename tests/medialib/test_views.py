@@ -289,3 +289,15 @@ def test_too_many_files_get_the_apps_message_through_csrf_too(user, settings):
                            HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code == 400
     assert "Send at most 3 files at once." in response.content.decode()
+
+
+def test_a_nul_in_an_asset_path_is_not_found(alice):
+    # PostgreSQL refuses to compare text holding NUL (a 500); no public_id holds one.
+    assert alice.get("/asset/a%00b").status_code == 404
+
+
+def test_a_nul_in_upload_tags_is_refused(alice):
+    response = alice.post(reverse("medialib:upload"), {"files": [upload_file(images.jpeg(), "x.jpg")], "tags": "a\x00b"})
+    assert response.status_code == 400
+    assert "Null characters are not allowed" in response.content.decode()
+    assert Asset.objects.count() == 0
