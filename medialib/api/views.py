@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 
+from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
 from medialib.models import Asset
 from medialib.services import UploadError, asset_upload
 from tagging.addons import AddonError
@@ -35,6 +36,8 @@ def _error_for(exc: Exception) -> ApiError | None:
         return ApiError(str(exc) or "Not allowed.", 403)
     if isinstance(exc, Asset.DoesNotExist):
         return ApiError(str(exc) or "Resource not found", 404)
+    if database_busy(exc):
+        return ApiError(BUSY_MESSAGE, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return None
 
 

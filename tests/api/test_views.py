@@ -437,3 +437,21 @@ def test_too_many_files_in_one_request_get_the_apps_message(api_client, api_key,
     fields["file"] = [upload_file(images.jpeg(), f"{i}.jpg") for i in range(3)]
     assert "more than 2 files; upload one file per request" in _error(api_client.post(api_url("upload"), fields), 400)
     _nothing_stored(media_root)
+
+
+def test_a_database_locked_past_its_timeout_is_a_503_to_try_again(api_client, api_key, monkeypatch):
+    from django.db import OperationalError
+
+    from medialib.api import views
+    from medialib.middleware import BUSY_MESSAGE
+
+    asset = media_services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=api_key.user)
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(views, "analysis_rerun", locked)
+    response = api_client.post(api_url("explicit"), signed({"public_id": asset.public_id,
+                                                            "categorization": "aws_rek_tagging"}, api_key))
+    assert _error(response, 503) == BUSY_MESSAGE
+    assert response["Retry-After"] == "5"
