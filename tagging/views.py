@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -44,7 +44,8 @@ def _back(request, fallback):
     from django.utils.http import url_has_allowed_host_and_scheme
 
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+        # Not redirect(): it reads a target without "/" or "." as a URL name ("next=²" was a NoReverseMatch, 500).
+        return HttpResponseRedirect(target)
     return redirect(fallback)
 
 

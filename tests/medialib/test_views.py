@@ -301,3 +301,43 @@ def test_a_nul_in_upload_tags_is_refused(alice):
     assert response.status_code == 400
     assert "Null characters are not allowed" in response.content.decode()
     assert Asset.objects.count() == 0
+
+
+# --- Fuzzing every parameter of these pages: whatever comes, the answer is not a 500
+
+from urllib.parse import quote as url_quote  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@pytest.fixture
+def owned(user):
+    return _asset(user)
+
+
+@FUZZ
+@given(before=text, after=text, ids=text)
+def test_gallery_and_status_never_fail(alice, owned, before, after, ids):
+    assert alice.get(reverse("medialib:gallery"), {"before": before, "after": after}).status_code == 200
+    assert alice.get(reverse("medialib:assets_analysis"), {"ids": ids}).status_code == 200
+
+
+@FUZZ
+@given(public_id=text)
+def test_asset_page_of_any_path_never_fails(alice, public_id):
+    assert alice.get("/asset/" + url_quote(public_id, safe="/")).status_code in (200, 301, 302, 404)
+
+
+@FUZZ
+@given(name=text, tags=text, addons=st.lists(text, max_size=3), auto_tagging=text)
+def test_asset_forms_never_fail(alice, owned, name, tags, addons, auto_tagging):
+    for url, data in (
+        (reverse("medialib:asset_tags_add", args=[owned.pk]), {"name": name}),
+        (reverse("medialib:asset_tag_remove", args=[owned.pk]), {"name": name}),
+        (reverse("medialib:asset_analysis_rerun", args=[owned.pk]), {"addons": addons, "auto_tagging": auto_tagging}),
+        (reverse("medialib:upload"), {"tags": tags, "addons": addons, "auto_tagging": auto_tagging}),
+    ):
+        assert alice.post(url, data).status_code < 500

@@ -187,3 +187,34 @@ def test_person_page_cursor_that_is_not_an_id_gives_the_first_page(alice, before
     person = Person.objects.create(name="Ada")
     response = alice.get(reverse("tagging:person_detail", args=[person.pk]) + "?before=" + before)
     assert response.status_code == 200
+
+
+# --- Fuzzing every parameter of these pages
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@pytest.fixture
+def face(user):
+    return _face(user)
+
+
+@pytest.mark.parametrize("next_, location", [("²", "%C2%B2"), ("photos", "photos"), ("https://evil.example/", "/people/")])
+def test_back_after_naming_goes_where_next_says_if_local(alice, face, next_, location):
+    # Found by the fuzzing below: redirect() read "²" as a URL name (NoReverseMatch, a 500).
+    response = alice.post(reverse("tagging:face_clear", args=[face.pk]), {"next": next_})
+    assert response.status_code == 302
+    assert response["Location"] == location
+
+
+@FUZZ
+@given(person=text, name=text, faces=st.lists(text, max_size=3), before=text, next_=text)
+def test_people_pages_never_fail(alice, face, person, name, faces, before, next_):
+    assert alice.post(reverse("tagging:face_name", args=[face.pk]),
+                      {"person": person, "name": name, "next": next_}).status_code < 500
+    assert alice.post(reverse("tagging:faces_name_group"), {"faces": faces, "name": name}).status_code < 500
+    person_row = Person.objects.first() or Person.objects.create(name="Ada")
+    assert alice.get(reverse("tagging:person_detail", args=[person_row.pk]), {"before": before}).status_code == 200
