@@ -455,3 +455,41 @@ def test_a_database_locked_past_its_timeout_is_a_503_to_try_again(api_client, ap
                                                             "categorization": "aws_rek_tagging"}, api_key))
     assert _error(response, 503) == BUSY_MESSAGE
     assert response["Retry-After"] == "5"
+
+
+# --- Fuzzing the endpoints: with or without credentials, no parameters give a 500
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.api.test_params import fields as fuzz_fields  # noqa: E402
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@FUZZ
+@given(fields=fuzz_fields)
+def test_unsigned_requests_never_fail(api_client, fields):
+    for action in ("upload", "explicit"):
+        response = api_client.post(api_url(action), fields)
+        assert response.status_code < 500, response.content
+
+
+@FUZZ
+@given(fields=fuzz_fields)
+def test_signed_requests_never_fail(api_client, api_key, fields):
+    fields = {k: v for k, v in fields.items() if k not in ("api_key", "timestamp", "signature") and "[]" not in k}
+    if isinstance(fields.get("file"), list):
+        fields.pop("file")
+    for action in ("upload", "explicit"):
+        response = api_client.post(api_url(action), signed(fields, api_key))
+        assert response.status_code < 500, response.content
+
+
+@FUZZ
+@given(authorization=st.one_of(text, text.map(lambda t: "Basic " + base64.b64encode(t.encode()).decode())),
+       public_id=text)
+def test_resource_requests_never_fail(api_client, authorization, public_id):
+    from urllib.parse import quote
+
+    response = api_client.get(_resource_url(quote(public_id, safe="/") or "x"), HTTP_AUTHORIZATION=authorization)
+    assert response.status_code < 500, response.content
