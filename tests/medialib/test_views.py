@@ -278,6 +278,13 @@ def test_too_many_files_get_the_apps_message(alice, settings):
     assert Asset.objects.count() == 0
 
 
+def test_101_files_with_the_default_limits_get_the_apps_message(alice):
+    files = [upload_file(b"x", f"p{i}.jpg") for i in range(101)]
+    response = alice.post(reverse("medialib:upload"), {"files": files})
+    assert response.status_code == 400
+    assert "Send at most 100 files at once." in response.content.decode()
+
+
 def test_too_many_files_get_the_apps_message_through_csrf_too(user, settings):
     # A browser's POST is read by the CSRF check before the view: Django's count fires there.
     settings.MEDIALIB_MAX_FILES_PER_REQUEST = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
@@ -297,7 +304,8 @@ def test_a_nul_in_an_asset_path_is_not_found(alice):
 
 
 def test_a_nul_in_upload_tags_is_refused(alice):
-    response = alice.post(reverse("medialib:upload"), {"files": [upload_file(images.jpeg(), "x.jpg")], "tags": "a\x00b"})
+    response = alice.post(reverse("medialib:upload"),
+                          {"files": [upload_file(images.jpeg(), "x.jpg")], "tags": "a\x00b"})
     assert response.status_code == 400
     assert "Null characters are not allowed" in response.content.decode()
     assert Asset.objects.count() == 0

@@ -202,7 +202,9 @@ def face(user):
     return _face(user)
 
 
-@pytest.mark.parametrize("next_, location", [("²", "%C2%B2"), ("photos", "photos"), ("https://evil.example/", "/people/")])
+@pytest.mark.parametrize("next_, location", [
+    ("²", "%C2%B2"), ("photos", "photos"), ("https://evil.example/", "/people/"),
+])
 def test_back_after_naming_goes_where_next_says_if_local(alice, face, next_, location):
     # Found by the fuzzing below: redirect() read "²" as a URL name (NoReverseMatch, a 500).
     response = alice.post(reverse("tagging:face_clear", args=[face.pk]), {"next": next_})
