@@ -131,6 +131,8 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
 
 
 def asset_get(*, public_id: str, prefetch: Sequence = (), user=None) -> Asset | None:
+    if "\x00" in public_id:  # none holds NUL, and PostgreSQL refuses to compare text holding one
+        return None
     return _with_display_data(assets_visible_to(user).filter(public_id=public_id), prefetch).first()
 
 

@@ -50,6 +50,8 @@ def tag_names_clean(names: Iterable[str]) -> list[str]:
         name = " ".join(str(name).split())
         if not name:
             continue
+        if "\x00" in name:  # PostgreSQL cannot store it
+            raise ValidationError(f"Tag {name.replace(chr(0), '')[:30]!r} contains a NUL character (\\x00); remove it.")
         if len(name) > TAG_MAX_LENGTH:
             raise ValidationError(f"Tag {name[:30]!r}… is longer than {TAG_MAX_LENGTH} characters.")
         cleaned.setdefault(name.lower(), name)
@@ -73,7 +75,8 @@ def asset_upload(
     is: a failure after the file was stored deletes the file again.
     """
     name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
-    name = PurePosixPath(name.replace("\\", "/")).name[:255]
+    # A file's name is only shown: a NUL in it (which PostgreSQL cannot store) is dropped rather than refused.
+    name = PurePosixPath(name.replace("\\", "/").replace("\x00", "")).name[:255]
     label = name or "The file"
 
     size = getattr(file, "size", None)

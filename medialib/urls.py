@@ -33,4 +33,5 @@ urlpatterns = [
     path("", include(app_urls)),
 ]
 
+handler400 = "medialib.views.bad_request"
 handler403 = "medialib.views.permission_denied"

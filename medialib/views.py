@@ -4,10 +4,11 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, TooManyFilesSent, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +22,7 @@ from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
+from .query_params import id_or_none
 
 # Files are addressed by version, so a URL always means the same bytes: cache them for a year.
 IMMUTABLE = "private, max-age=31536000, immutable"
@@ -29,8 +31,7 @@ STATUS_MAX_IDS = 200
 
 
 def _cursor(request, name):
-    value = request.GET.get(name)
-    return int(value) if value and value.isdigit() else None
+    return id_or_none(request.GET.get(name))  # not an id: the first page, as search's cursors
 
 
 @login_required
@@ -73,7 +74,7 @@ def upload(request):
         if not files:
             form.add_error(None, "Choose at least one file to upload.")
         elif len(files) > settings.MEDIALIB_MAX_FILES_PER_REQUEST:
-            form.add_error(None, f"Send at most {settings.MEDIALIB_MAX_FILES_PER_REQUEST} files at once.")
+            form.add_error(None, too_many_files_message())
         else:
             for uploaded in files:
                 results.append(_upload_one(request, uploaded, form.cleaned_data))
@@ -167,7 +168,7 @@ def asset_analysis(request, pk):
 @never_cache
 def assets_analysis(request):
     """The same for several assets (`?ids=3,2,1`), for the gallery; ids that do not exist are left out."""
-    ids = [int(v) for v in request.GET.get("ids", "").split(",") if v.isdigit()][:STATUS_MAX_IDS]
+    ids = [pk for pk in map(id_or_none, request.GET.get("ids", "").split(",")) if pk is not None][:STATUS_MAX_IDS]
     assets = selectors.assets_by_ids(ids=ids, prefetch=[tagging_selectors.analyses_prefetch()], user=request.user)
     return JsonResponse({"assets": [tagging_selectors.asset_status(asset) for asset in assets]})
 
@@ -262,6 +263,24 @@ def asset_rendition(request, pk, spec, version):
     rendition = get_object_or_404(Rendition.objects.filter(selectors.visible_q(request.user, through="asset__")),
                                   asset_id=pk, spec=spec, version=version)
     return _file_response(rendition.file.name, "image/jpeg")
+
+
+def bad_request(request, exception=None):
+    """400 with what was wrong, in the page's words (Django's own page says only "Bad Request")."""
+    if isinstance(exception, BadRequest):
+        message = str(exception)
+    elif isinstance(exception, TooManyFilesSent):
+        # Django counts the files before the upload view can (CSRF reads the form first).
+        message = too_many_files_message()
+    else:
+        return defaults.bad_request(request, exception)
+    if _wants_json(request):
+        return JsonResponse({"error": {"message": message}}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def too_many_files_message() -> str:
+    return f"Send at most {settings.MEDIALIB_MAX_FILES_PER_REQUEST} files at once."
 
 
 def permission_denied(request, exception=None):

@@ -21,6 +21,10 @@ class GalleryFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        for name in ("tag", "person", "uploader"):
+            # As the search refuses them: "Open in search" must give a query the search reads.
+            if any(ord(char) < 32 and not char.isspace() for char in data.get(name) or ""):
+                self.add_error(name, "Type it again without the control character.")
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise forms.ValidationError("The date range ends before it starts.")
         return data
@@ -30,7 +34,7 @@ class GalleryFilterForm(forms.Form):
         data = self.cleaned_data
         tag = " ".join((data.get("tag") or "").split())
         person = " ".join((data.get("person") or "").split())
-        uploader = (data.get("uploader") or "").strip()
+        uploader = " ".join((data.get("uploader") or "").split())  # as the search reads uploader:"..."
         return q.all_of(
             q.Tag(tag) if tag else None,
             q.Person(person) if person else None,

@@ -16,13 +16,20 @@ can build the same AST; `search.selectors` resolves and runs it.
 """
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 MAX_LENGTH = 500
 MAX_TERMS = 24
 MAX_DEPTH = 8
+# NOTs inside NOTs: each is a NOT EXISTS inside the last, and SQLite's parser overflows its stack at about 36.
+MAX_NOT_DEPTH = 8
+# The canonical text of a query (unparse) may be longer than what was typed (quotes, a group's source: written
+# on each of its tags) and one parenthesis deeper ("(dog source:manual)"); the page's own links carry it, so it is
+# accepted up to these limits when it is exactly canonical (and its names would fit in MAX_LENGTH).
+CANONICAL_MAX_LENGTH = 4 * MAX_LENGTH + 64 * MAX_TERMS
 STATUSES = ("pending", "failed")
 FIELDS = ("tag", "person", "source", "status", "uploader", "date")
 KEYWORDS = ("AND", "OR", "NOT")
@@ -32,10 +39,11 @@ OPERATORS = (">=", "<=", ">", "<")
 class QueryError(ValueError):
     """A query that does not parse; the message says what is wrong in words a person can act on."""
 
-    def __init__(self, message: str, position: int | None = None):
+    def __init__(self, message: str, position: int | None = None, *, limit: bool = False):
         super().__init__(message)
         self.message = message
         self.position = position
+        self.limit = limit  # over a size limit (length, depth) rather than malformed
 
 
 # --- The AST. Leaves name things (tags, people, users) by name; search.selectors resolves them to ids.
@@ -166,7 +174,7 @@ class _ConfidenceQualifier:
 
 
 _WORD_END = set(" \t\r\n\f\v()\"<>=")
-_NUMBER_RE = re.compile(r"\d+(\.\d*)?|\.\d+")
+_NUMBER_RE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")  # 1e-05 too: how unparse writes it
 
 
 def _addon_names() -> list[str]:
@@ -290,9 +298,8 @@ def _day(value: str, pos: int, *, last: bool) -> date:
             return date(year, int(month), int(day))
         if month is not None:
             first = date(year, int(month), 1)
-            if not last:
-                return first
-            return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+            # monthrange, not "the 1st of next month minus a day": there is no next month after 9999-12.
+            return first.replace(day=calendar.monthrange(year, first.month)[1]) if last else first
         return date(year, 12, 31) if last else date(year, 1, 1)
     except ValueError:
         raise QueryError(
@@ -342,11 +349,12 @@ _FIELD_EXAMPLES = {
 # --- The parser: OR of ANDs of (negated) terms and groups.
 
 class _Parser:
-    def __init__(self, tokens: list[_Token], length: int):
+    def __init__(self, tokens: list[_Token], length: int, max_depth: int = MAX_DEPTH):
         self.tokens = tokens
         self.index = 0
         self.length = length
         self.depth = 0
+        self.max_depth = max_depth
 
     def peek(self) -> str | None:
         return self.tokens[self.index].kind if self.index < len(self.tokens) else None
@@ -405,8 +413,8 @@ class _Parser:
             if self.peek() == ")":
                 raise QueryError("There is nothing between these parentheses.", opened)
             self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise QueryError(f"Parentheses go at most {MAX_DEPTH} deep.", opened)
+            if self.depth > self.max_depth:
+                raise QueryError(f"Parentheses go at most {MAX_DEPTH} deep.", opened, limit=True)
             node = self.parse_or()
             self.depth -= 1
             if self.peek() != ")":
@@ -454,15 +462,44 @@ def parse(text: str):
     text = text or ""
     if any(ord(char) < 32 and not char.isspace() for char in text):
         raise QueryError("The search contains a control character; type it again without it.")
-    if len(text) > MAX_LENGTH:
-        raise QueryError(f"The search is too long: at most {MAX_LENGTH} characters.")
+    try:
+        return _parse(text, max_length=MAX_LENGTH, max_depth=MAX_DEPTH)
+    except QueryError as exc:
+        if not exc.limit:
+            raise
+        # Canonical text (a facet's link, "Open in search") may exceed what a person may type; see
+        # CANONICAL_MAX_LENGTH. Anything else over the limits is refused as typed.
+        try:
+            node = _parse(text, max_length=CANONICAL_MAX_LENGTH, max_depth=MAX_DEPTH + 1)
+        except QueryError:
+            raise exc from None
+        # ...but only what a typed query could have become: its names fit in MAX_LENGTH ("x" * 501 does not).
+        if unparse(node) != text or sum(len(getattr(leaf, "name", "")) for leaf in leaves(node)) > MAX_LENGTH:
+            raise exc from None
+        return node
+
+
+def _parse(text: str, *, max_length: int, max_depth: int):
+    if len(text) > max_length:
+        raise QueryError(f"The search is too long: at most {MAX_LENGTH} characters.", limit=True)
     tokens = _tokens(text)
     if not tokens:
         return None
-    node = _Parser(tokens, len(text)).parse()
+    node = _Parser(tokens, len(text), max_depth).parse()
     if len(leaves(node)) > MAX_TERMS:
         raise QueryError(f"The search has too many terms: at most {MAX_TERMS}.")
+    if _not_depth(node) > MAX_NOT_DEPTH:
+        raise QueryError(f"The search puts NOT (or -) inside NOT too often: at most {MAX_NOT_DEPTH} inside one"
+                         " another. NOT NOT dog is dog.")
     return node
+
+
+def _not_depth(node) -> int:
+    if isinstance(node, Not):
+        return 1 + _not_depth(node.child)
+    if isinstance(node, (And, Or)):
+        return max(_not_depth(child) for child in node.children)
+    return 0
 
 
 # --- Back to text (canonical form: parse(unparse(node)) == node).
@@ -478,17 +515,21 @@ def _quote(name: str) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}"
+    # repr is the shortest text that reads back as the same float (":g" kept 6 digits: 0.1234567 came back
+    # as 0.123457).
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _date_text(start: date | None, end: date | None) -> str:
+    # Years are written with four digits, as _day reads them (0999, not 999).
     if start and end:
         if start == end:
             return start.isoformat()
-        if start.day == 1 and end == _day(f"{start.year}-{start.month:02d}", 0, last=True):
-            return f"{start.year}-{start.month:02d}"
+        if start.day == 1 and end == start.replace(day=calendar.monthrange(start.year, start.month)[1]):
+            return f"{start.year:04d}-{start.month:02d}"
         if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
-            return str(start.year)
+            return f"{start.year:04d}"
     return f"{start.isoformat() if start else ''}..{end.isoformat() if end else ''}"
 
 

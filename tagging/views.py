@@ -3,11 +3,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from medialib.images import face_crop, jpeg_bytes, stored_image_decode
+from medialib.query_params import id_or_none, id_parse, ids_parse
 from medialib.selectors import visible_q
 from search.query import quote
 
@@ -32,8 +33,7 @@ def person_detail(request, pk):
     person = get_object_or_404(selectors.people_visible(user=request.user), pk=pk)
     before = request.GET.get("before", "")
     assets, next_before = selectors.person_assets(
-        person, before=int(before) if before.isdigit() else None, limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
-        user=request.user)
+        person, before=id_or_none(before), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, user=request.user)
     return render(request, "tagging/person.html", {
         "person": person, "assets": assets, "next_before": next_before, "first_page": not before,
         "search_query": "person:" + quote(person.name),
@@ -50,7 +50,8 @@ def _back(request, fallback):
     from django.utils.http import url_has_allowed_host_and_scheme
 
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+        # Not redirect(): it reads a target without "/" or "." as a URL name ("next=²" was a NoReverseMatch, 500).
+        return HttpResponseRedirect(target)
     return redirect(fallback)
 
 
@@ -58,7 +59,7 @@ def _back(request, fallback):
 @require_POST
 def face_name(request, pk):
     face = get_object_or_404(_visible_faces(request).select_related("asset", "person"), pk=pk)
-    person_id = request.POST.get("person")
+    person_id = id_parse(request.POST.get("person"), name="person")
     try:
         person = get_object_or_404(selectors.people_visible(user=request.user), pk=person_id) if person_id else None
         people_services.face_name(face=face, user=request.user, name=request.POST.get("name", ""), person=person)
@@ -83,7 +84,7 @@ def face_clear(request, pk):
 @login_required
 @require_POST
 def faces_name_group(request):
-    ids = [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
+    ids = ids_parse(request.POST.getlist("faces"), name="faces")
     try:
         count = people_services.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
     except ValidationError as exc:

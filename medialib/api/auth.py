@@ -25,6 +25,8 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 def _key_lookup(key_value: str, *, headers: dict | None = None) -> ApiKey | None:
     if not key_value:
         raise ApiError("Must supply api_key", 401, headers)
+    if "\x00" in key_value:  # no key holds one, and PostgreSQL refuses to compare text holding NUL
+        return None
     return ApiKey.objects.select_related("user").filter(key=key_value).first()
 
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http.multipartparser import MultiPartParserError
 
@@ -30,6 +30,9 @@ def form_params(request) -> dict[str, str | list[str]]:
     """The form fields, with `k[]` lists under `k` as Cloudinary signs them; a name sent twice is refused."""
     try:
         fields = request.POST
+    except TooManyFilesSent:
+        raise ApiError(f"The request holds more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files; "
+                       "upload one file per request, as `file`.") from None
     except (SuspiciousOperation, MultiPartParserError) as exc:
         # Too big a data: URI lands here too: Django caps form fields at DATA_UPLOAD_MAX_MEMORY_SIZE.
         raise ApiError(
@@ -38,6 +41,10 @@ def form_params(request) -> dict[str, str | list[str]]:
         ) from None
     params: dict[str, str | list[str]] = {}
     for name, values in fields.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            # PostgreSQL cannot store or even compare text holding NUL: refused here, before any lookup.
+            raise ApiError(f"Parameter {name.replace(chr(0), '')[:40]!r} contains a NUL character (\\x00); "
+                           "remove it.")
         key, is_list = (name[:-2], True) if name.endswith("[]") else (name, False)
         if key in params or (not is_list and len(values) > 1):
             raise ApiError(f"Parameter {key!r} is given more than once.")

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 
+from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
 from medialib.models import Asset
 from medialib.selectors import assets_visible_to
 from medialib.services import UploadError, asset_upload
@@ -37,6 +38,8 @@ def _error_for(exc: Exception) -> ApiError | None:
         return ApiError(str(exc) or "Not allowed.", 403)
     if isinstance(exc, Asset.DoesNotExist):
         return ApiError(str(exc) or "Resource not found", 404)
+    if database_busy(exc):
+        return ApiError(BUSY_MESSAGE, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     return None
 
 
@@ -111,9 +114,10 @@ def resource(request, public_id: str):
 def _asset(public_id: str, user) -> Asset:
     """The asset, if the key's user may see it (MEDIALIB_VISIBILITY): another's is "not found", as on the pages."""
     # Not selectors.asset_get: the page's prefetches would be wasted here, and stale once explicit has written.
-    asset = assets_visible_to(user).filter(public_id=public_id).first()
+    # No public_id holds NUL (validate_public_id), and PostgreSQL refuses to compare text holding one.
+    asset = assets_visible_to(user).filter(public_id=public_id).first() if "\x00" not in public_id else None
     if asset is None:
-        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255]}")
+        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255].replace(chr(0), '')}")
     return asset
 
 

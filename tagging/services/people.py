@@ -113,6 +113,8 @@ def person_get_or_create(name: str, *, approved: bool = False) -> Person:
     name = " ".join(str(name).split())
     if not name:
         raise ValidationError("Type a name.")
+    if "\x00" in name:  # PostgreSQL cannot store it
+        raise ValidationError("A name cannot contain a NUL character (\\x00).")
     if len(name) > 200:
         raise ValidationError("A name is at most 200 characters.")
     person = Person.objects.filter(name__iexact=name).first()

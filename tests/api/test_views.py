@@ -445,3 +445,96 @@ def test_in_private_mode_a_key_reads_and_analyses_only_its_users_images(api_clie
     assert not AnalysisResult.objects.exists()
     assert api_client.get(_resource_url("trips/red"), **_basic(api_key_create(name="s", user=staff_user))).status_code \
         == 200
+
+
+# --- Input that used to give a 500 (NUL characters: PostgreSQL cannot store or compare text holding them)
+
+
+def test_a_nul_in_the_api_key_is_refused_without_credentials(api_client):
+    response = api_client.post(api_url("upload"), {"api_key": "12\x0034", "timestamp": "1", "signature": "x"})
+    assert "NUL character" in _error(response, 400)
+    response = api_client.post(api_url("explicit"), {"api_key": "12\x0034"})
+    assert "NUL character" in _error(response, 400)
+
+
+def test_a_nul_in_the_basic_key_is_an_unknown_key(api_client):
+    credentials = base64.b64encode(b"12\x0034:secret").decode()
+    response = api_client.get(_resource_url("trips/red"), HTTP_AUTHORIZATION=f"Basic {credentials}")
+    # As any unknown key: answered as a wrong secret, so that the API never tells which keys exist.
+    assert _error(response, 401) == "Invalid API secret for API key 12\x0034."
+
+
+@pytest.mark.parametrize("name, value", [("tags", "beach,a\x00b"), ("filename_override", "a\x00b.jpg"),
+                                         ("public_id", "a\x00b")])
+def test_a_nul_in_an_upload_parameter_is_refused(api_client, api_key, media_root, name, value):
+    response = _upload(api_client, api_key, **{name: value})
+    assert f"Parameter '{name}' contains a NUL character" in _error(response, 400)
+    _nothing_stored(media_root)
+
+
+def test_a_nul_in_a_resource_path_is_not_found(api_client, api_key):
+    assert "Resource not found - ab" in _error(api_client.get(_resource_url("a%00b"), **_basic(api_key)), 404)
+
+
+def test_too_many_files_in_one_request_get_the_apps_message(api_client, api_key, settings, media_root):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    fields = signed({}, api_key)
+    fields["file"] = [upload_file(images.jpeg(), f"{i}.jpg") for i in range(3)]
+    assert "more than 2 files; upload one file per request" in _error(api_client.post(api_url("upload"), fields), 400)
+    _nothing_stored(media_root)
+
+
+def test_a_database_locked_past_its_timeout_is_a_503_to_try_again(api_client, api_key, monkeypatch):
+    from django.db import OperationalError
+
+    from medialib.api import views
+    from medialib.middleware import BUSY_MESSAGE
+
+    asset = media_services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=api_key.user)
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(views, "analysis_rerun", locked)
+    response = api_client.post(api_url("explicit"), signed({"public_id": asset.public_id,
+                                                            "categorization": "aws_rek_tagging"}, api_key))
+    assert _error(response, 503) == BUSY_MESSAGE
+    assert response["Retry-After"] == "5"
+
+
+# --- Fuzzing the endpoints: with or without credentials, no parameters give a 500
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.api.test_params import fields as fuzz_fields  # noqa: E402
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@FUZZ
+@given(fields=fuzz_fields)
+def test_unsigned_requests_never_fail(api_client, fields):
+    for action in ("upload", "explicit"):
+        response = api_client.post(api_url(action), fields)
+        assert response.status_code < 500, response.content
+
+
+@FUZZ
+@given(fields=fuzz_fields)
+def test_signed_requests_never_fail(api_client, api_key, fields):
+    fields = {k: v for k, v in fields.items() if k not in ("api_key", "timestamp", "signature") and "[]" not in k}
+    if isinstance(fields.get("file"), list):
+        fields.pop("file")
+    for action in ("upload", "explicit"):
+        response = api_client.post(api_url(action), signed(fields, api_key))
+        assert response.status_code < 500, response.content
+
+
+@FUZZ
+@given(authorization=st.one_of(text, text.map(lambda t: "Basic " + base64.b64encode(t.encode()).decode())),
+       public_id=text)
+def test_resource_requests_never_fail(api_client, authorization, public_id):
+    from urllib.parse import quote
+
+    response = api_client.get(_resource_url(quote(public_id, safe="/") or "x"), HTTP_AUTHORIZATION=authorization)
+    assert response.status_code < 500, response.content

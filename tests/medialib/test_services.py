@@ -319,3 +319,14 @@ def test_tag_uses_carry_the_assets_date_for_search(user):
     assert use.asset_created_at == asset.created_at
     services.asset_tags_add(asset=asset, names=["sea"], user=user)
     assert set(AssetTag.objects.values_list("asset_created_at", flat=True)) == {asset.created_at}
+
+
+def test_a_nul_in_a_tag_is_refused_and_in_a_file_name_dropped(user):
+    # PostgreSQL cannot store text holding NUL: a tag says so, a file's name (only shown) loses it.
+    with pytest.raises(ValidationError, match="NUL character"):
+        services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=user, tags=["a\x00b"])
+    asset = services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=user,
+                                  original_filename="a\x00b.jpg")
+    assert asset.original_filename == "ab.jpg"
+    with pytest.raises(ValidationError, match="NUL character"):
+        services.asset_tags_add(asset=asset, names=["dog\x00"], user=user)

@@ -255,3 +255,108 @@ def test_html_pages_carry_the_content_security_policy_and_files_keep_their_own(c
     assert original["Content-Security-Policy"] == "default-src 'none'; sandbox"
     settings.DEBUG = True  # Django's debug pages need inline script
     assert "Content-Security-Policy" not in client.get(reverse("medialib:gallery"))
+
+
+# --- Input that used to give a 500
+
+@pytest.mark.parametrize("query", ["before=%C2%B2", "after=%C2%B2", "before=" + "9" * 30, "after=" + "9" * 30])
+def test_gallery_cursor_that_is_not_an_id_gives_the_first_page(alice, user, query):
+    # As a cursor of "x" always has (and the search's cursors): str.isdigit() took "²", which int() refused.
+    asset = _asset(user)
+    response = alice.get("/?" + query)
+    assert response.status_code == 200
+    assert [a.pk for a in response.context["page"].assets] == [asset.pk]
+
+
+@pytest.mark.parametrize("ids", ["%C2%B2", "9" * 30, "%C2%B2,9999999999999999999"])
+def test_status_of_ids_that_are_not_ids_leaves_them_out(alice, user, ids):
+    # As with ids that do not exist ("x" always was); 30 nines overflowed the database's integer.
+    asset = _asset(user)
+    response = alice.get(f"/assets/analysis.json?ids={asset.pk}," + ids)
+    assert response.status_code == 200
+    assert [a["id"] for a in response.json()["assets"]] == [asset.pk]
+
+
+def test_too_many_files_get_the_apps_message(alice, settings):
+    settings.MEDIALIB_MAX_FILES_PER_REQUEST = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = [upload_file(images.jpeg(), f"p{i}.jpg") for i in range(4)]
+    response = alice.post(reverse("medialib:upload"), {"files": files})
+    assert response.status_code == 400
+    assert "Send at most 3 files at once." in response.content.decode()
+    response = alice.post(reverse("medialib:upload"), {"files": files}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"error": {"message": "Send at most 3 files at once."}}
+    assert Asset.objects.count() == 0
+
+
+def test_101_files_with_the_default_limits_get_the_apps_message(alice):
+    files = [upload_file(b"x", f"p{i}.jpg") for i in range(101)]
+    response = alice.post(reverse("medialib:upload"), {"files": files})
+    assert response.status_code == 400
+    assert "Send at most 100 files at once." in response.content.decode()
+
+
+def test_too_many_files_get_the_apps_message_through_csrf_too(user, settings):
+    # A browser's POST is read by the CSRF check before the view: Django's count fires there.
+    settings.MEDIALIB_MAX_FILES_PER_REQUEST = settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get(reverse("medialib:upload"))
+    files = [upload_file(images.jpeg(), f"p{i}.jpg") for i in range(4)]
+    response = client.post(reverse("medialib:upload"), {"files": files},
+                           HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+    assert response.status_code == 400
+    assert "Send at most 3 files at once." in response.content.decode()
+
+
+def test_a_nul_in_an_asset_path_is_not_found(alice):
+    # PostgreSQL refuses to compare text holding NUL (a 500); no public_id holds one.
+    assert alice.get("/asset/a%00b").status_code == 404
+
+
+def test_a_nul_in_upload_tags_is_refused(alice):
+    response = alice.post(reverse("medialib:upload"),
+                          {"files": [upload_file(images.jpeg(), "x.jpg")], "tags": "a\x00b"})
+    assert response.status_code == 400
+    assert "Null characters are not allowed" in response.content.decode()
+    assert Asset.objects.count() == 0
+
+
+# --- Fuzzing every parameter of these pages: whatever comes, the answer is not a 500
+
+from urllib.parse import quote as url_quote  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@pytest.fixture
+def owned(user):
+    return _asset(user)
+
+
+@FUZZ
+@given(before=text, after=text, ids=text)
+def test_gallery_and_status_never_fail(alice, owned, before, after, ids):
+    assert alice.get(reverse("medialib:gallery"), {"before": before, "after": after}).status_code == 200
+    assert alice.get(reverse("medialib:assets_analysis"), {"ids": ids}).status_code == 200
+
+
+@FUZZ
+@given(public_id=text)
+def test_asset_page_of_any_path_never_fails(alice, public_id):
+    assert alice.get("/asset/" + url_quote(public_id, safe="/")).status_code in (200, 301, 302, 404)
+
+
+@FUZZ
+@given(name=text, tags=text, addons=st.lists(text, max_size=3), auto_tagging=text)
+def test_asset_forms_never_fail(alice, owned, name, tags, addons, auto_tagging):
+    for url, data in (
+        (reverse("medialib:asset_tags_add", args=[owned.pk]), {"name": name}),
+        (reverse("medialib:asset_tag_remove", args=[owned.pk]), {"name": name}),
+        (reverse("medialib:asset_analysis_rerun", args=[owned.pk]), {"addons": addons, "auto_tagging": auto_tagging}),
+        (reverse("medialib:upload"), {"tags": tags, "addons": addons, "auto_tagging": auto_tagging}),
+    ):
+        assert alice.post(url, data).status_code < 500

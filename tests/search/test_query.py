@@ -1,7 +1,10 @@
 """search.query: every construct of the language parses to the AST it means, malformed input says what is wrong."""
+import calendar
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.query import (
     And, AnyTag, Confidence, DateRange, Not, Or, Person, QueryError, Status, Tag, Uploader, parse, quote, unparse,
@@ -154,3 +157,112 @@ def test_malformed_queries_say_what_is_wrong(text, message, position):
         parse(text)
     assert message in raised.value.message
     assert raised.value.position == position
+
+
+# --- Input that used to give a 500, and the round trip of canonical text.
+
+@pytest.mark.parametrize("text, expected", [
+    ("date:9999-12", DateRange(date(9999, 12, 1), date(9999, 12, 31))),  # no "1st of next month" after it
+    ("date:0999-01", DateRange(date(999, 1, 1), date(999, 1, 31))),
+    ("date:0001", DateRange(date(1, 1, 1), date(1, 12, 31))),
+    ("dog>=1e-05", Tag("dog", confidence=Confidence(">=", 0.00001))),
+])
+def test_parses_edge_values(text, expected):
+    assert parse(text) == expected
+    assert parse(unparse(expected)) == expected
+
+
+@pytest.mark.parametrize("node, text", [
+    (DateRange(date(999, 1, 1), date(999, 1, 31)), "date:0999-01"),
+    (DateRange(date(1, 1, 1), date(9999, 12, 31)), "date:0001-01-01..9999-12-31"),
+    (DateRange(date(5, 1, 1), date(5, 12, 31)), "date:0005"),
+    (Tag("dog", confidence=Confidence(">=", 0.1234567)), "dog>=0.1234567"),
+    (Tag("dog", confidence=Confidence("<", 1.0)), "dog<1"),
+])
+def test_unparse_writes_what_parse_reads(node, text):
+    assert unparse(node) == text
+    assert parse(text) == node
+
+
+def test_nots_inside_nots_are_limited_with_a_message():
+    # 240 of them overflowed SQLite's parser stack (a 500); eight are fine.
+    with pytest.raises(QueryError) as raised:
+        parse("-" * 240 + "dog")
+    assert "at most 8 inside one another" in raised.value.message
+    assert parse("-" * 8 + "dog") is not None
+
+
+def test_canonical_text_longer_than_typed_still_parses():
+    # A group's source: is written on each of its tags, and each becomes a parenthesised group.
+    typed = "(" + " ".join(f"tag{i:02d}" for i in range(23)) + " source:aws_rek_tagging)"
+    for _ in range(7):
+        typed = f"({typed})"
+    node = parse(typed)
+    canonical = unparse(node)
+    assert len(canonical) > 500
+    assert parse(canonical) == node
+    with pytest.raises(QueryError, match="too long"):
+        parse(canonical + " ")  # not canonical: the typed limit applies
+
+
+# Names as the parser leaves them: no control characters, single spaces inside, none around.
+_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12).map(
+    lambda name: " ".join(name.split())).filter(bool)
+_words = st.sampled_from(["dog", "cat", "Été", "t-shirt", "16:9", "OR", "and", "confidence", "-x", "a\\b", 'say "hi"'])
+_confidence = st.tuples(st.sampled_from([">=", ">", "<=", "<"]),
+                        st.floats(min_value=0, max_value=1, allow_nan=False)).map(lambda t: Confidence(*t))
+_day = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
+
+
+def _date_range(pair):
+    first, second, kind = pair
+    start, end = min(first, second), max(first, second)
+    month = DateRange(start.replace(day=1), start.replace(day=calendar.monthrange(start.year, start.month)[1]))
+    year = DateRange(start.replace(month=1, day=1), start.replace(month=12, day=31))
+    return {"both": DateRange(start, end), "open-end": DateRange(start, None), "open-start": DateRange(None, end),
+            "day": DateRange(start, start), "month": month, "year": year}[kind]
+
+
+_leaves = st.one_of(
+    st.builds(Tag, st.one_of(_words, _names), st.none() | st.sampled_from(["manual", "auto", "aws_rek_face"]),
+              st.none() | _confidence),
+    st.builds(AnyTag, st.sampled_from(["manual", "auto"]), st.none() | _confidence),
+    st.builds(AnyTag, st.none(), _confidence),
+    st.builds(Person, st.one_of(_words, _names)),
+    st.builds(Uploader, st.one_of(_words, _names)),
+    st.builds(Status, st.sampled_from(["pending", "failed"])),
+    st.tuples(_day, _day, st.sampled_from(["both", "open-end", "open-start", "day", "month", "year"])).map(_date_range),
+)
+_nodes = st.recursive(_leaves, lambda inner: st.one_of(
+    st.builds(Not, inner),
+    st.lists(inner, min_size=2, max_size=3).map(lambda c: And(tuple(c))),
+    st.lists(inner, min_size=2, max_size=3).map(lambda c: Or(tuple(c))),
+), max_leaves=8)
+
+
+@settings(max_examples=150)
+@given(_nodes)
+def test_canonical_text_round_trips(node):
+    """parse(str(parse(x))) == parse(x) for x the text of any query, and that text is stable."""
+    parsed = parse(unparse(node))
+    assert parse(unparse(parsed)) == parsed
+    assert unparse(parse(unparse(parsed))) == unparse(parsed)
+
+
+_query_text = st.lists(st.one_of(
+    st.sampled_from(["dog", "cat", "(", ")", "OR", "AND", "NOT", "-", '"', "\\", ":", ">=", "<", "=", "0.9", "1e-5",
+                     "source:", "manual", "person:", "date:", "0999-01", "9999-12", "..", "status:", "pending",
+                     "uploader:", "tag:", "confidence", " ", "²", "\x00", "\u2028"]),
+    _names,
+), max_size=20).map("".join)
+
+
+@settings(max_examples=300)
+@given(_query_text)
+def test_any_text_parses_or_says_what_is_wrong(text):
+    try:
+        node = parse(text)
+    except QueryError as exc:
+        assert exc.message
+        return
+    assert parse(unparse(node)) == node

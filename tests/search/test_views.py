@@ -3,8 +3,12 @@ import re
 
 import pytest
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
-from .conftest import newest_first
+from tests.fuzz import FUZZ, text
+
+from .conftest import NAMES, newest_first
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +195,42 @@ def test_search_shows_only_visible_photos_in_private_mode(alice, settings, mode)
         assert (note in html) is not shared, text
     html = alice.get(reverse("search:search"), {"q": "dog -Été"}).content.decode()
     assert set(tiles(html)) == ({"beach-dog", "park-dog", "dog-cat"})
+
+
+# --- Input that used to give a 500, and fuzzing every parameter
+
+@pytest.mark.parametrize("q", ["date:9999-12", "date:0999-01", "-" * 240 + "dog", "date:0001..9999"])
+def test_queries_that_gave_500s_answer(alice, q):
+    response = alice.get(reverse("search:search"), {"q": q})
+    assert response.status_code in (200, 400)
+    if q.startswith("-"):
+        assert response.status_code == 400
+        assert "at most 8 inside one another" in response.content.decode()
+
+
+def test_gallery_date_filters_of_any_day_work_and_link_to_the_same_search(alice):
+    response = alice.get(reverse("medialib:gallery"), {"date_from": "0001-01-01", "date_to": "9999-12-31"})
+    assert response.status_code == 200
+    assert sorted(tiles(response.content.decode())) == sorted(newest_first(*NAMES))
+    response = alice.get(reverse("search:search"), {"q": "date:0001-01-01..9999-12-31"})
+    assert response.status_code == 200
+
+
+@FUZZ
+@given(q=text, before=text, after=text)
+def test_search_page_never_fails(alice, q, before, after):
+    params = {"q": q, **({"before": before} if before else {}), **({"after": after} if after else {})}
+    assert alice.get(reverse("search:search"), params).status_code in (200, 400)
+
+
+@FUZZ
+@given(q=text, kind=st.one_of(st.sampled_from(["", "tag", "person"]), text))
+def test_suggestions_never_fail(alice, q, kind):
+    assert alice.get(reverse("search:suggest"), {"q": q, "kind": kind}).status_code == 200
+
+
+@FUZZ
+@given(st.fixed_dictionaries({}, optional={name: text for name in (
+    "tag", "person", "status", "uploader", "date_from", "date_to", "before", "after")}))
+def test_gallery_filters_never_fail(alice, params):
+    assert alice.get(reverse("medialib:gallery"), params).status_code in (200, 400)

@@ -190,3 +190,72 @@ def test_people_pages_and_faces_in_private_mode(alice, user, other_user, moderat
         person_page = alice.get(reverse("tagging:person_detail", args=[friend.pk])).content.decode()
         assert bobs.public_id not in person_page
 
+
+# --- Input that used to give a 500
+
+def _face(user):
+    from medialib.models import Asset
+
+    asset = Asset.objects.create(public_id="faces/one", file="faces/one.jpg", original_filename="one.jpg",
+                                 format="jpg", width=40, height=30, bytes=100, sha256="0" * 64, version=1,
+                                 uploaded_by=user)
+    return Face.objects.create(asset=asset, index=0, left=.3, top=.2, width=.2, height=.3, confidence=99.0)
+
+
+@pytest.mark.parametrize("person", ["abc", "²", "9" * 30])
+def test_naming_a_face_as_a_person_id_that_is_not_one_is_a_400(alice, user, person):
+    face = _face(user)
+    response = alice.post(reverse("tagging:face_name", args=[face.pk]), {"person": person})
+    assert response.status_code == 400
+    assert "person must be the id" in response.content.decode()
+    face.refresh_from_db()
+    assert face.person is None
+
+
+@pytest.mark.parametrize("faces", ["²", "9" * 30])
+def test_naming_a_group_of_faces_that_are_not_ids_is_a_400(alice, user, faces):
+    face = _face(user)
+    response = alice.post(reverse("tagging:faces_name_group"), {"faces": [str(face.pk), faces], "name": "Ada"})
+    assert response.status_code == 400
+    assert "faces must be the id" in response.content.decode()
+    assert not Person.objects.exists()
+
+
+@pytest.mark.parametrize("before", ["%C2%B2", "9" * 30])
+def test_person_page_cursor_that_is_not_an_id_gives_the_first_page(alice, before):
+    person = Person.objects.create(name="Ada")
+    response = alice.get(reverse("tagging:person_detail", args=[person.pk]) + "?before=" + before)
+    assert response.status_code == 200
+
+
+# --- Fuzzing every parameter of these pages
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.fuzz import FUZZ, text  # noqa: E402
+
+
+@pytest.fixture
+def face(user):
+    return _face(user)
+
+
+@pytest.mark.parametrize("next_, location", [
+    ("²", "%C2%B2"), ("photos", "photos"), ("https://evil.example/", "/people/"),
+])
+def test_back_after_naming_goes_where_next_says_if_local(alice, face, next_, location):
+    # Found by the fuzzing below: redirect() read "²" as a URL name (NoReverseMatch, a 500).
+    response = alice.post(reverse("tagging:face_clear", args=[face.pk]), {"next": next_})
+    assert response.status_code == 302
+    assert response["Location"] == location
+
+
+@FUZZ
+@given(person=text, name=text, faces=st.lists(text, max_size=3), before=text, next_=text)
+def test_people_pages_never_fail(alice, face, person, name, faces, before, next_):
+    assert alice.post(reverse("tagging:face_name", args=[face.pk]),
+                      {"person": person, "name": name, "next": next_}).status_code < 500
+    assert alice.post(reverse("tagging:faces_name_group"), {"faces": faces, "name": name}).status_code < 500
+    person_row = Person.objects.first() or Person.objects.create(name="Ada")
+    assert alice.get(reverse("tagging:person_detail", args=[person_row.pk]), {"before": before}).status_code == 200

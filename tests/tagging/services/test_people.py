@@ -164,3 +164,12 @@ def test_everyone_enrolled_from_one_photo_is_recognised_in_another(user):
     for name, (_, second) in PEOPLE.items():
         asset = _analyse(user, second)
         assert [c["name"] for c in _data(asset)["celebrity_faces"]] == [name], second
+
+
+def test_a_nul_in_a_name_is_refused():
+    # PostgreSQL cannot store text holding NUL; the page shows this message rather than a 500.
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="NUL character"):
+        people_services.person_get_or_create("Ada\x00")
+    assert not Person.objects.exists()

@@ -1,0 +1,59 @@
+"""medialib.middleware: a database locked past its timeout (SQLite) is a 503 "try again", not a 500."""
+import sqlite3
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from django.urls import reverse
+
+from medialib import services
+from medialib.middleware import BUSY_MESSAGE, database_busy
+from tests import images
+from tests.conftest import upload_file
+
+
+@pytest.fixture
+def locked_database(transactional_db):
+    """Another connection holds SQLite's write lock; this one waits a fifth of a second for it, not 30 s."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's lock")
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    connection.close()
+    options["timeout"] = 0.2
+
+    def lock():
+        other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        return other
+
+    yield lock
+    connection.close()
+    options["timeout"] = saved
+
+
+def test_a_page_that_cannot_write_for_the_lock_says_busy(locked_database, user):
+    asset = services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=user)
+    client = Client()
+    client.force_login(user)
+    other = locked_database()
+    try:
+        response = client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "dog"})
+        json_response = client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "dog"},
+                                    HTTP_ACCEPT="application/json")
+    finally:
+        other.rollback()
+        other.close()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert BUSY_MESSAGE in response.content.decode()
+    assert json_response.status_code == 503
+    assert json_response.json() == {"error": {"message": BUSY_MESSAGE}}
+    assert list(asset.tags.names()) == []
+
+
+def test_only_a_lock_counts_as_busy():
+    assert database_busy(OperationalError("database is locked"))
+    assert database_busy(OperationalError("database table is locked"))
+    assert not database_busy(OperationalError("no such table: x"))
+    assert not database_busy(ValueError("locked"))
