@@ -310,3 +310,185 @@ def test_tag_uses_carry_the_assets_date_for_search(user):
     assert use.asset_created_at == asset.created_at
     services.asset_tags_add(asset=asset, names=["sea"], user=user)
     assert set(AssetTag.objects.values_list("asset_created_at", flat=True)) == {asset.created_at}
+
+
+# --- Faults: an exception at any step of an upload leaves the file and its row both present or both absent.
+# A SystemExit (gunicorn's timeout) or a KeyboardInterrupt can arrive anywhere, after the commit too; on-commit
+# callbacks only run inside asset_upload in a transactional test (pytest-django's usual test is one transaction).
+
+def _raise(exc_type):
+    def raising(*args, **kwargs):
+        raise exc_type("interrupted")
+    return raising
+
+
+def _commit_then(exc_type):
+    """The connection commits, then the exception arrives, before Django has run the on-commit callbacks."""
+    from django.db import connection
+
+    real_commit = connection._commit
+
+    def commit_then_raise(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        raise exc_type("interrupted after COMMIT")
+    return commit_then_raise
+
+
+UPLOAD_STEPS = {
+    # step: (what to patch, how, whether the upload's row is committed when the exception arrives; None: the
+    # database decides, e.g. SQLite commits the open transaction when Django turns autocommit back on)
+    "before: validating": ("medialib.services.image_inspect", _raise, False),
+    "before: naming the file": ("medialib.services._storage_name", _raise, False),
+    "inside: creating the row": ("medialib.services.Asset.objects.create", _raise, False),
+    "inside: attaching tags": ("medialib.services._tags_attach", _raise, False),
+    "inside: the on_create hook": ("tagging.services.analysis.analysis_request", _raise, False),
+    "commit: before it": ("django.db.connection._commit", _raise, None),
+    "commit: after it": ("django.db.connection._commit", _commit_then, True),
+    "on-commit: renditions enqueue": ("medialib.services._renditions_enqueue", _raise, True),
+    "on-commit: analysis enqueue": ("tagging.services.analysis.analysis_enqueue", _raise, True),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+@pytest.mark.parametrize("step", list(UPLOAD_STEPS))
+def test_an_interrupted_upload_keeps_its_file_exactly_when_its_row_is_committed(
+    user, media_root, monkeypatch, step, exc_type
+):
+    from tests.conftest import asset_upload
+
+    target, make, committed = UPLOAD_STEPS[step]
+    module_path, attr = target.rsplit(".", 1)
+    if target.startswith("django.db.connection"):
+        from django.db import connection as owner
+    elif target == "medialib.services.Asset.objects.create":
+        owner = Asset.objects
+    else:
+        owner = __import__(module_path, fromlist=[attr])
+    monkeypatch.setattr(owner, attr, make(exc_type))
+
+    with pytest.raises(exc_type):
+        asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["x"], addons=["aws_rek_tagging"])
+    monkeypatch.undo()
+
+    rows = list(Asset.objects.values_list("file", flat=True))
+    assert stored_files(media_root) == rows  # both present or both absent
+    if committed is not None:
+        assert len(rows) == (1 if committed else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+def test_an_exception_after_the_upload_returned_leaves_both(user, media_root, exc_type):
+    with pytest.raises(exc_type):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+        raise exc_type("the request was stopped after the upload")  # e.g. in the view, while rendering
+    assert stored_files(media_root) == list(Asset.objects.values_list("file", flat=True)) != []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_cannot_answer_after_the_commit_keeps_the_file(user, media_root, monkeypatch):
+    from django.db import OperationalError, connection
+
+    monkeypatch.setattr(connection, "_commit", _commit_then(KeyboardInterrupt))
+    monkeypatch.setattr(services.Asset.objects, "filter", _raise(OperationalError))
+    with pytest.raises(KeyboardInterrupt):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    monkeypatch.undo()
+    assert stored_files(media_root) == list(Asset.objects.values_list("file", flat=True)) != []
+
+
+RENDITION_STEPS = {
+    "rendering": ("medialib.services.thumbnail_render", _raise, False),
+    "recording the row": ("medialib.services.Rendition.objects.get_or_create", _raise, False),
+    "commit: before it": ("django.db.connection._commit", _raise, None),
+    "commit: after it": ("django.db.connection._commit", _commit_then, True),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+@pytest.mark.parametrize("step", list(RENDITION_STEPS))
+def test_an_interrupted_rendition_keeps_its_file_exactly_when_its_row_is_committed(
+    user, media_root, monkeypatch, step, exc_type
+):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    target, make, committed = RENDITION_STEPS[step]
+    attr = target.rsplit(".", 1)[1]
+    if target.startswith("django.db.connection"):
+        from django.db import connection as owner
+    elif "Rendition.objects" in target:
+        owner = Rendition.objects
+    else:
+        owner = services
+    monkeypatch.setattr(owner, attr, make(exc_type))
+    with pytest.raises(exc_type):
+        services.renditions_generate(asset_id=asset.pk)
+    monkeypatch.undo()
+
+    renditions = list(Rendition.objects.values_list("file", flat=True))
+    assert stored_files(media_root) == sorted([asset.file.name, *renditions])
+    if committed is not None:
+        assert len(renditions) == (1 if committed else 0)
+    # What was left undone is made by the next run, once.
+    services.renditions_generate(asset_id=asset.pk)
+    assert Rendition.objects.count() == 2 and len(stored_files(media_root)) == 3
+
+
+# --- Deleting an asset while the worker makes its renditions: safe in both orders.
+
+@pytest.mark.django_db(transaction=True)
+def test_asset_deleted_while_its_renditions_are_being_made(user, media_root, monkeypatch):
+    """The delete commits between the worker storing a rendition file and recording it."""
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    real_save = services.default_storage.save
+
+    def save_then_delete(name, content):
+        stored = real_save(name, content)
+        if Asset.objects.filter(pk=asset.pk).exists():
+            services.asset_delete(asset=Asset.objects.get(pk=asset.pk), user=user)
+        return stored
+
+    monkeypatch.setattr(services.default_storage, "save", save_then_delete)
+    assert services.renditions_generate(asset_id=asset.pk) == []  # no foreign-key error
+    monkeypatch.undo()
+    assert not Asset.objects.exists() and not Rendition.objects.exists()
+    assert stored_files(media_root) == []  # no orphan rendition file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_renditions_recorded_while_the_asset_is_being_deleted(user, media_root, monkeypatch):
+    """A worker records renditions while asset_delete is between reading the list of files and deleting."""
+    import threading
+
+    from django.db import connection
+
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    outcome = {}
+
+    def worker():
+        try:
+            outcome["made"] = services.renditions_generate(asset_id=asset.pk)
+        except Exception as exc:  # pragma: no cover - what the test is looking for
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    real_delete = Asset.delete
+
+    def delete_with_a_worker_running(self, *args, **kwargs):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(3)  # it finishes here if nothing holds it back
+        result = real_delete(self, *args, **kwargs)
+        outcome["thread"] = thread
+        return result
+
+    monkeypatch.setattr(Asset, "delete", delete_with_a_worker_running)
+    services.asset_delete(asset=asset, user=user)
+    outcome["thread"].join(30)
+    monkeypatch.undo()
+    assert "error" not in outcome
+    assert outcome["made"] == []
+    assert not Asset.objects.exists() and not Rendition.objects.exists()
+    assert stored_files(media_root) == []
