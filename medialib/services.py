@@ -7,6 +7,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -15,9 +16,12 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
 from .models import Asset, AssetTag, Rendition, Tag, validate_public_id
+from .queueing import broker_pause_reset, task_enqueue
 from .selectors import asset_can_edit
 
 logger = logging.getLogger(__name__)
@@ -127,6 +131,8 @@ def asset_upload(
                 sha256=digest.hexdigest(),
                 version=int(time.time()),
                 uploaded_by=uploaded_by,
+                renditions_missing=True,
+                renditions_queued_at=timezone.now(),
             )
             _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
 
@@ -174,15 +180,18 @@ def _row_may_be_committed(*, raised_inside: bool, committed: bool, row_exists: C
         return True
 
 
-def _renditions_enqueue(asset_id: int) -> None:
+def _renditions_enqueue(asset_id: int) -> bool:
+    """Queue the renditions task, in one short attempt (the upload must not wait on a broker that is down);
+    what could not be queued is marked so that the next renditions sweep queues it."""
     from .tasks import renditions_generate
 
+    if task_enqueue(renditions_generate, asset_id):
+        return True
     try:
-        renditions_generate.delay(asset_id)
-    except Exception:
-        # The upload itself succeeded; the gallery shows a placeholder and `manage.py renditions`
-        # makes what is missing once the broker is back.
-        logger.exception("Could not queue renditions for asset %s", asset_id)
+        Asset.objects.filter(pk=asset_id, renditions_missing=True).update(renditions_queued_at=None)
+    except Exception:  # the database is down too: the sweep still finds it, by its age
+        logger.exception("Could not mark the renditions of asset %s as not queued", asset_id)
+    return False
 
 
 def _tags_attach(*, asset: Asset, names: list[str], source: str, confidence: float | None = None) -> list[str]:
@@ -273,6 +282,7 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
     have = set(Rendition.objects.filter(asset=asset, version=asset.version).values_list("spec", flat=True))
     missing = {spec: size for spec, size in RENDITION_SPECS.items() if spec not in have}
     if not missing:
+        _renditions_done(asset)
         return []
 
     # Read the original once through the storage (never .path: it may be on S3).
@@ -294,7 +304,44 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
             if rendition is None:
                 return []  # the asset was deleted meanwhile; its files are being deleted with it
             made.append(rendition)
+    _renditions_done(asset)
     return made
+
+
+def _renditions_done(asset: Asset) -> None:
+    # Every rendition of this version exists: the sweep stops looking at it (and its index row goes).
+    Asset.objects.filter(pk=asset.pk, version=asset.version, renditions_missing=True).update(renditions_missing=False)
+
+
+def renditions_sweep(*, older_than: timedelta | None = None, limit: int = 1000) -> list[int]:
+    """Queue again the renditions of assets still missing some: those whose task could not be queued (at once)
+    and those queued longer ago than `older_than` (a message lost with the broker, a worker killed). Returns
+    the ids queued; at most `limit` a run, oldest first.
+
+    Reads the partial index asset_renditions_missing, which holds only the assets still waiting, so a sweep
+    every minute costs nothing on a library of millions. The default age is the broker's visibility timeout:
+    by then Redis has given back what a dead worker held, so what is still waiting was lost; queuing it twice
+    is harmless (renditions_generate makes only what is missing).
+    """
+    from .tasks import renditions_generate
+
+    if older_than is None:
+        older_than = timedelta(seconds=settings.MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS)
+    broker_pause_reset()  # once a minute is not a burst: always try the broker again
+    now = timezone.now()
+    waiting = Asset.objects.filter(renditions_missing=True).filter(
+        Q(renditions_queued_at__isnull=True) | Q(renditions_queued_at__lte=now - older_than)
+    )
+    oldest_first = waiting.order_by(F("renditions_queued_at").asc(nulls_first=True))
+    asset_ids = list(oldest_first.values_list("pk", flat=True)[:limit])
+    queued = []
+    for asset_id in asset_ids:
+        if not task_enqueue(renditions_generate, asset_id):
+            break  # the broker is down: the next sweep tries again
+        queued.append(asset_id)
+    # Counted from now again, so the next sweep does not queue them a second time while they wait in the queue.
+    Asset.objects.filter(pk__in=queued, renditions_missing=True).update(renditions_queued_at=now)
+    return queued
 
 
 def _rendition_record(*, asset: Asset, spec: str, stored: str, width: int, height: int) -> Rendition | None:
@@ -355,6 +402,7 @@ __all__ = [
     "asset_tags_add",
     "asset_upload",
     "renditions_generate",
+    "renditions_sweep",
     "tag_names_clean",
     "tag_usage_refresh",
 ]

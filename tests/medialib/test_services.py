@@ -492,3 +492,66 @@ def test_renditions_recorded_while_the_asset_is_being_deleted(user, media_root, 
     assert outcome["made"] == []
     assert not Asset.objects.exists() and not Rendition.objects.exists()
     assert stored_files(media_root) == []
+
+
+# --- The renditions sweep: thumbnails lost to a fault are made again without a person.
+
+def _broker(monkeypatch, *, down: bool, sent: list | None = None):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from medialib.queueing import broker_pause_reset
+    from medialib.tasks import renditions_generate
+
+    def apply_async(args, retry):
+        if down:
+            raise BrokerDown("[Errno 111] Connection refused")
+        sent.append(args)
+
+    broker_pause_reset()
+    monkeypatch.setattr(renditions_generate, "apply_async", apply_async)
+
+
+def test_renditions_the_broker_refused_are_queued_by_the_next_sweep(user, monkeypatch):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    _broker(monkeypatch, down=True)
+    assert services._renditions_enqueue(asset.pk) is False  # what the upload's on-commit callback runs
+    asset.refresh_from_db()
+    assert asset.renditions_missing and asset.renditions_queued_at is None
+
+    sent = []
+    _broker(monkeypatch, down=False, sent=sent)
+    assert services.renditions_sweep() == [asset.pk]  # at once, not after the default age
+    assert sent == [(asset.pk,)]
+    assert services.renditions_sweep() == []  # queued just now: left alone until it is old
+
+
+def test_the_sweep_queues_renditions_lost_after_they_were_queued_and_stops_once_they_exist(user, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    recent = services.asset_upload(file=upload_file(images.png()), uploaded_by=user)
+    done = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    services.renditions_generate(asset_id=done.pk)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Asset.objects.filter(pk__in=[lost.pk, done.pk]).update(renditions_queued_at=long_ago)
+    sent = []
+    _broker(monkeypatch, down=False, sent=sent)
+    assert services.renditions_sweep() == [lost.pk]
+    services.renditions_generate(asset_id=lost.pk)
+    assert not Asset.objects.get(pk=lost.pk).renditions_missing
+    assert services.renditions_sweep(older_than=timedelta(0)) == [recent.pk]
+
+
+def test_the_renditions_sweep_reads_a_partial_index():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL's planner picks by table size")
+    query = Asset.objects.filter(renditions_missing=True).filter(renditions_queued_at__isnull=True)
+    with connection.cursor() as cursor:
+        sql, params = query.values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "asset_renditions_missing" in plan, plan
