@@ -73,8 +73,10 @@ def asset_upload(
 
     `on_create(asset)` runs inside the upload's transaction, for what an app above this one adds to a new asset
     (tagging's analysis requests: tagging.services.analysis.analysis_on_upload). Either everything is written
-    (file, row, tags, what on_create wrote) and the thumbnail (and what on_create queued) is queued, or nothing
-    is: a failure after the file was stored deletes the file again.
+    (file, row, tags, what on_create wrote) and the thumbnail (and what on_create queued) is queued (or marked
+    for the sweep when the broker is down), or nothing is. The stored file is deleted again only when the row
+    cannot have been committed: an exception inside the transaction, not one from the commit or after it
+    (a SystemExit from an on-commit enqueue leaves file and row both in place).
     """
     name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
     name = PurePosixPath(name.replace("\\", "/")).name[:255]
