@@ -40,11 +40,22 @@ class Asset(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set at upload, cleared once every rendition of the current version exists; the renditions sweep reads
+    # these through a partial index that holds only the assets still waiting (services.renditions_sweep).
+    renditions_missing = models.BooleanField(default=False, db_default=False)
+    renditions_queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the renditions task was queued; empty if it could not be."
+    )
 
     tags = TaggableManager(through="medialib.AssetTag", blank=True)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["renditions_queued_at"], name="asset_renditions_missing", condition=models.Q(renditions_missing=True)
+            ),
+        ]
 
     def __str__(self):
         return self.public_id

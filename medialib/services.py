@@ -7,6 +7,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -15,9 +16,12 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
 from .models import Asset, AssetTag, Rendition, Tag, validate_public_id
+from .queueing import broker_pause_reset, task_enqueue
 from .selectors import asset_can_edit
 
 logger = logging.getLogger(__name__)
@@ -71,8 +75,10 @@ def asset_upload(
 
     `on_create(asset)` runs inside the upload's transaction, for what an app above this one adds to a new asset
     (tagging's analysis requests: tagging.services.analysis.analysis_on_upload). Either everything is written
-    (file, row, tags, what on_create wrote) and the thumbnail (and what on_create queued) is queued, or nothing
-    is: a failure after the file was stored deletes the file again.
+    (file, row, tags, what on_create wrote) and the thumbnail (and what on_create queued) is queued (or marked
+    for the sweep when the broker is down), or nothing is. The stored file is deleted again only when the row
+    cannot have been committed: an exception inside the transaction, not one from the commit or after it
+    (a SystemExit from an on-commit enqueue leaves file and row both in place).
     """
     name = original_filename if original_filename is not None else getattr(file, "name", "") or ""
     # A file's name is only shown: a NUL in it (which PostgreSQL cannot store) is dropped rather than refused.
@@ -113,6 +119,9 @@ def asset_upload(
     file.seek(0)
 
     stored_name = default_storage.save(_storage_name(info.format), File(file, name=name or "upload"))
+    # What the except clause needs to know whether the row may be committed: an exception can arrive at any
+    # point, a SystemExit from gunicorn's timeout or a KeyboardInterrupt included, also after the commit.
+    progress = {"body_done": False, "committed": False}
     try:
         with transaction.atomic():
             asset = Asset.objects.create(
@@ -127,32 +136,67 @@ def asset_upload(
                 sha256=digest.hexdigest(),
                 version=int(time.time()),
                 uploaded_by=uploaded_by,
+                renditions_missing=True,
+                renditions_queued_at=timezone.now(),
             )
             _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
-            transaction.on_commit(lambda: _renditions_enqueue(asset.pk))
+
+            def committed():
+                # The first callback to run on commit (on_create's come after): whatever raises from here on,
+                # the row is committed.
+                progress["committed"] = True
+                _renditions_enqueue(asset.pk)
+
+            transaction.on_commit(committed)
             if on_create is not None:
                 on_create(asset)
-    except IntegrityError:
-        default_storage.delete(stored_name)
+            progress["body_done"] = True
+    except BaseException as exc:
+        if not _row_may_be_committed(
+            raised_inside=not progress["body_done"],
+            committed=progress["committed"],
+            row_exists=lambda: Asset.objects.filter(public_id=public_id, file=stored_name).exists(),
+        ):
+            default_storage.delete(stored_name)
         # Two uploads raced for the same public_id; anything else is a real error.
-        if Asset.objects.filter(public_id=public_id).exists():
+        if isinstance(exc, IntegrityError) and Asset.objects.filter(public_id=public_id).exists():
             raise UploadError(f"public_id {public_id!r} is already taken.", code="exists") from None
-        raise
-    except BaseException:
-        default_storage.delete(stored_name)
         raise
     return asset
 
 
-def _renditions_enqueue(asset_id: int) -> None:
+def _row_may_be_committed(*, raised_inside: bool, committed: bool, row_exists: Callable[[], bool]) -> bool:
+    """After a write's transaction raised: may the row that names a stored file have been committed?
+
+    Only when it cannot have been may the file be deleted: a committed row whose file is gone is data lost, a
+    stored file with no row is only space (an orphan). Raised inside the atomic block, the block was rolled back.
+    Raised later (by the commit itself, an on-commit callback, a signal that arrived in between) the database
+    says; if it cannot say (it is down), or the caller's transaction is still open and decides, keep the file.
+    """
+    if committed:
+        return True
+    if raised_inside:
+        return False
+    if transaction.get_connection().in_atomic_block:
+        return True
+    try:
+        return row_exists()
+    except Exception:
+        return True
+
+
+def _renditions_enqueue(asset_id: int) -> bool:
+    """Queue the renditions task, in one short attempt (the upload must not wait on a broker that is down);
+    what could not be queued is marked so that the next renditions sweep queues it."""
     from .tasks import renditions_generate
 
+    if task_enqueue(renditions_generate, asset_id):
+        return True
     try:
-        renditions_generate.delay(asset_id)
-    except Exception:
-        # The upload itself succeeded; the gallery shows a placeholder and `manage.py renditions`
-        # makes what is missing once the broker is back.
-        logger.exception("Could not queue renditions for asset %s", asset_id)
+        Asset.objects.filter(pk=asset_id, renditions_missing=True).update(renditions_queued_at=None)
+    except Exception:  # the database is down too: the sweep still finds it, by its age
+        logger.exception("Could not mark the renditions of asset %s as not queued", asset_id)
+    return False
 
 
 def _tags_attach(*, asset: Asset, names: list[str], source: str, confidence: float | None = None) -> list[str]:
@@ -235,50 +279,123 @@ def asset_tag_remove(*, asset: Asset, name: str, user) -> bool:
 
 
 def renditions_generate(*, asset_id: int) -> list[Rendition]:
-    """Make the renditions an asset is missing for its current version; safe to run any number of times."""
+    """Make the renditions an asset is missing for its current version; safe to run any number of times,
+    and at the same time as the asset is deleted (whichever commits first, nothing is left behind)."""
     asset = Asset.objects.filter(pk=asset_id).first()
     if asset is None:
         return []  # deleted since it was queued
     have = set(Rendition.objects.filter(asset=asset, version=asset.version).values_list("spec", flat=True))
     missing = {spec: size for spec, size in RENDITION_SPECS.items() if spec not in have}
     if not missing:
+        _renditions_done(asset)
         return []
 
     # Read the original once through the storage (never .path: it may be on S3).
     with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
-        with default_storage.open(asset.file.name, "rb") as source:
-            for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                original.write(chunk)
+        try:
+            with default_storage.open(asset.file.name, "rb") as source:
+                for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                    original.write(chunk)
+        except FileNotFoundError:
+            if not Asset.objects.filter(pk=asset_id).exists():
+                return []  # deleted while we read it: its files go with it
+            raise
         made = []
         for spec, size in sorted(missing.items(), key=lambda item: item[1]):
             data, width, height = thumbnail_render(original, max_size=size)
             name = f"renditions/{PurePosixPath(asset.file.name).stem}/{spec}-v{asset.version}.jpg"
             stored = default_storage.save(name, ContentFile(data))
-            try:
-                with transaction.atomic():
-                    rendition, created = Rendition.objects.get_or_create(
-                        asset=asset,
-                        spec=spec,
-                        version=asset.version,
-                        defaults={"file": stored, "width": width, "height": height},
-                    )
-            except BaseException:
-                default_storage.delete(stored)
-                raise
-            if not created:  # another worker got there first; keep theirs, drop ours
-                default_storage.delete(stored)
+            rendition = _rendition_record(asset=asset, spec=spec, stored=stored, width=width, height=height)
+            if rendition is None:
+                return []  # the asset was deleted meanwhile; its files are being deleted with it
             made.append(rendition)
+    _renditions_done(asset)
     return made
 
 
+def _renditions_done(asset: Asset) -> None:
+    # Every rendition of this version exists: the sweep stops looking at it (and its index row goes).
+    Asset.objects.filter(pk=asset.pk, version=asset.version, renditions_missing=True).update(renditions_missing=False)
+
+
+def renditions_sweep(*, older_than: timedelta | None = None, limit: int = 1000) -> list[int]:
+    """Queue again the renditions of assets still missing some: those whose task could not be queued (at once)
+    and those queued longer ago than `older_than` (a message lost with the broker, a worker killed). Returns
+    the ids queued; at most `limit` a run, oldest first.
+
+    Reads the partial index asset_renditions_missing, which holds only the assets still waiting, so a sweep
+    every minute costs nothing on a library of millions. The default age is the broker's visibility timeout:
+    by then Redis has given back what a dead worker held, so what is still waiting was lost; queuing it twice
+    is harmless (renditions_generate makes only what is missing).
+    """
+    from .tasks import renditions_generate
+
+    if older_than is None:
+        older_than = timedelta(seconds=settings.MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS)
+    broker_pause_reset()  # once a minute is not a burst: always try the broker again
+    now = timezone.now()
+    waiting = Asset.objects.filter(renditions_missing=True).filter(
+        Q(renditions_queued_at__isnull=True) | Q(renditions_queued_at__lte=now - older_than)
+    )
+    oldest_first = waiting.order_by(F("renditions_queued_at").asc(nulls_first=True))
+    asset_ids = list(oldest_first.values_list("pk", flat=True)[:limit])
+    queued = []
+    for asset_id in asset_ids:
+        if not task_enqueue(renditions_generate, asset_id):
+            break  # the broker is down: the next sweep tries again
+        queued.append(asset_id)
+    # Counted from now again, so the next sweep does not queue them a second time while they wait in the queue.
+    Asset.objects.filter(pk__in=queued, renditions_missing=True).update(renditions_queued_at=now)
+    return queued
+
+
+def _rendition_record(*, asset: Asset, spec: str, stored: str, width: int, height: int) -> Rendition | None:
+    """Record a stored rendition file; None if the asset (at this version) is gone. The file is deleted again
+    unless the row that names it may be committed."""
+    body_done = False
+    try:
+        with transaction.atomic():
+            # Lock the asset: asset_delete locks it too, so a delete and this insert happen one after the other.
+            # Without it, a rendition committed for a deleted asset is a foreign-key error (the delete's 500)
+            # and its file an orphan. (SQLite's IMMEDIATE transactions serialise them the same way.)
+            current = Asset.objects.select_for_update().filter(pk=asset.pk, version=asset.version).first()
+            if current is None:
+                rendition, created = None, False
+            else:
+                rendition, created = Rendition.objects.get_or_create(
+                    asset=current,
+                    spec=spec,
+                    version=asset.version,
+                    defaults={"file": stored, "width": width, "height": height},
+                )
+            body_done = True
+    except BaseException:
+        if not _row_may_be_committed(
+            raised_inside=not body_done,
+            committed=False,
+            row_exists=lambda: Rendition.objects.filter(asset_id=asset.pk, spec=spec, file=stored).exists(),
+        ):
+            default_storage.delete(stored)
+        raise
+    if not created:  # another worker got there first (keep theirs), or the asset is gone
+        default_storage.delete(stored)
+    return rendition
+
+
 def asset_delete(*, asset: Asset, user) -> None:
-    """Delete an asset with its files; only the owner or staff may."""
+    """Delete an asset with its files; only the owner or staff may. Safe while a worker makes its renditions."""
     if not asset_can_edit(user=user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can delete it.")
-    names = [asset.file.name, *asset.renditions.values_list("file", flat=True)]
-    asset.delete()
-    for name in names:
-        transaction.on_commit(lambda name=name: default_storage.delete(name))
+    with transaction.atomic():
+        # Locked as renditions_generate locks it: a rendition it records is either in the list below or never
+        # committed, so no rendition file outlives the asset.
+        current = Asset.objects.select_for_update().filter(pk=asset.pk).first()
+        if current is None:
+            return  # deleted by someone else meanwhile
+        names = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True)]
+        current.delete()
+        for name in names:
+            transaction.on_commit(lambda name=name: default_storage.delete(name))
 
 
 __all__ = [
@@ -290,6 +407,7 @@ __all__ = [
     "asset_tags_add",
     "asset_upload",
     "renditions_generate",
+    "renditions_sweep",
     "tag_names_clean",
     "tag_usage_refresh",
 ]

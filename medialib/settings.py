@@ -257,16 +257,38 @@ TAGGING_BACKENDS = {
 }
 TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 20)
 TAGGING_MIN_LABEL_CONFIDENCE = float(os.environ.get("TAGGING_MIN_LABEL_CONFIDENCE") or 0.05)
-# A result still pending this long after it was asked for is queued again by the sweep.
-TAGGING_SWEEP_AFTER_SECONDS = env_int("TAGGING_SWEEP_AFTER_SECONDS", 600)
 # A detector that runs longer than this is stopped and its result marked failed.
 TAGGING_TIME_LIMIT_SECONDS = env_int("TAGGING_TIME_LIMIT_SECONDS", 300)
+# The longest any task runs (the analysis task's hard limit, 30 s after the soft one) or waits for its retry
+# (backoff is capped at 300 s): Redis gives an unacknowledged message to another worker after this plus a
+# margin, so a killed worker's task comes back in minutes (not in Redis's default hour) and no running or
+# waiting task is ever handed out twice.
+TASK_LONGEST_SECONDS = max(TAGGING_TIME_LIMIT_SECONDS + 30, 300)
+BROKER_VISIBILITY_TIMEOUT_SECONDS = TASK_LONGEST_SECONDS + 60
+# The sweeps (every minute) queue again what has waited longer than this since it was queued: by then Redis
+# has given back what a dead worker held, so what still waits was lost. Work whose enqueue failed is marked
+# and queued at the next sweep, whatever its age.
+TAGGING_SWEEP_AFTER_SECONDS = env_int("TAGGING_SWEEP_AFTER_SECONDS", BROKER_VISIBILITY_TIMEOUT_SECONDS)
+MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS = env_int(
+    "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS", BROKER_VISIBILITY_TIMEOUT_SECONDS
+)
 TAGGING_MAX_ATTEMPTS = env_int("TAGGING_MAX_ATTEMPTS", 5)
 # Two faces whose 128-d embeddings are closer than this are the same person (dlib's usual 0.6; the
 # margin is thin: same person 0.03-0.35, different people 0.64-0.85 on the test photos).
 TAGGING_FACE_MATCH_DISTANCE = float(os.environ.get("TAGGING_FACE_MATCH_DISTANCE") or 0.6)
 
 # --- Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL names a server.
+# Redis (any broker but the filesystem). Publishing (an upload's enqueue) gives up fast when the broker is
+# down: one retry, at once, within a 2 s connect; kombu's defaults cost each file about a second
+# (medialib.queueing.task_enqueue).
+REDIS_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT_SECONDS,
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+    "socket_connect_timeout": 2,
+}
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 CELERY_BROKER_FOLDER = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -283,7 +305,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -292,12 +314,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Thumbnails never wait behind a slow detector.
 CELERY_TASK_ROUTES = {
+    # The sweeps never wait behind a queue they are sweeping (exact names are matched before the patterns).
+    "medialib.tasks.renditions_sweep": {"queue": "default"},
+    "tagging.tasks.analysis_sweep": {"queue": "default"},
     "medialib.tasks.*": {"queue": "renditions"},
     "tagging.tasks.*": {"queue": "analysis"},
 }
 CELERY_WORKER_QUEUES = "default,renditions,analysis"
 CELERY_BEAT_SCHEDULE = {
-    "analysis-sweep": {"task": "tagging.tasks.analysis_sweep", "schedule": 300.0},
+    # Lost work is queued again within a minute of being found (a sweep is one indexed query when nothing is lost);
+    # a sweep not run within its minute is dropped, not piled up behind a stopped worker.
+    "analysis-sweep": {"task": "tagging.tasks.analysis_sweep", "schedule": 60.0, "options": {"expires": 60}},
+    "renditions-sweep": {"task": "medialib.tasks.renditions_sweep", "schedule": 60.0, "options": {"expires": 60}},
     # Search: tag usage counts in one batch statement, and the popular tags' co-occurrence table.
     "search-tag-usage": {"task": "search.tasks.tag_usage_refresh", "schedule": 300.0},
     "search-refresh": {"task": "search.tasks.search_refresh", "schedule": 3600.0},

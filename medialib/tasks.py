@@ -2,14 +2,25 @@
 from celery import shared_task
 
 from . import services
+from .queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     autoretry_for=(OSError,),  # storage hiccups (S3 connection errors are OSErrors too)
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=5,
 )
-def renditions_generate(asset_id: int) -> int:
-    return len(services.renditions_generate(asset_id=asset_id))
+def renditions_generate(self, asset_id: int) -> int:
+    try:
+        return len(services.renditions_generate(asset_id=asset_id))
+    except TRANSIENT_DB_ERRORS as exc:
+        # A database outage: wait minutes rather than seconds; past the last retry the renditions sweep has it.
+        raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)
+
+
+@shared_task
+def renditions_sweep() -> int:
+    return len(services.renditions_sweep())

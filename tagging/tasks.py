@@ -1,29 +1,47 @@
 """Analysis tasks, on the `analysis` queue: thin wrappers that call services with ids."""
+import logging
+
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from medialib.queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
+
 from .backends.base import TransientDetectorError
 from .services import analysis, people
+
+logger = logging.getLogger(__name__)
 
 
 class AnalysisTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        """Out of retries, or a crash outside the add-ons: say so on the results instead of leaving them pending."""
+        """Out of retries, or a crash outside the add-ons: say so on the results instead of leaving them pending.
+
+        Not for a database outage: the results stay pending and the sweep queues them again once it is over
+        (writing "failed" would need the database anyway, and would turn an outage into permanent failures).
+        """
         asset_id = args[0] if args else kwargs.get("asset_id")
+        if isinstance(exc, TRANSIENT_DB_ERRORS):
+            logger.warning("Analysis of asset %s left pending after a database outage; the sweep will retry it", asset_id)
+            return
         if isinstance(exc, SoftTimeLimitExceeded):
             message = f"Analysis took longer than {settings.TAGGING_TIME_LIMIT_SECONDS} s and was stopped."
         else:
             message = f"Analysis failed after {self.request.retries + 1} attempt(s): {exc}"
-        analysis.analysis_fail_pending(asset_id=asset_id, message=message)
+        try:
+            analysis.analysis_fail_pending(asset_id=asset_id, message=message)
+        except TRANSIENT_DB_ERRORS:
+            logger.warning("Could not mark the analysis of asset %s failed (database down); the sweep has it", asset_id,
+                           exc_info=True)
 
 
 @shared_task(
     base=AnalysisTask,
+    bind=True,
     acks_late=True,  # a worker that dies mid-task leaves the message to be delivered again
     reject_on_worker_lost=True,
-    autoretry_for=(TransientDetectorError, OperationalError, InterfaceError, OSError),
+    autoretry_for=(TransientDetectorError, OSError),
     retry_backoff=2,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -31,8 +49,12 @@ class AnalysisTask(Task):
     soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,
     time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
 )
-def analyze_asset(asset_id: int) -> dict:
-    return analysis.analysis_run(asset_id=asset_id)
+def analyze_asset(self, asset_id: int) -> dict:
+    try:
+        return analysis.analysis_run(asset_id=asset_id)
+    except TRANSIENT_DB_ERRORS as exc:
+        # A database outage: retried over minutes (medialib.queueing), apart from the detectors' own budget.
+        raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)
 
 
 @shared_task

@@ -43,6 +43,16 @@ def cache_cleared():
     caches["default"].clear()
 
 
+@pytest.fixture(autouse=True)
+def broker_pause_reset():
+    """A broker failure one test provokes must not make the next test's enqueues skip (medialib.queueing)."""
+    from medialib.queueing import broker_pause_reset as reset
+
+    reset()
+    yield
+    reset()
+
+
 def stored_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 

@@ -94,3 +94,70 @@ def test_nginx_accepts_its_config(tmp_path):
          "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_procfile_restarts_the_worker_and_beat_instead_of_stopping_everything():
+    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert lines["worker"].startswith("python scripts/keep_running.py celery -A medialib worker")
+    assert lines["beat"].startswith("python scripts/keep_running.py celery -A medialib beat")
+    assert "keep_running" not in lines["web"]
+
+
+def _wait(predicate, timeout=20):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_killed_worker_is_started_again_and_the_web_server_keeps_serving(tmp_path):
+    """honcho with the Procfile's wrapper: a stand-in worker that writes its pid, and a web server."""
+    import os
+    import signal
+    import socket
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pids = tmp_path / "pids"
+    worker = (f"import os, time; open({str(pids)!r}, 'a').write(f'{{os.getpid()}}\\n'); time.sleep(600)")
+    (tmp_path / "worker.py").write_text(worker)
+    (tmp_path / "Procfile").write_text(
+        f"web: {sys.executable} -m http.server {port} --bind 127.0.0.1\n"
+        f"worker: {sys.executable} {ROOT / 'scripts' / 'keep_running.py'} {sys.executable} {tmp_path / 'worker.py'}\n"
+    )
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "-f", str(tmp_path / "Procfile"), "-d", str(tmp_path), "start"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        def serving():
+            try:
+                return urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200
+            except OSError:
+                return False
+
+        _wait(serving)
+        first = _wait(lambda: pids.exists() and pids.read_text().split())[0]
+        os.kill(int(first), signal.SIGKILL)  # as the OOM killer would
+        second = _wait(lambda: len(pids.read_text().split()) >= 2 and pids.read_text().split())[1]
+        assert second != first
+        assert honcho.poll() is None and serving()  # the web server never stopped
+    finally:
+        os.killpg(honcho.pid, signal.SIGTERM)
+        try:
+            honcho.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)
+            honcho.wait()
+    # Stopping honcho stopped the wrapper and its worker too.
+    assert not any(os.path.exists(f"/proc/{pid}") and "worker.py" in open(f"/proc/{pid}/cmdline").read()
+                   for pid in pids.read_text().split())

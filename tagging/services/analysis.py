@@ -10,11 +10,12 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
 from medialib.models import Asset
+from medialib.queueing import broker_pause_reset, task_enqueue
 from medialib.selectors import asset_can_edit
 
 from .. import contract, rules
@@ -60,15 +61,17 @@ def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | N
 
 
 def analysis_enqueue(*, asset_id: int) -> bool:
-    """Queue the analysis task; if the broker is down, the sweep queues it later (nothing is lost)."""
+    """Queue the analysis task in one short attempt; if the broker is down, its pending results are marked as
+    not queued and the next sweep queues them (nothing is lost, and the upload does not wait)."""
     from ..tasks import analyze_asset
 
+    if task_enqueue(analyze_asset, asset_id):
+        return True
     try:
-        analyze_asset.delay(asset_id)
-    except Exception:
-        logger.exception("Could not queue analysis of asset %s; the sweep will retry", asset_id)
-        return False
-    return True
+        AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(queued_at=None)
+    except Exception:  # the database is down too: the sweep still finds them, by their age
+        logger.exception("Could not mark the analysis of asset %s as not queued", asset_id)
+    return False
 
 
 def _addon_run(addon: str, image):
@@ -171,16 +174,20 @@ def analysis_fail_pending(*, asset_id: int, message: str) -> int:
 
 
 def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
-    """Queue again every asset whose result has waited too long (a lost message, a dead worker).
+    """Queue again every asset whose result has waited too long (a lost message, a dead worker), or whose task
+    could not be queued at all (queued_at empty: the broker was down).
 
     A result being worked on right now (started within the task time limit) is left alone; one that has been
     tried TAGGING_MAX_ATTEMPTS times is marked failed instead of being queued for ever.
     """
     if older_than is None:
         older_than = timedelta(seconds=settings.TAGGING_SWEEP_AFTER_SECONDS)
+    broker_pause_reset()  # once a minute is not a burst: always try the broker again
     now = timezone.now()
-    stale = AnalysisResult.objects.filter(status=AnalysisResult.PENDING, queued_at__lte=now - older_than).exclude(
-        started_at__gt=now - timedelta(seconds=settings.TAGGING_TIME_LIMIT_SECONDS)
+    stale = (
+        AnalysisResult.objects.filter(status=AnalysisResult.PENDING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - older_than))
+        .exclude(started_at__gt=now - timedelta(seconds=settings.TAGGING_TIME_LIMIT_SECONDS))
     )
     stale.filter(attempts__gte=settings.TAGGING_MAX_ATTEMPTS).update(
         status=AnalysisResult.FAILED,

@@ -330,3 +330,248 @@ def test_a_nul_in_a_tag_is_refused_and_in_a_file_name_dropped(user):
     assert asset.original_filename == "ab.jpg"
     with pytest.raises(ValidationError, match="NUL character"):
         services.asset_tags_add(asset=asset, names=["dog\x00"], user=user)
+
+
+# --- Faults: an exception at any step of an upload leaves the file and its row both present or both absent.
+# A SystemExit (gunicorn's timeout) or a KeyboardInterrupt can arrive anywhere, after the commit too; on-commit
+# callbacks only run inside asset_upload in a transactional test (pytest-django's usual test is one transaction).
+
+def _raise(exc_type):
+    def raising(*args, **kwargs):
+        raise exc_type("interrupted")
+    return raising
+
+
+def _commit_then(exc_type):
+    """The connection commits, then the exception arrives, before Django has run the on-commit callbacks."""
+    from django.db import connection
+
+    real_commit = connection._commit
+
+    def commit_then_raise(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        raise exc_type("interrupted after COMMIT")
+    return commit_then_raise
+
+
+UPLOAD_STEPS = {
+    # step: (what to patch, how, whether the upload's row is committed when the exception arrives; None: the
+    # database decides, e.g. SQLite commits the open transaction when Django turns autocommit back on)
+    "before: validating": ("medialib.services.image_inspect", _raise, False),
+    "before: naming the file": ("medialib.services._storage_name", _raise, False),
+    "inside: creating the row": ("medialib.services.Asset.objects.create", _raise, False),
+    "inside: attaching tags": ("medialib.services._tags_attach", _raise, False),
+    "inside: the on_create hook": ("tagging.services.analysis.analysis_request", _raise, False),
+    "commit: before it": ("django.db.connection._commit", _raise, None),
+    "commit: after it": ("django.db.connection._commit", _commit_then, True),
+    "on-commit: renditions enqueue": ("medialib.services._renditions_enqueue", _raise, True),
+    "on-commit: analysis enqueue": ("tagging.services.analysis.analysis_enqueue", _raise, True),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+@pytest.mark.parametrize("step", list(UPLOAD_STEPS))
+def test_an_interrupted_upload_keeps_its_file_exactly_when_its_row_is_committed(
+    user, media_root, monkeypatch, step, exc_type
+):
+    from tests.conftest import asset_upload
+
+    target, make, committed = UPLOAD_STEPS[step]
+    module_path, attr = target.rsplit(".", 1)
+    if target.startswith("django.db.connection"):
+        from django.db import connection as owner
+    elif target == "medialib.services.Asset.objects.create":
+        owner = Asset.objects
+    else:
+        owner = __import__(module_path, fromlist=[attr])
+    monkeypatch.setattr(owner, attr, make(exc_type))
+
+    with pytest.raises(exc_type):
+        asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, tags=["x"], addons=["aws_rek_tagging"])
+    monkeypatch.undo()
+
+    rows = list(Asset.objects.values_list("file", flat=True))
+    assert stored_files(media_root) == rows  # both present or both absent
+    if committed is not None:
+        assert len(rows) == (1 if committed else 0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+def test_an_exception_after_the_upload_returned_leaves_both(user, media_root, exc_type):
+    with pytest.raises(exc_type):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+        raise exc_type("the request was stopped after the upload")  # e.g. in the view, while rendering
+    assert stored_files(media_root) == list(Asset.objects.values_list("file", flat=True)) != []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_cannot_answer_after_the_commit_keeps_the_file(user, media_root, monkeypatch):
+    from django.db import OperationalError, connection
+
+    monkeypatch.setattr(connection, "_commit", _commit_then(KeyboardInterrupt))
+    monkeypatch.setattr(services.Asset.objects, "filter", _raise(OperationalError))
+    with pytest.raises(KeyboardInterrupt):
+        services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    monkeypatch.undo()
+    assert stored_files(media_root) == list(Asset.objects.values_list("file", flat=True)) != []
+
+
+RENDITION_STEPS = {
+    "rendering": ("medialib.services.thumbnail_render", _raise, False),
+    "recording the row": ("medialib.services.Rendition.objects.get_or_create", _raise, False),
+    "commit: before it": ("django.db.connection._commit", _raise, None),
+    "commit: after it": ("django.db.connection._commit", _commit_then, True),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("exc_type", [SystemExit, KeyboardInterrupt])
+@pytest.mark.parametrize("step", list(RENDITION_STEPS))
+def test_an_interrupted_rendition_keeps_its_file_exactly_when_its_row_is_committed(
+    user, media_root, monkeypatch, step, exc_type
+):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    target, make, committed = RENDITION_STEPS[step]
+    attr = target.rsplit(".", 1)[1]
+    if target.startswith("django.db.connection"):
+        from django.db import connection as owner
+    elif "Rendition.objects" in target:
+        owner = Rendition.objects
+    else:
+        owner = services
+    monkeypatch.setattr(owner, attr, make(exc_type))
+    with pytest.raises(exc_type):
+        services.renditions_generate(asset_id=asset.pk)
+    monkeypatch.undo()
+
+    renditions = list(Rendition.objects.values_list("file", flat=True))
+    assert stored_files(media_root) == sorted([asset.file.name, *renditions])
+    if committed is not None:
+        assert len(renditions) == (1 if committed else 0)
+    # What was left undone is made by the next run, once.
+    services.renditions_generate(asset_id=asset.pk)
+    assert Rendition.objects.count() == 2 and len(stored_files(media_root)) == 3
+
+
+# --- Deleting an asset while the worker makes its renditions: safe in both orders.
+
+@pytest.mark.django_db(transaction=True)
+def test_asset_deleted_while_its_renditions_are_being_made(user, media_root, monkeypatch):
+    """The delete commits between the worker storing a rendition file and recording it."""
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    real_save = services.default_storage.save
+
+    def save_then_delete(name, content):
+        stored = real_save(name, content)
+        if Asset.objects.filter(pk=asset.pk).exists():
+            services.asset_delete(asset=Asset.objects.get(pk=asset.pk), user=user)
+        return stored
+
+    monkeypatch.setattr(services.default_storage, "save", save_then_delete)
+    assert services.renditions_generate(asset_id=asset.pk) == []  # no foreign-key error
+    monkeypatch.undo()
+    assert not Asset.objects.exists() and not Rendition.objects.exists()
+    assert stored_files(media_root) == []  # no orphan rendition file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_renditions_recorded_while_the_asset_is_being_deleted(user, media_root, monkeypatch):
+    """A worker records renditions while asset_delete is between reading the list of files and deleting."""
+    import threading
+
+    from django.db import connection
+
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    outcome = {}
+
+    def worker():
+        try:
+            outcome["made"] = services.renditions_generate(asset_id=asset.pk)
+        except Exception as exc:  # pragma: no cover - what the test is looking for
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    real_delete = Asset.delete
+
+    def delete_with_a_worker_running(self, *args, **kwargs):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(3)  # it finishes here if nothing holds it back
+        result = real_delete(self, *args, **kwargs)
+        outcome["thread"] = thread
+        return result
+
+    monkeypatch.setattr(Asset, "delete", delete_with_a_worker_running)
+    services.asset_delete(asset=asset, user=user)
+    outcome["thread"].join(30)
+    monkeypatch.undo()
+    assert "error" not in outcome
+    assert outcome["made"] == []
+    assert not Asset.objects.exists() and not Rendition.objects.exists()
+    assert stored_files(media_root) == []
+
+
+# --- The renditions sweep: thumbnails lost to a fault are made again without a person.
+
+def _broker(monkeypatch, *, down: bool, sent: list | None = None):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from medialib.queueing import broker_pause_reset
+    from medialib.tasks import renditions_generate
+
+    def apply_async(args, retry):
+        if down:
+            raise BrokerDown("[Errno 111] Connection refused")
+        sent.append(args)
+
+    broker_pause_reset()
+    monkeypatch.setattr(renditions_generate, "apply_async", apply_async)
+
+
+def test_renditions_the_broker_refused_are_queued_by_the_next_sweep(user, monkeypatch):
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    _broker(monkeypatch, down=True)
+    assert services._renditions_enqueue(asset.pk) is False  # what the upload's on-commit callback runs
+    asset.refresh_from_db()
+    assert asset.renditions_missing and asset.renditions_queued_at is None
+
+    sent = []
+    _broker(monkeypatch, down=False, sent=sent)
+    assert services.renditions_sweep() == [asset.pk]  # at once, not after the default age
+    assert sent == [(asset.pk,)]
+    assert services.renditions_sweep() == []  # queued just now: left alone until it is old
+
+
+def test_the_sweep_queues_renditions_lost_after_they_were_queued_and_stops_once_they_exist(user, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lost = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    recent = services.asset_upload(file=upload_file(images.png()), uploaded_by=user)
+    done = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    services.renditions_generate(asset_id=done.pk)
+    long_ago = timezone.now() - timedelta(hours=1)
+    Asset.objects.filter(pk__in=[lost.pk, done.pk]).update(renditions_queued_at=long_ago)
+    sent = []
+    _broker(monkeypatch, down=False, sent=sent)
+    assert services.renditions_sweep() == [lost.pk]
+    services.renditions_generate(asset_id=lost.pk)
+    assert not Asset.objects.get(pk=lost.pk).renditions_missing
+    assert services.renditions_sweep(older_than=timedelta(0)) == [recent.pk]
+
+
+def test_the_renditions_sweep_reads_a_partial_index():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL's planner picks by table size")
+    query = Asset.objects.filter(renditions_missing=True).filter(renditions_queued_at__isnull=True)
+    with connection.cursor() as cursor:
+        sql, params = query.values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "asset_renditions_missing" in plan, plan

@@ -41,3 +41,51 @@ def test_a_task_for_a_deleted_asset_is_harmless(celery_worker_process, user):
         message=f"the second task; worker log:\n{celery_worker_process.output()}",
     )
     assert "Traceback" not in celery_worker_process.output()
+
+
+def test_the_renditions_task_outlasts_a_database_outage(user, monkeypatch, media_root):
+    from django.db import OperationalError
+
+    from medialib import queueing, tasks
+
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    real, calls, waits = tasks.services.renditions_generate, [], []
+
+    def down_for_a_while(*, asset_id):
+        calls.append(asset_id)
+        if len(calls) <= 6:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(asset_id=asset_id)
+
+    monkeypatch.setattr(tasks.services, "renditions_generate", down_for_a_while)
+    monkeypatch.setattr(tasks, "db_retry_countdown", lambda retries: waits.append(queueing.db_retry_countdown(retries)) or 0)
+    assert tasks.renditions_generate.apply(args=(asset.pk,)).result == 2  # eagerly: each retry runs at once
+    assert len(calls) == 7 and Rendition.objects.filter(asset=asset).count() == 2
+    assert sum(waits) >= 60  # what a worker would have waited over six retries: minutes
+
+
+def test_renditions_still_failing_after_the_retries_are_left_to_the_sweep(user, monkeypatch):
+    from datetime import timedelta
+
+    from django.db import OperationalError
+
+    from medialib import queueing, tasks
+
+    asset = services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user)
+    calls = []
+
+    def still_down(*, asset_id):
+        calls.append(asset_id)
+        raise OperationalError("still down")
+
+    monkeypatch.setattr(tasks.services, "renditions_generate", still_down)
+    monkeypatch.setattr(tasks, "db_retry_countdown", lambda retries: 0)
+    outcome = tasks.renditions_generate.apply(args=(asset.pk,))
+    assert isinstance(outcome.result, OperationalError)
+    assert len(calls) == queueing.DB_MAX_RETRIES + 1
+    monkeypatch.undo()
+    asset.refresh_from_db()
+    assert asset.renditions_missing  # the sweep will find it
+    sent = []
+    monkeypatch.setattr(tasks.renditions_generate, "apply_async", lambda args, retry: sent.append(args))
+    assert services.renditions_sweep(older_than=timedelta(0)) == [asset.pk]

@@ -90,7 +90,7 @@ def test_broker_down_at_upload_then_the_sweep_recovers(fake_detector, celery_wor
     def broker_down(*args, **kwargs):
         raise BrokerDown("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(analyze_asset, "delay", broker_down)
+    monkeypatch.setattr(analyze_asset, "apply_async", broker_down)  # how analysis_enqueue sends
     asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user,
                                         addons=["aws_rek_tagging"], auto_tagging=0.5)
     # The upload itself succeeded; its analysis waits, pending, where the sweep will find it.
@@ -111,3 +111,75 @@ def test_local_detector_in_the_worker_on_a_real_photo(celery_worker_process, use
     assert result.backend == "local"
     assert "Dog" in labels and labels["Dog"] >= 0.4
     assert ("dog", "aws_rek_tagging") in _tags(asset)
+
+
+# --- A database outage: retried over minutes, and what still fails is left pending for the sweep.
+
+def test_a_database_outage_is_retried_and_then_left_pending_for_the_sweep(fake_detector, user, monkeypatch, settings):
+    from django.db import OperationalError
+
+    from medialib import queueing
+    from tagging import tasks
+
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, addons=["aws_rek_tagging"])
+    calls, waits = [], []
+
+    def database_down(*, asset_id):
+        calls.append(asset_id)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(tasks.analysis, "analysis_run", database_down)
+    monkeypatch.setattr(tasks, "db_retry_countdown", lambda retries: waits.append(queueing.db_retry_countdown(retries)) or 0)
+    outcome = analyze_asset.apply(args=(asset.pk,))  # eagerly: each retry runs at once
+    assert isinstance(outcome.result, OperationalError)
+    assert len(calls) == queueing.DB_MAX_RETRIES + 1
+    assert sum(waits) >= 300  # the waits a worker would have slept: minutes, not the old 30 s
+    # on_failure did not turn the outage into a failure: the result waits for the sweep.
+    assert AnalysisResult.objects.get(asset=asset).status == "pending"
+    monkeypatch.undo()
+    swept = []
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: swept.append(asset_id) or True)
+    settings.TAGGING_TIME_LIMIT_SECONDS = 0
+    assert analysis_services.analysis_sweep(older_than=timedelta(0)) == [asset.pk] == swept
+
+
+def test_a_database_outage_that_ends_is_outlasted(fake_detector, user, monkeypatch):
+    from django.db import OperationalError
+
+    from tagging import tasks
+
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, addons=["aws_rek_tagging"])
+    real_run, calls = tasks.analysis.analysis_run, []
+
+    def down_three_times(*, asset_id):
+        calls.append(asset_id)
+        if len(calls) <= 3:
+            raise OperationalError("the database system is starting up")
+        return real_run(asset_id=asset_id)
+
+    monkeypatch.setattr(tasks.analysis, "analysis_run", down_three_times)
+    monkeypatch.setattr(tasks, "db_retry_countdown", lambda retries: 0)
+    analyze_asset.apply(args=(asset.pk,))
+    assert len(calls) == 4 and _complete(asset)
+
+
+def test_on_failure_that_cannot_write_leaves_the_work_to_the_sweep(fake_detector, user, monkeypatch, settings):
+    from django.db import OperationalError
+
+    from tagging import tasks
+
+    asset = asset_upload(file=upload_file(images.jpeg(80, 40)), uploaded_by=user, addons=["aws_rek_tagging"])
+
+    def cannot_write(**kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(tasks.analysis, "analysis_fail_pending", cannot_write)
+    # The detector's retries ran out (a permanent failure to record), but the database is down: no exception
+    # escapes on_failure, and the result stays pending.
+    analyze_asset.on_failure(RuntimeError("detector broke"), "task-id", (asset.pk,), {}, None)
+    monkeypatch.undo()
+    assert AnalysisResult.objects.get(asset=asset).status == "pending"
+    swept = []
+    monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: swept.append(asset_id) or True)
+    settings.TAGGING_TIME_LIMIT_SECONDS = 0
+    assert analysis_services.analysis_sweep(older_than=timedelta(0)) == [asset.pk] == swept

@@ -1,4 +1,4 @@
-"""Queue again the analyses stuck in pending (the periodic task does this every five minutes)."""
+"""Queue again the analyses stuck in pending (the periodic task does this every minute)."""
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand

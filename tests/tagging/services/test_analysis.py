@@ -212,3 +212,27 @@ def test_unknown_addon_is_refused(user):
     asset = _upload(user)
     with pytest.raises(ValueError, match="Unknown add-on"):
         analysis_services.analysis_request(asset=asset, addons=["nope"])
+
+
+def test_an_analysis_the_broker_refused_is_queued_by_the_next_sweep_whatever_its_age(user, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from medialib.queueing import broker_pause_reset
+    from tagging.tasks import analyze_asset
+
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    sent = []
+
+    def broker_down(args, retry):
+        raise BrokerDown("[Errno 111] Connection refused")
+
+    monkeypatch.setattr(analyze_asset, "apply_async", broker_down)
+    assert analysis_services.analysis_enqueue(asset_id=asset.pk) is False
+    assert AnalysisResult.objects.get(asset=asset).queued_at is None  # marked: not queued
+    # The default age (minutes) has not passed, yet the next sweep (once the broker is back) queues it.
+    monkeypatch.setattr(analyze_asset, "apply_async", lambda args, retry: sent.append(args))
+    broker_pause_reset()
+    assert analysis_services.analysis_sweep() == [asset.pk]
+    assert sent == [(asset.pk,)]
+    assert AnalysisResult.objects.get(asset=asset).queued_at is not None
+    assert analysis_services.analysis_sweep() == []

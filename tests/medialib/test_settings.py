@@ -1,0 +1,48 @@
+"""medialib.settings: the recovery timings derived from the task time limit, and the sweeps' schedule."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _settings_with(env: dict, tmp_path) -> dict:
+    code = (
+        "import json, medialib.settings as s; print(json.dumps({k: getattr(s, k) for k in ("
+        "'CELERY_BROKER_TRANSPORT_OPTIONS', 'TAGGING_SWEEP_AFTER_SECONDS', 'MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS')}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TAGGING_", "MEDIALIB_", "CELERY_"))}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, "MEDIALIB_VAR_DIR": str(tmp_path), **env},
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_visibility_timeout_and_sweep_ages_follow_the_task_time_limit(tmp_path):
+    redis = {"CELERY_BROKER_URL": "redis://127.0.0.1:6399/0"}  # nothing connects at import
+    default = _settings_with(redis, tmp_path)
+    # 300 s soft limit + 30 s hard + 60 s margin, not Redis's default hour; the sweeps wait as long.
+    assert default["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 390
+    assert default["TAGGING_SWEEP_AFTER_SECONDS"] == default["MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS"] == 390
+    longer = _settings_with({**redis, "TAGGING_TIME_LIMIT_SECONDS": "900"}, tmp_path)
+    assert longer["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 990
+    assert longer["TAGGING_SWEEP_AFTER_SECONDS"] == 990
+    # Never shorter than the longest retry wait (300 s), or Redis would hand a waiting retry to a second worker.
+    shorter = _settings_with({**redis, "TAGGING_TIME_LIMIT_SECONDS": "30"}, tmp_path)
+    assert shorter["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 360
+    given = _settings_with({**redis, "TAGGING_SWEEP_AFTER_SECONDS": "120",
+                            "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS": "90"}, tmp_path)
+    assert (given["TAGGING_SWEEP_AFTER_SECONDS"], given["MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS"]) == (120, 90)
+
+
+def test_both_sweeps_run_every_minute_on_the_default_queue():
+    from medialib.celery import app
+
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    for task in ("tagging.tasks.analysis_sweep", "medialib.tasks.renditions_sweep"):
+        assert schedule[task]["schedule"] == 60.0
+        route = app.amqp.router.route({}, task)
+        assert route["queue"].name == "default"  # never behind the work it sweeps
