@@ -57,7 +57,7 @@ def test_upload_with_labels_then_watch_the_analysis_finish_without_reloading(
     try:
         page.wait_for_selector(f"{labels_status}.status-complete", timeout=30_000)
         page.wait_for_function(
-            "document.getElementById('asset-image').getAttribute('src').includes('/preview/')", timeout=30_000
+            "() => document.getElementById('asset-image').getAttribute('src').includes('/preview/')", timeout=30_000
         )
     except Exception:
         raise AssertionError(f"no live update; worker log:\n{celery_worker_process.output()}") from None
@@ -75,7 +75,7 @@ def test_upload_with_labels_then_watch_the_analysis_finish_without_reloading(
     colour_tag = page.locator("#asset-tags .tag.auto", has_text="colour")
     assert colour_tag.locator(".tag-source").inner_text() == "aws_rek_tagging 0.75"
     assert page.locator("#asset-tags .tag.auto", has_text="0.90").count() == 1
-    page.wait_for_function("document.getElementById('asset-image').complete")
+    page.wait_for_function("() => document.getElementById('asset-image').complete")
     page.screenshot(path=str(ROOT / "var" / "test" / "asset_detail.png"), full_page=True)
 
     # The × of a tag the script drew posts like the server-drawn one: the tag is rejected for good.

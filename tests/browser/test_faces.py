@@ -44,7 +44,7 @@ def _rotated(name, orientation=6):
 
 def _check_boxes(page, asset):
     page.wait_for_selector("#asset-image")
-    page.wait_for_function("document.getElementById('asset-image').complete")
+    page.wait_for_function("() => document.getElementById('asset-image').complete")
     image = page.locator("#asset-image").bounding_box()
     faces = list(Face.objects.filter(asset=asset).order_by("index"))
     assert faces

@@ -28,7 +28,7 @@ def test_log_in_upload_two_photos_and_a_broken_file_then_browse(
     )
     page.fill("#id_tags", "trip, family")
     page.click("#upload-button")
-    page.wait_for_function("document.querySelectorAll('#upload-results .result.ok, #upload-results .result.failed').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#upload-results .result.ok, #upload-results .result.failed').length === 3")
 
     assert page.locator("#upload-results .result.ok").count() == 2, page.inner_text("#upload-results")
     failed = page.locator("#upload-results .result.failed")
