@@ -28,6 +28,7 @@ FORMAT_MIME_TYPES = {
     "gif": "image/gif",
     "tiff": "image/tiff",
     "heic": "image/heic",
+    "avif": "image/avif",
 }
 ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, GIF, TIFF" + (" or HEIC" if HEIF_SUPPORTED else "")
 # EXIF orientations 5-8 turn the picture a quarter: what people see is the stored size swapped.
@@ -218,3 +219,48 @@ def jpeg_bytes(image: Image.Image, *, quality: int, **options) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality, **options)
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A delivered image: its bytes, format ("jpg", "png", "webp", "avif", "gif") and size."""
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+    @property
+    def mime_type(self) -> str:
+        return FORMAT_MIME_TYPES.get(self.format, "application/octet-stream")
+
+
+# Faces for g_face/g_faces/g_auto: boxes (left, top, width, height) in pixels of the displayed original.
+FaceBoxes = list[tuple[int, int, int, int]]
+
+
+def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_output_pixels: int) -> Rendered:
+    """Render `transformation` (a medialib.transformations.Transformation, already expanded) of the original
+    in `fileobj` as `fmt`. `faces` is a callable giving FaceBoxes, called only when a gravity needs them.
+    Raises medialib.transformations.TransformationError for what cannot be done (an output over
+    `max_output_pixels`, say).
+
+    INTERFACE SKELETON (issue 13): only w_/h_ with c_scale here; the renderer helper replaces the body.
+    """
+    from .transformations import TransformationError
+
+    image = image_decode(fileobj).image
+    for component in transformation.components:
+        width, height = component.get("w"), component.get("h")
+        if width or height:
+            w = int(width) if width else round(image.width * int(height) / image.height)
+            h = int(height) if height else round(image.height * int(width) / image.width)
+            if w * h > max_output_pixels:
+                raise TransformationError("The output would be larger than this library delivers.")
+            image = image.resize((max(1, w), max(1, h)), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    pillow_format = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}[fmt]
+    if pillow_format == "JPEG":
+        image = rgb_flatten(image)
+    image.save(out, pillow_format)
+    return Rendered(out.getvalue(), fmt, image.width, image.height)
