@@ -13,7 +13,7 @@ made while the broker was down included: their enqueue failed) and prints lost (
 doubled (rendition files beyond one per Rendition row), stuck (analyses still pending) and the minutes from
 the kill to all done.
 The sweeps' ages are set to 60 s here (TAGGING_SWEEP_AFTER_SECONDS, MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS)
-and the time limit to 60 s, so a run takes minutes; the defaults (390 s) heal in about 7.
+and the time limit to 60 s, so a run takes minutes; --default-ages keeps the settings' own (210 s).
 """
 import argparse
 import os
@@ -34,13 +34,17 @@ parser.add_argument("--uploads", type=int, default=40)
 parser.add_argument("--port", type=int, default=6392)
 parser.add_argument("--heal", action="store_true")
 parser.add_argument("--deadline", type=float, default=600, help="seconds to wait for healing")
+parser.add_argument("--default-ages", action="store_true",
+                    help="keep the settings' own time limit and sweep ages (210 s) instead of 60 s")
 ARGS = parser.parse_args()
 BROKER = f"redis://127.0.0.1:{ARGS.port}/0"
 os.environ.update({
     "MEDIALIB_VAR_DIR": VAR, "DJANGO_SETTINGS_MODULE": "medialib.settings", "TAGGING_BACKEND": "fake",
-    "CELERY_BROKER_URL": BROKER, "TAGGING_TIME_LIMIT_SECONDS": "60", "TAGGING_SWEEP_AFTER_SECONDS": "60",
-    "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS": "60", "LOG_LEVEL": "ERROR",
+    "CELERY_BROKER_URL": BROKER, "LOG_LEVEL": "ERROR",
 })
+if not ARGS.default_ages:
+    os.environ.update({"TAGGING_TIME_LIMIT_SECONDS": "60", "TAGGING_SWEEP_AFTER_SECONDS": "60",
+                       "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS": "60"})
 os.environ.pop("DATABASE_URL", None)
 
 import django  # noqa: E402

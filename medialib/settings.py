@@ -258,12 +258,15 @@ TAGGING_BACKENDS = {
 TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 20)
 TAGGING_MIN_LABEL_CONFIDENCE = float(os.environ.get("TAGGING_MIN_LABEL_CONFIDENCE") or 0.05)
 # A detector that runs longer than this is stopped and its result marked failed.
-TAGGING_TIME_LIMIT_SECONDS = env_int("TAGGING_TIME_LIMIT_SECONDS", 300)
-# The longest any task runs (the analysis task's hard limit, 30 s after the soft one) or waits for its retry
-# (backoff is capped at 300 s): Redis gives an unacknowledged message to another worker after this plus a
-# margin, so a killed worker's task comes back in minutes (not in Redis's default hour) and no running or
-# waiting task is ever handed out twice.
-TASK_LONGEST_SECONDS = max(TAGGING_TIME_LIMIT_SECONDS + 30, 300)
+# 120 s is about 100 times what one 12 MP photo takes on the local backend, and 20 times Rekognition's slowest
+# answers measured here; a lower limit makes a killed worker's task come back sooner (see below).
+TAGGING_TIME_LIMIT_SECONDS = env_int("TAGGING_TIME_LIMIT_SECONDS", 120)
+# The longest a task waits for a retry (the tasks' backoff caps; medialib.queueing's database retries too).
+TASK_RETRY_MAX_SECONDS = 150
+# The longest any task runs (the analysis task's hard limit, 30 s after the soft one) or waits for its retry:
+# Redis gives an unacknowledged message to another worker after this plus a margin, so a killed worker's task
+# comes back in minutes (not in Redis's default hour) and no running or waiting task is ever handed out twice.
+TASK_LONGEST_SECONDS = max(TAGGING_TIME_LIMIT_SECONDS + 30, TASK_RETRY_MAX_SECONDS)
 BROKER_VISIBILITY_TIMEOUT_SECONDS = TASK_LONGEST_SECONDS + 60
 # The sweeps (every minute) queue again what has waited longer than this since it was queued: by then Redis
 # has given back what a dead worker held, so what still waits was lost. Work whose enqueue failed is marked

@@ -1,5 +1,6 @@
 """Celery tasks of the asset library: thin wrappers that call services with ids."""
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
@@ -10,7 +11,7 @@ from .queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
     acks_late=True,
     autoretry_for=(OSError,),  # storage hiccups (S3 connection errors are OSErrors too)
     retry_backoff=True,
-    retry_backoff_max=300,
+    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
     max_retries=5,
 )
 def renditions_generate(self, asset_id: int) -> int:

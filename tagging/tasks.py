@@ -43,7 +43,7 @@ class AnalysisTask(Task):
     reject_on_worker_lost=True,
     autoretry_for=(TransientDetectorError, OSError),
     retry_backoff=2,
-    retry_backoff_max=300,
+    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
     retry_jitter=True,
     max_retries=settings.TAGGING_MAX_ATTEMPTS - 1,
     soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,

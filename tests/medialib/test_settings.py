@@ -24,15 +24,16 @@ def _settings_with(env: dict, tmp_path) -> dict:
 def test_visibility_timeout_and_sweep_ages_follow_the_task_time_limit(tmp_path):
     redis = {"CELERY_BROKER_URL": "redis://127.0.0.1:6399/0"}  # nothing connects at import
     default = _settings_with(redis, tmp_path)
-    # 300 s soft limit + 30 s hard + 60 s margin, not Redis's default hour; the sweeps wait as long.
-    assert default["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 390
-    assert default["TAGGING_SWEEP_AFTER_SECONDS"] == default["MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS"] == 390
+    # 120 s soft limit + 30 s hard + 60 s margin, not Redis's default hour; the sweeps wait as long. So a killed
+    # worker's task is back within 3.5 minutes, and the next minute's sweep has anything still lost: under 5.
+    assert default["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 210
+    assert default["TAGGING_SWEEP_AFTER_SECONDS"] == default["MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS"] == 210
     longer = _settings_with({**redis, "TAGGING_TIME_LIMIT_SECONDS": "900"}, tmp_path)
     assert longer["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 990
     assert longer["TAGGING_SWEEP_AFTER_SECONDS"] == 990
-    # Never shorter than the longest retry wait (300 s), or Redis would hand a waiting retry to a second worker.
+    # Never shorter than the longest retry wait (150 s), or Redis would hand a waiting retry to a second worker.
     shorter = _settings_with({**redis, "TAGGING_TIME_LIMIT_SECONDS": "30"}, tmp_path)
-    assert shorter["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 360
+    assert shorter["CELERY_BROKER_TRANSPORT_OPTIONS"]["visibility_timeout"] == 210
     given = _settings_with({**redis, "TAGGING_SWEEP_AFTER_SECONDS": "120",
                             "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS": "90"}, tmp_path)
     assert (given["TAGGING_SWEEP_AFTER_SECONDS"], given["MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS"]) == (120, 90)
@@ -46,3 +47,23 @@ def test_both_sweeps_run_every_minute_on_the_default_queue():
         assert schedule[task]["schedule"] == 60.0
         route = app.amqp.router.route({}, task)
         assert route["queue"].name == "default"  # never behind the work it sweeps
+
+
+def test_no_task_waits_for_a_retry_longer_than_the_visibility_timeout_allows():
+    from celery import current_app
+
+    import medialib.tasks  # noqa: F401 (registers the tasks)
+    import search.tasks  # noqa: F401
+    import tagging.tasks  # noqa: F401
+    from medialib import queueing
+
+    ours = [task for name, task in current_app.tasks.items() if name.split(".")[0] in {"medialib", "tagging", "search"}]
+    assert len(ours) >= 6
+    for task in ours:
+        if getattr(task, "retry_backoff", False):
+            exponent = task.max_retries or 0
+            longest = min(getattr(task, "retry_backoff_max", 600), int(task.retry_backoff) * 2 ** exponent)  # 600: Celery's
+            assert longest <= settings.TASK_RETRY_MAX_SECONDS, task.name
+    assert queueing.DB_RETRY_MAX_SECONDS <= settings.TASK_RETRY_MAX_SECONDS
+    assert settings.TASK_RETRY_MAX_SECONDS < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
+    assert settings.TAGGING_TIME_LIMIT_SECONDS + 30 < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
