@@ -34,6 +34,10 @@ parser.add_argument("--uploads", type=int, default=40)
 parser.add_argument("--port", type=int, default=6392)
 parser.add_argument("--heal", action="store_true")
 parser.add_argument("--deadline", type=float, default=600, help="seconds to wait for healing")
+parser.add_argument("--outages", action="store_true",
+                    help="with a worker running: the broker stopped for 60 s during uploads, then the database "
+                         "refusing connections for 30 s (PostgreSQL through a TCP proxy this script runs)")
+parser.add_argument("--proxy-port", type=int, default=6543)
 parser.add_argument("--default-ages", action="store_true",
                     help="keep the settings' own time limit and sweep ages (210 s) instead of 60 s")
 ARGS = parser.parse_args()
@@ -46,6 +50,11 @@ if not ARGS.default_ages:
     os.environ.update({"TAGGING_TIME_LIMIT_SECONDS": "60", "TAGGING_SWEEP_AFTER_SECONDS": "60",
                        "MEDIALIB_RENDITIONS_SWEEP_AFTER_SECONDS": "60"})
 os.environ.pop("DATABASE_URL", None)
+PG_DATABASE = f"medialib_bench_faults_{os.getpid()}"
+if ARGS.outages:
+    # A database of its own on the local server, reached only through the proxy below (which it can cut).
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE], check=True)
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{ARGS.proxy_port}/{PG_DATABASE}"
 
 import django  # noqa: E402
 
@@ -65,6 +74,7 @@ from tagging.models import AnalysisResult  # noqa: E402
 from tagging.services.analysis import analysis_on_upload  # noqa: E402
 from tests import images  # noqa: E402
 
+PROXY = None
 HOOK = analysis_on_upload(addons=["aws_rek_tagging"], auto_tagging=0.5)
 
 
@@ -86,6 +96,137 @@ class Redis:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class Proxy:
+    """A TCP proxy to PostgreSQL that can be cut: every open connection dropped and new ones refused."""
+
+    def __init__(self, port, target=("127.0.0.1", 5432)):
+        import socket
+        import threading
+
+        self.socket, self.threading, self.target = socket, threading, target
+        self.cut = threading.Event()
+        self.connections = []
+        self.listener = socket.create_server(("127.0.0.1", port), reuse_port=True)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            client, _ = self.listener.accept()
+            if self.cut.is_set():
+                client.close()  # refused: PostgreSQL "is down"
+                continue
+            try:
+                server = self.socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            self.connections += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self.threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(self.socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def down(self):
+        self.cut.set()
+        for connection in self.connections:
+            try:
+                connection.shutdown(self.socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.connections = []
+
+    def up(self):
+        self.cut.clear()
+
+
+def upload_tried(count, tag, pause=0.0):
+    """Uploads during an outage: (latencies of those that worked, latencies of those refused)."""
+    from django.db import close_old_connections
+
+    done, refused = [], []
+    for i in range(count):
+        started = time.perf_counter()
+        try:
+            asset_upload(file=SimpleUploadedFile(f"{tag}-{i}.jpg", images.jpeg(640, 480), content_type="image/jpeg"),
+                         on_create=HOOK)
+            done.append(time.perf_counter() - started)
+        except Exception:  # the database is down: the upload is refused (a 503 in a request)
+            refused.append(time.perf_counter() - started)
+            close_old_connections()
+        time.sleep(pause)
+    return done, refused
+
+
+def wait_healed(since):
+    deadline = since + ARGS.deadline
+    while time.monotonic() < deadline:
+        try:
+            assets, with_renditions, complete, stuck = state()
+        except Exception:
+            from django.db import close_old_connections
+
+            close_old_connections()
+            time.sleep(2)
+            continue
+        if len(with_renditions) == len(complete) == len(assets):
+            break
+        time.sleep(2)
+    return time.monotonic() - since
+
+
+def report(title, since_fault):
+    assets, with_renditions, complete, stuck = state()
+    files = [p for p in (Path(VAR) / "media" / "renditions").rglob("*") if p.is_file()]
+    originals = [p for p in (Path(VAR) / "media" / "originals").rglob("*") if p.is_file()]
+    lost = len(set(assets) - (with_renditions & complete))
+    doubled = len(files) - Rendition.objects.count()
+    orphans = len(originals) - len(assets)
+    print(f"{title}: assets {len(assets)}: lost {lost}, doubled {doubled} (extra rendition files), orphan originals "
+          f"{orphans}, stuck {stuck} pending; all done {since_fault / 60:.1f} min after the fault ended")
+
+
+def outages(redis):
+    """Broker stopped 60 s, then the database cut 30 s, each while a worker and beat run."""
+    worker, beat = start("worker"), start("beat")
+    time.sleep(5)
+    try:
+        normal, _ = upload_tried(10, "normal")
+        redis.stop()
+        stopped = time.monotonic()
+        during, refused = upload_tried(20, "broker-down", pause=2.5)
+        while time.monotonic() - stopped < 60:
+            time.sleep(0.5)
+        redis.start()
+        print(f"broker stopped 60 s: uploads {len(during)} done, {len(refused)} refused; latency {ms(during)} "
+              f"(normal {ms(normal)}, {statistics.median(during) / statistics.median(normal):.2f}x)")
+        report("broker outage", wait_healed(time.monotonic()))
+
+        upload_tried(20, "before-db-cut")
+        time.sleep(0.5)
+        PROXY.down()
+        cut = time.monotonic()
+        during, refused = upload_tried(10, "db-down", pause=2.5)
+        while time.monotonic() - cut < 30:
+            time.sleep(0.5)
+        PROXY.up()
+        print(f"database cut 30 s: uploads {len(during)} done, {len(refused)} refused in {ms(refused)} each")
+        report("database outage", wait_healed(time.monotonic()))
+    finally:
+        for process in (worker, beat):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(30)
 
 
 def upload_many(count, tag):
@@ -129,10 +270,15 @@ def _rendition_counts():
 
 
 def main():
+    global PROXY
+    if ARGS.outages:
+        PROXY = Proxy(ARGS.proxy_port)
     call_command("migrate", verbosity=0)
     redis = Redis(ARGS.port)
     redis.start()
     try:
+        if ARGS.outages:
+            return outages(redis)
         up = upload_many(ARGS.uploads, "up")
         redis.stop()
         broker_pause_reset()
@@ -171,6 +317,11 @@ def main():
     finally:
         redis.stop()
         shutil.rmtree(VAR, ignore_errors=True)
+        if ARGS.outages:
+            from django.db import connections
+
+            connections.close_all()
+            subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--force", PG_DATABASE])
 
 
 if __name__ == "__main__":
