@@ -369,6 +369,9 @@ class Transformation:
                 name = component.get("t")
                 if name is None:
                     components.append(component)
+                    if len(components) > MAX_EXPANDED_COMPONENTS:
+                        raise TransformationError(
+                            f"More than {MAX_EXPANDED_COMPONENTS} transformations once named ones are expanded")
                     continue
                 if name in stack:
                     raise TransformationError(f"Named transformation {_quote(name)} refers to itself")
