@@ -251,6 +251,11 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
 
     image = image_decode(fileobj).image
     for component in transformation.components:
+        unsupported = [f"{key}_{value}" for key, value in component.params
+                       if key not in {"w", "h", "c"} or (key == "c" and value != "scale")
+                       or (key in {"w", "h"} and not value.isdigit())]
+        if unsupported:
+            raise TransformationError(f"Not rendered yet: {', '.join(unsupported)}")
         width, height = component.get("w"), component.get("h")
         if width or height:
             w = int(width) if width else round(image.width * int(height) / image.height)
