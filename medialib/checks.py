@@ -4,6 +4,7 @@ from django.core.checks import Error, Tags, register
 
 VALID_STORAGES = ("local", "s3")
 VALID_VISIBILITIES = ("shared", "private")
+VALID_DELIVERY_ACCESS = ("signed", "public")
 
 
 @register(Tags.security, deploy=False)
@@ -44,6 +45,9 @@ def check_visibility(app_configs, **kwargs):
     if settings.MEDIALIB_VISIBILITY not in VALID_VISIBILITIES:
         return [Error(f"MEDIALIB_VISIBILITY is {settings.MEDIALIB_VISIBILITY!r}; it must be one of "
                       f"{', '.join(VALID_VISIBILITIES)}.", id="medialib.E012")]
+    if settings.MEDIALIB_DELIVERY_ACCESS not in VALID_DELIVERY_ACCESS:
+        return [Error(f"MEDIALIB_DELIVERY_ACCESS is {settings.MEDIALIB_DELIVERY_ACCESS!r}; it must be one of "
+                      f"{', '.join(VALID_DELIVERY_ACCESS)}.", id="medialib.E013")]
     return []
 
 

@@ -205,6 +205,12 @@ MEDIALIB_CLOUD_NAME = os.environ.get("MEDIALIB_CLOUD_NAME", "medialib")
 # Who sees whose photos: "shared" (every user sees the whole library, as always) or "private" (users see their own;
 # staff see all). Enforced by medialib.selectors.assets_visible_to, which every page's read goes through.
 MEDIALIB_VISIBILITY = os.environ.get("MEDIALIB_VISIBILITY", "shared")
+# Who may load a delivery URL (/<cloud>/image/upload/...): "signed" (URLs signed with an API key's secret, as
+# the SDKs' sign_url=True, and signed-in users who may see the image) or "public" (anyone with the URL, as
+# Cloudinary's type=upload). Signed by default: a self-hosted library holds people's private photos.
+MEDIALIB_DELIVERY_ACCESS = os.environ.get("MEDIALIB_DELIVERY_ACCESS", "signed")
+# The largest image a transformation may produce (w_10000,h_10000 would be 100 MP).
+MEDIALIB_MAX_OUTPUT_PIXELS = env_int("MEDIALIB_MAX_OUTPUT_PIXELS", 25_000_000)
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

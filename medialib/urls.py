@@ -1,9 +1,9 @@
 """URLs of the site: the library's pages, sign-in, and the admin."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from . import views
+from . import delivery_views, views
 
 app_urls = (
     [
@@ -28,6 +28,9 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("medialib.api.urls")),
+    # Delivery URLs as the SDKs build them, with the cloud name and without it (private_cdn).
+    re_path(r"^(?P<cloud>[^/]+)/image/upload/(?P<path>.+)$", delivery_views.delivery, name="delivery"),
+    re_path(r"^image/upload/(?P<path>.+)$", delivery_views.delivery, name="delivery_private_cdn"),
     path("", include("tagging.urls")),
     path("", include("search.urls")),
     path("", include(app_urls)),

@@ -1,0 +1,110 @@
+"""The delivery route, answering the URLs the official Python SDK builds (cname pointing at this server)."""
+import io
+
+import cloudinary
+import cloudinary.utils
+import pytest
+from django.test import Client
+from PIL import Image
+
+from medialib.api.services import api_key_create
+from medialib.services import asset_upload
+from tests import images
+from tests.conftest import upload_file
+
+
+@pytest.fixture
+def photo(db, user):
+    return asset_upload(file=upload_file(images.jpeg(320, 240), "puppy.jpg"), uploaded_by=user, public_id="pets/cute_puppy")
+
+
+@pytest.fixture
+def key(user):
+    return api_key_create(name="delivery", user=user)
+
+
+@pytest.fixture(autouse=True)
+def sdk():
+    cloudinary.reset_config()
+    cloudinary.config(cloud_name="medialib", api_key="unused", api_secret="unused", cname="testserver")
+    yield
+    cloudinary.reset_config()
+
+
+def _get(url, client=None, **headers):
+    return (client or Client()).get(url.split("testserver", 1)[1], **headers)
+
+
+def _url(asset, **options):
+    return cloudinary.utils.cloudinary_url(asset.public_id, format=asset.format, version=asset.version, **options)[0]
+
+
+def test_signed_mode_is_the_default_and_refuses_an_unsigned_or_tampered_url(photo, key):
+    unsigned = _get(_url(photo))
+    assert unsigned.status_code == 401 and "not signed" in unsigned["X-Cld-Error"]
+    signed_url = _url(photo, sign_url=True, api_secret=key.secret, width=100, crop="scale")
+    response = _get(signed_url)
+    assert response.status_code == 200, response.get("X-Cld-Error")
+    assert Image.open(io.BytesIO(response.content)).size == (100, 75)
+    assert _get(signed_url.replace("w_100", "w_101")).status_code == 401
+    assert _get(_url(photo, sign_url=True, api_secret="not-the-secret")).status_code == 401
+    key.is_active = False
+    key.save()
+    assert _get(signed_url).status_code == 401  # a revoked key's URLs stop working
+
+
+def test_a_signed_in_user_who_may_see_the_image_loads_it_unsigned(photo, user, other_user, settings):
+    client = Client()
+    client.force_login(other_user)
+    assert _get(_url(photo), client).status_code == 200  # a shared library
+    settings.MEDIALIB_VISIBILITY = "private"
+    assert _get(_url(photo), client).status_code == 404
+    client.force_login(user)
+    assert _get(_url(photo), client).status_code == 200
+
+
+def test_public_mode_delivers_the_original_unchanged_at_the_url_the_api_answers(photo, settings):
+    from django.test import RequestFactory
+
+    from medialib.api.responses import resource_data
+
+    settings.MEDIALIB_DELIVERY_ACCESS = "public"
+    data = resource_data(photo, request=RequestFactory().get("/"), secret="s", info=None)
+    for url in (data["url"], data["secure_url"]):
+        response = _get(url)
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == photo.file.open("rb").read()
+        assert response["Content-Type"] == "image/jpeg"
+        assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    private_cdn = cloudinary.utils.cloudinary_url(photo.public_id, format="jpg", version=photo.version,
+                                                  private_cdn=True, secure_distribution="testserver", secure=True)[0]
+    assert "/medialib/" not in private_cdn and _get(private_cdn).status_code == 200
+
+
+def test_conditional_get_gives_304_and_head_gives_no_body(photo, settings):
+    settings.MEDIALIB_DELIVERY_ACCESS = "public"
+    url = _url(photo, width=50, crop="scale")
+    first = _get(url)
+    assert first.status_code == 200 and first["ETag"]
+    again = _get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304 and again.content == b""
+    assert _get(url, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
+    head = Client().head(url.split("testserver", 1)[1])
+    assert head.status_code == 200 and head.content == b""
+    assert _get(_url(photo, width=60, crop="scale"))["ETag"] != first["ETag"]
+
+
+@pytest.mark.parametrize("path, status", [
+    ("medialib/image/upload/w_abc/v1/pets/cute_puppy.jpg", 400),
+    ("medialib/image/upload/c_nonsense,w_10/pets/cute_puppy.jpg", 400),
+    ("medialib/image/upload/w_10000,h_10000,c_scale/pets/cute_puppy.jpg", 400),  # over the output cap
+    ("medialib/image/upload/pets/cute_puppy.bmp", 400),
+    ("medialib/image/upload/v999/pets/cute_puppy.jpg", 404),
+    ("medialib/image/upload/pets/no_such_puppy.jpg", 404),
+    ("othercloud/image/upload/pets/cute_puppy.jpg", 404),
+])
+def test_bad_urls_get_a_readable_error_header_never_a_500(photo, settings, path, status):
+    settings.MEDIALIB_DELIVERY_ACCESS = "public"
+    response = Client().get("/" + path)
+    assert response.status_code == status
+    assert response["X-Cld-Error"]
