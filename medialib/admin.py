@@ -101,6 +101,19 @@ class AssetAdmin(admin.ModelAdmin):
             "renditions", "tagged_items__tag"
         )
 
+    def delete_model(self, request, obj):
+        """Through asset_delete: the row locked as a worker recording a rendition locks it, the files deleted on
+        commit, so no rendition (row or file) outlives the asset."""
+        from .services import asset_delete
+
+        asset_delete(asset=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        """The "delete selected" action: each asset as delete_model deletes one (a queryset delete leaves the files,
+        and races a worker recording a rendition)."""
+        for asset in queryset.order_by("pk"):
+            self.delete_model(request, asset)
+
     def save_formset(self, request, form, formset, change):
         if formset.model is not AssetTag:
             return super().save_formset(request, form, formset, change)

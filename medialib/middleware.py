@@ -3,6 +3,7 @@ rather than a 500 when SQLite stays locked."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -33,6 +34,23 @@ class DatabaseBusyMiddleware:
 
     def process_exception(self, request, exception):
         return busy_response(request) if database_busy(exception) else None
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's, with a lock met saving the session (after the view, in process_response) a 503 too.
+
+    DatabaseBusyMiddleware cannot see it: process_exception is only for the view's exceptions, and Django turns
+    an exception raised in a middleware into a 500 response right there, before any outer middleware's __call__.
+    The answer carries no session cookie: the session it would name was not saved.
+    """
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except OperationalError as exc:
+            if not database_busy(exc):
+                raise
+            return busy_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -85,6 +85,10 @@ def face_clear(request, pk):
 @require_POST
 def faces_name_group(request):
     ids = ids_parse(request.POST.getlist("faces"), name="faces")
+    # As face_name: a face on a photo this user may not see (MEDIALIB_VISIBILITY=private), or none at all, is not
+    # found, and nothing is named; one she may see but not change is still the service's 403.
+    if set(ids) - set(_visible_faces(request).filter(pk__in=ids).values_list("pk", flat=True)):
+        raise Http404("No such face.")
     try:
         count = people_services.faces_name_group(face_ids=ids, user=request.user, name=request.POST.get("name", ""))
     except ValidationError as exc:

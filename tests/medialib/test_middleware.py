@@ -57,3 +57,63 @@ def test_only_a_lock_counts_as_busy():
     assert database_busy(OperationalError("database table is locked"))
     assert not database_busy(OperationalError("no such table: x"))
     assert not database_busy(ValueError("locked"))
+
+
+@pytest.fixture
+def session_save_locked(monkeypatch, settings):
+    """Saving a session after the view (SessionMiddleware.process_response) meets SQLite's lock."""
+    from importlib import import_module
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    real_save = store.save
+    calls = []
+
+    def save(self, must_create=False):
+        if must_create:  # a new session's key, made inside the view (login's cycle_key): that one gets through
+            return real_save(self, must_create=must_create)
+        calls.append(self.session_key)
+        raise OperationalError("database is locked")
+
+    def lock():
+        monkeypatch.setattr(store, "save", save)
+        return calls
+
+    return lock
+
+
+@pytest.mark.django_db
+def test_a_session_that_cannot_be_saved_for_the_lock_says_busy(client, user, session_save_locked):
+    # Signing in: login() makes the new session's key in the view, the middleware saves the user into it after.
+    calls = session_save_locked()
+    response = client.post(reverse("login"), {"username": "alice", "password": "alice-password-1"})
+    assert calls  # it was the middleware's save that met the lock
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert BUSY_MESSAGE in response.content.decode()
+    assert "sessionid" not in response.cookies  # no cookie naming a session that was not saved
+
+
+@pytest.mark.django_db
+def test_a_session_save_locked_on_a_json_request_says_busy_in_json(client, user, settings, session_save_locked):
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    client.force_login(user)
+    calls = session_save_locked()
+    response = client.get(reverse("medialib:gallery"), HTTP_ACCEPT="application/json")
+    assert calls
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {"error": {"message": BUSY_MESSAGE}}
+
+
+@pytest.mark.django_db
+def test_a_session_save_failing_otherwise_is_still_an_error(client, user, settings, monkeypatch):
+    from importlib import import_module
+
+    def save(self, must_create=False):
+        raise OperationalError("disk I/O error")
+
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    client.force_login(user)
+    monkeypatch.setattr(import_module(settings.SESSION_ENGINE).SessionStore, "save", save)
+    with pytest.raises(OperationalError):
+        client.get(reverse("medialib:gallery"))

@@ -360,3 +360,37 @@ def test_asset_forms_never_fail(alice, owned, name, tags, addons, auto_tagging):
         (reverse("medialib:upload"), {"tags": tags, "addons": addons, "auto_tagging": auto_tagging}),
     ):
         assert alice.post(url, data).status_code < 500
+
+
+def test_admin_delete_selected_removes_assets_renditions_and_their_files(client, staff_user, django_user_model,
+                                                                         media_root,
+                                                                         django_capture_on_commit_callbacks):
+    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
+    assets = [_asset(staff_user, images.photo_bytes("dogs.jpg")), _asset(staff_user, images.jpeg())]
+    for asset in assets:
+        services.renditions_generate(asset_id=asset.pk)
+    assert Rendition.objects.count() > 0 and stored_files(media_root)
+    kept = _asset(staff_user, images.png(), "kept.png")
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:medialib_asset_changelist"), {
+            "action": "delete_selected", "_selected_action": [a.pk for a in assets], "post": "yes",
+        })
+    assert response.status_code == 302
+    assert list(Asset.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not Rendition.objects.filter(asset_id__in=[a.pk for a in assets]).exists()
+    assert stored_files(media_root) == sorted({kept.file.name, *kept.renditions.values_list("file", flat=True)})
+
+
+def test_admin_delete_of_one_asset_removes_its_renditions_and_files(client, staff_user, django_user_model,
+                                                                    media_root, django_capture_on_commit_callbacks):
+    admin = django_user_model.objects.create_superuser("root", password="root-password-1")
+    asset = _asset(staff_user, images.photo_bytes("dogs.jpg"))
+    services.renditions_generate(asset_id=asset.pk)
+    assert Rendition.objects.filter(asset=asset).exists()
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:medialib_asset_delete", args=[asset.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Asset.objects.exists() and not Rendition.objects.exists()
+    assert stored_files(media_root) == []

@@ -191,6 +191,33 @@ def test_people_pages_and_faces_in_private_mode(alice, user, other_user, moderat
         assert bobs.public_id not in person_page
 
 
+@pytest.mark.parametrize("mode", ["shared", "private"])
+def test_naming_a_group_with_another_user_s_face_in_private_mode_is_not_found(alice, user, other_user, settings,
+                                                                              mode):
+    from tests.tagging.helpers import BLUE, face_photo
+
+    settings.MEDIALIB_VISIBILITY = mode
+    settings.TAGGING_BACKEND = "fake"  # one face in any landscape image
+    mine, bobs = face_photo(user).faces.get(), face_photo(other_user, BLUE).faces.get()
+    response = alice.post(reverse("tagging:faces_name_group"), {"faces": [mine.pk, bobs.pk], "name": "Ada"})
+    # Shared: she sees Bob's face but may not name it (403); private: she does not see it at all (404).
+    assert response.status_code == (403 if mode == "shared" else 404)
+    # The single face's page answers alike.
+    assert alice.post(reverse("tagging:face_name", args=[bobs.pk]), {"name": "Ada"}).status_code == response.status_code
+    assert not Person.objects.exists()
+    assert Face.objects.filter(pk__in=[mine.pk, bobs.pk], person__isnull=True).count() == 2  # nothing named
+    # Her own faces alone are named.
+    assert alice.post(reverse("tagging:faces_name_group"), {"faces": [mine.pk], "name": "Ada"}).status_code == 302
+    assert Face.objects.get(pk=mine.pk).person.name == "Ada"
+
+
+def test_naming_a_group_with_a_face_that_does_not_exist_is_not_found(alice, user):
+    face = _face(user)
+    response = alice.post(reverse("tagging:faces_name_group"), {"faces": [face.pk, face.pk + 1000], "name": "Ada"})
+    assert response.status_code == 404
+    assert not Person.objects.exists()
+
+
 # --- Input that used to give a 500
 
 def _face(user):
