@@ -210,6 +210,9 @@ MEDIALIB_VISIBILITY = os.environ.get("MEDIALIB_VISIBILITY", "shared")
 # the SDKs' sign_url=True, and signed-in users who may see the image) or "public" (anyone with the URL, as
 # Cloudinary's type=upload). Signed by default: a self-hosted library holds people's private photos.
 MEDIALIB_DELIVERY_ACCESS = os.environ.get("MEDIALIB_DELIVERY_ACCESS", "signed")
+# Scheme and host people reach the server at ("https://media.example.org"), for the url and secure_url the API
+# answers; empty: the request's own host.
+MEDIALIB_PUBLIC_BASE_URL = os.environ.get("MEDIALIB_PUBLIC_BASE_URL", "").rstrip("/")
 # The largest image a transformation may produce (w_10000,h_10000 would be 100 MP).
 MEDIALIB_MAX_OUTPUT_PIXELS = env_int("MEDIALIB_MAX_OUTPUT_PIXELS", 25_000_000)
 

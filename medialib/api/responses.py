@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import JsonResponse
@@ -47,7 +48,8 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
     `original_filename` is without its extension, as Cloudinary gives it ("file" when there was no name).
     """
     delivery = f"{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{asset.version}/{asset.public_id}.{asset.format}"
-    host = request.get_host()
+    # Behind a proxy, the host people reach (MEDIALIB_PUBLIC_BASE_URL) rather than the one gunicorn is asked for.
+    host = urlsplit(settings.MEDIALIB_PUBLIC_BASE_URL).netloc if settings.MEDIALIB_PUBLIC_BASE_URL else request.get_host()
     data = {
         "public_id": asset.public_id,
         "version": asset.version,

@@ -108,3 +108,14 @@ def test_bad_urls_get_a_readable_error_header_never_a_500(photo, settings, path,
     response = Client().get("/" + path)
     assert response.status_code == status
     assert response["X-Cld-Error"]
+
+
+def test_behind_a_proxy_the_api_answers_the_public_host(photo, settings):
+    from django.test import RequestFactory
+
+    from medialib.api.responses import resource_data
+
+    settings.MEDIALIB_PUBLIC_BASE_URL = "https://media.example.org"
+    data = resource_data(photo, request=RequestFactory().get("/"), secret="s", info=None)
+    assert data["secure_url"] == f"https://media.example.org/medialib/image/upload/v{photo.version}/pets/cute_puppy.jpg"
+    assert data["url"].startswith("http://media.example.org/medialib/image/upload/")
