@@ -396,6 +396,12 @@ class _Canvas:
         self.mapped = False
 
 
+def _opaque(color):
+    """A color with alpha for a format without it: composed on white (b_transparent is white)."""
+    alpha = color[3] / 255
+    return tuple(round(c * alpha + 255 * (1 - alpha)) for c in color[:3]) + (255,)
+
+
 def _shape_mask(size, radius, inset=0, supersample=True):
     """An L mask of the image's shape: a rectangle with `radius` corners (None: square corners, "max": an
     ellipse), shrunk by `inset` pixels on every side; antialiased by drawing at 4x for images up to 4 MP."""
@@ -516,7 +522,7 @@ def _apply_crop(canvas, component, crop, width, height, dpr, background, fmt):
             canvas.resize(w * fit, h * fit)
             fill = background or (255, 255, 255, 255)
             if fill[3] < 255 and fmt not in _ALPHA_FORMATS:
-                fill = (255, 255, 255, 255)
+                fill = _opaque(fill)
             iw, ih = canvas.size
             ax, ay = _COMPASS.get(gravity or "center", (0.5, 0.5))
             left, top = round((out_w - iw) * ax), round((out_h - ih) * ay)
@@ -661,7 +667,7 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
     - q_<n> is the encoder quality of jpg, webp, avif; q_auto = 80, auto:best 90, auto:good 80, auto:eco 70,
       auto:low 60; the default is 80.
     - png/webp/avif/gif keep transparency (r_ corners, b_transparent pads, rotated corners); jpg is flattened
-      on the last b_ given, else white.
+      on the last b_ given, else white (a translucent b_ such as rgb:ff000080 is first composed on white).
     - Face boxes follow resizes and crops; after a rotation or flip they are dropped (face gravity: centre).
     - a_auto_right, a_auto_left and a_ignore are refused (TransformationError), as is anything not rendered.
     """
@@ -722,7 +728,9 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
                     if degrees in turns:
                         canvas.transpose(turns[degrees])
                     elif degrees:
-                        fill = background or ((0, 0, 0, 0) if fmt in _ALPHA_FORMATS else (255, 255, 255, 255))
+                        fill = background or (0, 0, 0, 0)
+                        if fmt not in _ALPHA_FORMATS:
+                            fill = _opaque(fill)
                         canvas.rotate(degrees, fill)
         q = component.get("q")
         if q:
@@ -735,7 +743,7 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
     options = {}
     if fmt == "jpg":
         if image.mode == "RGBA":
-            fill = flatten_on if flatten_on and flatten_on[3] == 255 else (255, 255, 255, 255)
+            fill = _opaque(flatten_on) if flatten_on else (255, 255, 255, 255)
             flat = Image.new("RGB", image.size, fill[:3])
             flat.paste(image, mask=image.getchannel("A"))
             image = flat

@@ -259,3 +259,25 @@ def test_jpeg_starting_with_a_downscale_decodes_reduced_and_keeps_faces():
     image = Image.open(io.BytesIO(rendered.data))
     assert image.size == (100, 100)
     assert close(image.getpixel((50, 50)), BOTTOM_RIGHT, 20)
+
+
+def test_translucent_background_on_jpg_is_composed_on_white():
+    _, image = render("b_rgb:ff000080,c_pad,h_500,w_500", fmt="jpg")
+    assert close(image.getpixel((0, 0)), (255, 127, 127), 10)
+
+
+def test_a_first_downscale_asks_image_decode_for_a_reduced_decode(monkeypatch):
+    from medialib import images as module
+
+    asked = []
+    decode = module.image_decode
+
+    def spy(fileobj, **sizes):
+        asked.append(sizes)
+        return decode(fileobj, **sizes)
+
+    monkeypatch.setattr(module, "image_decode", spy)
+    render("c_fill,h_100,w_100")
+    render("c_crop,h_100,w_100,x_5")
+    render("w_800")
+    assert asked == [{"min_size": (100, 100)}, {"min_size": None}, {"min_size": None}]
