@@ -275,6 +275,7 @@ class _Canvas:
     def __init__(self, image, scale_x, scale_y, faces, max_pixels):
         self.image = image
         self.sx, self.sy, self.ox, self.oy = scale_x, scale_y, 0.0, 0.0
+        self.swapped = False  # after a quarter turn the current x comes from the original's y
         self.mapped = True
         self._faces = faces
         self._face_boxes = None
@@ -317,8 +318,12 @@ class _Canvas:
         w, h = self.size
         boxes = []
         for left, top, width, height in self._face_boxes:
-            box = (left * self.sx + self.ox, top * self.sy + self.oy,
-                   (left + width) * self.sx + self.ox, (top + height) * self.sy + self.oy)
+            xs, ys = (left, left + width), (top, top + height)
+            if self.swapped:
+                xs, ys = ys, xs
+            xs = sorted(x * self.sx + self.ox for x in xs)
+            ys = sorted(y * self.sy + self.oy for y in ys)
+            box = (xs[0], ys[0], xs[1], ys[1])
             box = (max(0.0, box[0]), max(0.0, box[1]), min(float(w), box[2]), min(float(h), box[3]))
             if box[2] > box[0] and box[3] > box[1]:
                 boxes.append(box)
@@ -379,8 +384,18 @@ class _Canvas:
         return best_at
 
     def transpose(self, method):
+        w, h = self.size
         self.image = self.image.transpose(method)
-        self.mapped = False
+        if method in (Image.Transpose.FLIP_LEFT_RIGHT, Image.Transpose.ROTATE_180):
+            self.sx, self.ox = -self.sx, w - self.ox
+        if method in (Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.ROTATE_180):
+            self.sy, self.oy = -self.sy, h - self.oy
+        if method == Image.Transpose.ROTATE_90:  # counter-clockwise: (x, y) -> (y, w - x)
+            self.sx, self.ox, self.sy, self.oy = self.sy, self.oy, -self.sx, w - self.ox
+            self.swapped = not self.swapped
+        elif method == Image.Transpose.ROTATE_270:  # clockwise: (x, y) -> (h - y, x)
+            self.sx, self.ox, self.sy, self.oy = -self.sy, h - self.oy, self.sx, self.ox
+            self.swapped = not self.swapped
 
     def rotate(self, degrees, fill):
         w, h = self.size
@@ -668,7 +683,8 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
       auto:low 60; the default is 80.
     - png/webp/avif/gif keep transparency (r_ corners, b_transparent pads, rotated corners); jpg is flattened
       on the last b_ given, else white (a translucent b_ such as rgb:ff000080 is first composed on white).
-    - Face boxes follow resizes and crops; after a rotation or flip they are dropped (face gravity: centre).
+    - Face boxes follow resizes, crops, pads, flips and quarter turns; after any other angle they are dropped
+      (face gravity then centres).
     - a_auto_right, a_auto_left and a_ignore are refused (TransformationError), as is anything not rendered.
     """
     from .transformations import TransformationError

@@ -281,3 +281,22 @@ def test_a_first_downscale_asks_image_decode_for_a_reduced_decode(monkeypatch):
     render("c_crop,h_100,w_100,x_5")
     render("w_800")
     assert asked == [{"min_size": (100, 100)}, {"min_size": None}, {"min_size": None}]
+
+
+@pytest.mark.parametrize("turn, color", [
+    ("a_hflip", BOTTOM_LEFT), ("a_vflip", TOP_RIGHT), ("a_180", TOP_LEFT), ("a_90", TOP_RIGHT),
+    ("a_270", BOTTOM_LEFT), ("a_-90", BOTTOM_LEFT), ("a_90.hflip", BOTTOM_RIGHT),
+])
+def test_faces_follow_flips_and_quarter_turns(turn, color):
+    # The face is in the yellow (bottom right) quadrant; where it goes, the crop goes.
+    faces = lambda: [(330, 230, 30, 30)]  # noqa: E731
+    _, image = render(f"w_200/{turn}/c_crop,g_face,h_10,w_10", faces=faces)
+    assert close(image.getpixel((5, 5)), BOTTOM_RIGHT)
+    # And the turn itself: a_90 is clockwise (Cloudinary), so the top right quadrant ends bottom right.
+    _, turned = render(f"w_200/{turn}")
+    assert close(turned.getpixel((turned.width - 5, turned.height - 5)), color)
+
+
+def test_faces_are_dropped_after_an_arbitrary_angle():
+    _, image = render("a_30/c_crop,g_face,h_10,w_10", faces=lambda: [(330, 230, 30, 30)])
+    assert image.size == (10, 10)
