@@ -419,11 +419,11 @@ def _opaque(color):
 
 def _shape_mask(size, radius, inset=0, supersample=True):
     """An L mask of the image's shape: a rectangle with `radius` corners (None: square corners, "max": an
-    ellipse), shrunk by `inset` pixels on every side; antialiased by drawing at 4x for images up to 4 MP."""
+    ellipse), shrunk by `inset` pixels on every side; antialiased by drawing at 4x for images up to 1 MP."""
     from PIL import ImageDraw
 
     w, h = size
-    factor = 4 if supersample and w * h <= 4_000_000 else 1
+    factor = 4 if supersample and w * h <= 1_000_000 else 1
     mask = Image.new("L", (w * factor, h * factor), 0)
     draw = ImageDraw.Draw(mask)
     box = (inset * factor, inset * factor, (w - inset) * factor - 1, (h - inset) * factor - 1)
