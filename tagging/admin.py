@@ -518,11 +518,32 @@ class PersonActionForm(ActionForm):
                              widget=forms.TextInput(attrs={"placeholder": "a name, for “merge”", "size": 18}))
 
 
+class ApprovalFilter(admin.SimpleListFilter):
+    """People named by users who are not staff wait here for a moderator (the approve action); only moderators
+    see the filter (PersonAdmin.changelist_view refuses ?approval= to anyone else)."""
+
+    title = "approval"
+    parameter_name = "approval"
+
+    def lookups(self, request, model_admin):
+        if not tag_services.user_can_moderate(request.user):
+            return []
+        pending = Person.objects.filter(approved=False).count()
+        return [("pending", f"Awaiting approval ({pending})"), ("approved", "Approved")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(approved=False)
+        if self.value() == "approved":
+            return queryset.filter(approved=True)
+        return queryset
+
+
 @admin.register(Person)
 class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
     form = PersonForm
     list_display = ["name", "photos", "faces_link", "hidden", "approved"]
-    list_filter = ["hidden", "approved"]
+    list_filter = [ApprovalFilter, "hidden"]
     search_fields = ["name"]
     fields = ["name", "hidden", "approved", "faces_link", "created_at"]
     readonly_fields = ["approved", "faces_link", "created_at"]  # approval by its actions, which log and re-check
@@ -597,6 +618,11 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
     def withdraw_approval(self, request, queryset):
         count = people_services.people_approve(people=queryset, approved=False, user=request.user)
         self.message_user(request, f"Withdrew approval of {count} person(s).", messages.SUCCESS)
+
+    def changelist_view(self, request, extra_context=None):
+        if ApprovalFilter.parameter_name in request.GET and not self.has_moderate_permission(request):
+            _refuse(request)
+        return super().changelist_view(request, extra_context)
 
 
 class FaceActionForm(ActionForm):

@@ -69,6 +69,11 @@ def people_list(*, user=None):
     )
 
 
+def people_awaiting_approval_count() -> int:
+    """How many people wait for a moderator's approval (named by users who are not staff)."""
+    return Person.objects.filter(approved=False).count()
+
+
 def people_visible(*, user=None):
     """The people this user may know of: everyone; where photos are private (MEDIALIB_VISIBILITY), those on photos
     the user may see and the approved ones, so nobody learns the names others gave on their own photos."""

@@ -15,6 +15,7 @@ from search.query import quote
 from . import selectors
 from .models import Face
 from .services import people as people_services
+from .services import tags as tag_services
 
 FACE_THUMB_SIZE = 160
 
@@ -25,7 +26,15 @@ def people(request):
         "people": selectors.people_list(user=request.user),
         "groups": selectors.unnamed_face_groups(user=request.user),
         "known": selectors.people_known(user=request.user),
+        "awaiting_approval": _awaiting_approval(request.user),
     })
+
+
+def _awaiting_approval(user) -> int | None:
+    """For moderators who can reach the admin, how many people wait for them; None for everyone else."""
+    if not (user.is_staff and tag_services.user_can_moderate(user)):
+        return None
+    return selectors.people_awaiting_approval_count()
 
 
 @login_required

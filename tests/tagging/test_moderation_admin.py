@@ -387,3 +387,34 @@ def test_unblock_recount_and_unhide(client, who, user):
     ann = Tag.objects.get(name="Ann")
     assert (ann.blocked, ann.usage_count) == ((False, 1) if is_moderator else (True, 99))
     assert Person.objects.get().hidden is not is_moderator
+
+
+def test_moderators_see_the_people_awaiting_approval_and_approve_them_there(client, moderator, user):
+    people_services.face_name(face=face_photo(user).faces.get(), user=user, name="<b>Ann</b>")
+    Person.objects.create(name="Bonifacio", approved=True)
+    client.force_login(moderator)
+    people_page = client.get(reverse("tagging:people")).content.decode()
+    pending_url = reverse("admin:tagging_person_changelist") + "?approval=pending"
+    assert f'href="{pending_url}"' in people_page and "1 person awaiting approval" in people_page
+    changelist = client.get(reverse("admin:tagging_person_changelist")).content.decode()
+    assert "Awaiting approval (1)" in changelist  # the filter, always shown to moderators
+    page = client.get(pending_url).content.decode()
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in page and "<b>Ann</b>" not in page and "Bonifacio" not in page
+    assert 'value="approve"' in page
+    response = client.post(pending_url, {"action": "approve", ACTION_CHECKBOX_NAME: [
+        str(Person.objects.get(name="<b>Ann</b>").pk)], "index": "0"})
+    assert response.status_code == 302
+    assert Person.objects.get(name="<b>Ann</b>").approved
+    assert "0 people awaiting approval" in client.get(reverse("tagging:people")).content.decode()
+
+
+def test_others_do_not_see_the_people_awaiting_approval(client, viewer, user):
+    people_services.face_name(face=face_photo(user).faces.get(), user=user, name="Ann")
+    pending_url = reverse("admin:tagging_person_changelist") + "?approval=pending"
+    for person in (viewer, user):  # staff without the permission; a user who is not staff
+        client.force_login(person)
+        assert "awaiting approval" not in client.get(reverse("tagging:people")).content.decode()
+        assert client.get(pending_url).status_code in (302, 403)
+        assert "Awaiting approval" not in client.get(reverse("admin:tagging_person_changelist")).content.decode()
+    client.force_login(viewer)
+    assert client.get(pending_url).status_code == 403
