@@ -14,6 +14,8 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_http_methods
 
+from tagging.selectors import face_boxes
+
 from . import selectors
 from .api.models import ApiKey
 from .delivery import DeliveryPathError, delivery_path_parse, signature_valid
@@ -101,7 +103,9 @@ def delivery(request, path, cloud=None):
                     original.write(chunk)
             original.seek(0)
             try:
+                # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows).
                 rendered = transformation_render(original, transformation, fmt=fmt,
+                                                 faces=lambda: face_boxes(asset),
                                                  max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
             except TransformationError as exc:
                 return _error(400, exc.message)

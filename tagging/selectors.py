@@ -270,3 +270,11 @@ def asset_status(asset: Asset, *, with_labels: bool = False) -> dict:
         # Pages also wait a while for the worker's renditions, but not for ever: the broker may be down.
         "renditions_pending": thumb is None or preview is None,
     }
+
+
+def face_boxes(asset: Asset) -> list[tuple[int, int, int, int]]:
+    """The faces this library knows on an asset (the aws_rek_face analysis' Face rows), as (left, top, width,
+    height) in pixels of the image as displayed, largest first: what delivery's g_face, g_faces and g_auto crop to."""
+    rows = Face.objects.filter(asset=asset).order_by("index").values_list("left", "top", "width", "height")
+    return [(round(left * asset.width), round(top * asset.height), max(1, round(width * asset.width)),
+             max(1, round(height * asset.height))) for left, top, width, height in rows]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("medialib", "tagging", "search")  # bottom to top
 RANK = {app: rank for rank, app in enumerate(APPS)}
 # The first part of a module's name below its app that makes it a composing layer.
-COMPOSING = {"views", "forms", "admin", "api", "management", "urls", "templatetags", "apps", "settings", "celery",
+COMPOSING = {"views", "delivery_views", "forms", "admin", "api", "management", "urls", "templatetags", "apps", "settings", "celery",
              "wsgi", "asgi"}
 PUBLIC_UNDERSCORED = {"_meta", "_replace", "_asdict", "_fields", "_make"}
 SKIPPED = {"migrations"}  # written by makemigrations, imported by nobody
