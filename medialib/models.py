@@ -138,3 +138,42 @@ class Rendition(models.Model):
 
     def __str__(self):
         return f"{self.asset.public_id} {self.spec} v{self.version}"
+
+
+class NamedTransformation(models.Model):
+    """A transformation with a name, used in delivery URLs as t_<name> (Cloudinary's named transformations)."""
+
+    name = models.CharField(max_length=64, unique=True, help_text="Used as t_<name>: letters, digits, '_' and '-'.")
+    transformation = models.CharField(max_length=1000, help_text='As in a URL, e.g. "c_fill,g_face,h_200,w_200".')
+    allowed_unsigned = models.BooleanField(
+        default=True, help_text="May be used in unsigned URLs when strict transformations are on.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"t_{self.name}"
+
+
+class DeliveredRendition(models.Model):
+    """A rendition made for a delivery URL, kept in storage: one per asset, version and canonical transformation
+    with its format (`key`, a SHA-256 of those). A row without a file is a claim: one process is making it."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="delivered")
+    version = models.PositiveBigIntegerField()
+    key = models.CharField(max_length=64)
+    transformation = models.CharField(max_length=2000)
+    format = models.CharField(max_length=10)
+    file = models.FileField(max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True)
+    height = models.PositiveIntegerField(null=True)
+    bytes = models.PositiveBigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["asset", "version", "key"], name="delivered_unique_key")]
+
+    def __str__(self):
+        return f"{self.asset_id} v{self.version} {self.transformation}.{self.format}"
