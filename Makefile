@@ -18,8 +18,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: $(STAMP)
+$(VENV)/.installed-test: $(STAMP) tests/node/package-lock.json
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The official Node SDK, for the tests that build delivery URLs with it (tests/medialib/test_delivery_node.py).
+	npm ci --prefix tests/node --no-audit --no-fund --silent
 	touch $@
 
 install: $(STAMP)
