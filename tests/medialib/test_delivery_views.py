@@ -178,3 +178,16 @@ def test_the_examples_of_cloudinarys_articles_work_as_written(photo, settings, t
                              HTTP_ACCEPT="image/png,*/*")
         assert plain["Content-Type"] == "image/jpeg"
         assert plain["ETag"] != response["ETag"]
+
+
+def test_cloudinary_image_tags_load(photo, key):
+    import re
+
+    from cloudinary import CloudinaryImage
+
+    tag = CloudinaryImage(photo.public_id).image(format="jpg", version=photo.version, width=64, crop="scale",
+                                                 sign_url=True, api_secret=key.secret)
+    src = re.search(r'src="([^"]+)"', tag).group(1)
+    response = _get(src)
+    assert response.status_code == 200, response.get("X-Cld-Error")
+    assert Image.open(io.BytesIO(response.content)).size == (64, 48)
