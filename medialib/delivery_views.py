@@ -6,7 +6,6 @@ the URL, as Cloudinary's type=upload. Errors are answered with Cloudinary's `X-C
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from email.utils import formatdate
 
 from django.conf import settings
@@ -19,8 +18,9 @@ from tagging.selectors import face_boxes
 from . import selectors
 from .api.models import ApiKey
 from .delivery import DeliveryPathError, delivery_path_parse, signature_valid
-from .images import FORMAT_MIME_TYPES, transformation_render
-from .models import Asset
+from .images import FORMAT_MIME_TYPES
+from .models import Asset, DeliveredRendition
+from .renditions import delivered_rendition, rendition_key, rendition_render
 from .transformations import TransformationError
 
 SERVABLE_FORMATS = {"jpg", "png", "webp", "avif", "gif"}
@@ -76,8 +76,12 @@ def delivery(request, path, cloud=None):
     if fmt not in SERVABLE_FORMATS:
         return _error(400, f"Format {fmt!r} cannot be delivered.")
 
-    canonical = f"{asset.pk}:{asset.version}:{asset.sha256}:{transformation}:{fmt}"
-    etag = '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+    # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows); None: not known
+    # yet, so the crop is made without them and not kept.
+    faces = face_boxes(asset) if transformation.uses_faces() else None
+    keep = faces is not None or not transformation.uses_faces()
+    key = rendition_key(transformation=transformation, fmt=fmt, faces=faces)
+    etag = '"' + hashlib.sha256(f"{asset.pk}:{asset.version}:{asset.sha256}:{key}".encode()).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
         "Last-Modified": formatdate(asset.updated_at.timestamp(), usegmt=True),
@@ -86,9 +90,12 @@ def delivery(request, path, cloud=None):
         "Cache-Control": ("public" if settings.MEDIALIB_DELIVERY_ACCESS == "public" else "private")
         + (", max-age=31536000, immutable" if parsed.version is not None else ", max-age=300"),
     }
+    if not keep:
+        headers = {name: value for name, value in headers.items() if name not in ("ETag", "Last-Modified")}
+        headers["Cache-Control"] = "no-store"
     if transformation.varies_on_accept():
         headers["Vary"] = "Accept"
-    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+    if keep and etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
         for name, value in headers.items():
             response[name] = value
@@ -97,19 +104,17 @@ def delivery(request, path, cloud=None):
     if not transformation and fmt == asset.format:
         response = FileResponse(default_storage.open(asset.file.name, "rb"), content_type=FORMAT_MIME_TYPES[fmt])
     else:
-        with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
-            with default_storage.open(asset.file.name, "rb") as source:
-                for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                    original.write(chunk)
-            original.seek(0)
-            try:
-                # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows).
-                rendered = transformation_render(original, transformation, fmt=fmt,
-                                                 faces=lambda: face_boxes(asset),
-                                                 max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
-            except TransformationError as exc:
-                return _error(400, exc.message)
-        response = HttpResponse(rendered.data, content_type=rendered.mime_type)
+        try:
+            if keep:
+                made = delivered_rendition(asset=asset, transformation=transformation, fmt=fmt, faces=faces)
+            else:
+                made = rendition_render(asset, transformation, fmt=fmt, faces=None)
+        except TransformationError as exc:
+            return _error(400, exc.message)
+        if isinstance(made, DeliveredRendition):
+            response = FileResponse(default_storage.open(made.file.name, "rb"), content_type=FORMAT_MIME_TYPES[fmt])
+        else:
+            response = HttpResponse(made.data, content_type=made.mime_type)
     for name, value in headers.items():
         response[name] = value
     return response

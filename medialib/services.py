@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
-from .models import Asset, AssetTag, Rendition, Tag, validate_public_id
+from .models import Asset, AssetTag, DeliveredRendition, Rendition, Tag, validate_public_id
 from .queueing import broker_pause_reset, task_enqueue
 from .selectors import asset_can_edit
 
@@ -392,7 +392,8 @@ def asset_delete(*, asset: Asset, user) -> None:
         current = Asset.objects.select_for_update().filter(pk=asset.pk).first()
         if current is None:
             return  # deleted by someone else meanwhile
-        names = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True)]
+        names = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True),
+                 *DeliveredRendition.objects.filter(asset=current).exclude(file="").values_list("file", flat=True)]
         current.delete()
         for name in names:
             transaction.on_commit(lambda name=name: default_storage.delete(name))

@@ -215,6 +215,12 @@ MEDIALIB_DELIVERY_ACCESS = os.environ.get("MEDIALIB_DELIVERY_ACCESS", "signed")
 MEDIALIB_PUBLIC_BASE_URL = os.environ.get("MEDIALIB_PUBLIC_BASE_URL", "").rstrip("/")
 # The largest image a transformation may produce (w_10000,h_10000 would be 100 MP).
 MEDIALIB_MAX_OUTPUT_PIXELS = env_int("MEDIALIB_MAX_OUTPUT_PIXELS", 25_000_000)
+# Kept renditions (medialib/renditions.py): at most this many per image and version (in public mode anyone may
+# ask for new sizes; beyond it they are rendered and not kept), how long a request waits for another process
+# making the same rendition, and after how long a claim whose process died is taken over.
+MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET = env_int("MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET", 200)
+MEDIALIB_DELIVERY_WAIT_SECONDS = env_int("MEDIALIB_DELIVERY_WAIT_SECONDS", 30)
+MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS = env_int("MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS", 120)
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

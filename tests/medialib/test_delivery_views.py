@@ -35,6 +35,13 @@ def _get(url, client=None, **headers):
     return (client or Client()).get(url.split("testserver", 1)[1], **headers)
 
 
+def _body(response) -> bytes:
+    """The bytes of a response, streamed (a kept rendition, an original) or not."""
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
 def _url(asset, **options):
     return cloudinary.utils.cloudinary_url(asset.public_id, format=asset.format, version=asset.version, **options)[0]
 
@@ -45,7 +52,7 @@ def test_signed_mode_is_the_default_and_refuses_an_unsigned_or_tampered_url(phot
     signed_url = _url(photo, sign_url=True, api_secret=key.secret, width=100, crop="scale")
     response = _get(signed_url)
     assert response.status_code == 200, response.get("X-Cld-Error")
-    assert Image.open(io.BytesIO(response.content)).size == (100, 75)
+    assert Image.open(io.BytesIO(_body(response))).size == (100, 75)
     assert _get(signed_url.replace("w_100", "w_101")).status_code == 401
     assert _get(_url(photo, sign_url=True, api_secret="not-the-secret")).status_code == 401
     key.is_active = False
@@ -90,7 +97,7 @@ def test_conditional_get_gives_304_and_head_gives_no_body(photo, settings):
     assert again.status_code == 304 and again.content == b""
     assert _get(url, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
     head = Client().head(url.split("testserver", 1)[1])
-    assert head.status_code == 200 and head.content == b""
+    assert head.status_code == 200 and _body(head) == b""
     assert _get(_url(photo, width=60, crop="scale"))["ETag"] != first["ETag"]
 
 
@@ -138,14 +145,14 @@ def test_g_face_crops_to_the_face_the_library_knows(user, settings):
     settings.MEDIALIB_DELIVERY_ACCESS = "public"
     asset = _face_photo(user)
     centre = _get(_url(asset, width=60, height=60, crop="crop", gravity="center"))
-    before = Image.open(io.BytesIO(centre.content)).convert("RGB")
+    before = Image.open(io.BytesIO(_body(centre))).convert("RGB")
     assert before.getpixel((30, 30)) == (200, 40, 40)  # no face known: the centre, all background
     Face.objects.create(asset=asset, index=0, left=300 / 400, top=30 / 300, width=60 / 400, height=60 / 300,
                         confidence=99.0)
 
     def blue(response, size):
         assert response.status_code == 200, response.get("X-Cld-Error")
-        crop = Image.open(io.BytesIO(response.content)).convert("RGB")
+        crop = Image.open(io.BytesIO(_body(response))).convert("RGB")
         assert crop.size == size
         return sum(1 for pixel in crop.getdata() if pixel[2] > 150 and pixel[0] < 100)
 
@@ -167,7 +174,7 @@ def test_the_examples_of_cloudinarys_articles_work_as_written(photo, settings, t
     response = Client().get(f"/medialib/image/upload/{transformation}/v{photo.version}/pets/cute_puppy.jpg",
                             HTTP_ACCEPT="image/avif,image/webp,*/*")
     assert response.status_code == 200, response.get("X-Cld-Error")
-    image = Image.open(io.BytesIO(response.content))
+    image = Image.open(io.BytesIO(_body(response)))
     if transformation.startswith("c_fill"):
         assert image.width == 1540
     elif transformation.startswith("bo_"):
@@ -190,4 +197,4 @@ def test_cloudinary_image_tags_load(photo, key):
     src = re.search(r'src="([^"]+)"', tag).group(1)
     response = _get(src)
     assert response.status_code == 200, response.get("X-Cld-Error")
-    assert Image.open(io.BytesIO(response.content)).size == (64, 48)
+    assert Image.open(io.BytesIO(_body(response))).size == (64, 48)

@@ -1,0 +1,159 @@
+"""Kept delivery renditions: a delivery URL's rendition is made once per asset, version, canonical transformation
+and format, stored through the storage backend (local files or S3) and served from there afterwards.
+
+Concurrent requests for the same new rendition compute it once, on one machine or many: the first inserts a
+DeliveredRendition row without a file (a claim; the unique key makes it one per rendition across processes and
+machines, through the database), renders, stores the file and fills the row in; the others wait for the file
+with a short backoff. A claim older than MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS (its process died) is taken over.
+
+A rendition belongs to a version: a new version makes the old ones unreachable (lookups are by the asset's
+current version) and `delivered_renditions_purge` removes them; deleting the asset removes them with it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .images import Rendered, transformation_render
+from .models import Asset, DeliveredRendition
+
+logger = logging.getLogger(__name__)
+
+Box = tuple[int, int, int, int]
+
+
+def rendition_key(*, transformation, fmt: str, faces: Sequence[Box] | None = None) -> str:
+    """The key of a rendition of one version: the canonical transformation and format and, for a face gravity,
+    the faces it was cropped to (so a crop made before the faces were known is not served once they are)."""
+    text = f"{transformation}|{fmt}"
+    if transformation.uses_faces():
+        text += "|faces:" + ";".join(",".join(str(int(value)) for value in box) for box in (faces or ()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def rendition_render(asset: Asset, transformation, *, fmt: str, faces: Sequence[Box] | None = None) -> Rendered:
+    """Render a transformation of an asset's original, read through the storage (never .path: it may be on S3).
+    Raises TransformationError for what cannot be done."""
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
+        with default_storage.open(asset.file.name, "rb") as source:
+            for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                original.write(chunk)
+        original.seek(0)
+        return transformation_render(original, transformation, fmt=fmt, faces=lambda: list(faces or ()),
+                                     max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
+
+
+def _kept(asset: Asset, key: str) -> DeliveredRendition | None:
+    return DeliveredRendition.objects.filter(asset_id=asset.pk, version=asset.version, key=key).exclude(file="").first()
+
+
+def delivered_rendition(*, asset: Asset, transformation, fmt: str, faces: Sequence[Box] | None = None,
+                        wait_seconds: float | None = None) -> DeliveredRendition | Rendered:
+    """The kept rendition of `transformation` (expanded) as `fmt` for the asset's current version, made now if
+    it does not exist yet. Returns the DeliveredRendition (its file is in storage), or the Rendered bytes when
+    the rendition is not kept: the asset already has MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET renditions of this
+    version, another process took longer than `wait_seconds` to make it, or the asset went away meanwhile.
+    Raises TransformationError for what cannot be done (nothing is kept then)."""
+    key = rendition_key(transformation=transformation, fmt=fmt, faces=faces)
+    row = _kept(asset, key)
+    if row is not None:
+        return row
+    if wait_seconds is None:
+        wait_seconds = settings.MEDIALIB_DELIVERY_WAIT_SECONDS
+    if DeliveredRendition.objects.filter(asset_id=asset.pk, version=asset.version).count() \
+            >= settings.MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET:
+        # A cap on what one image can fill the storage with (in public mode anyone may ask for new sizes).
+        return rendition_render(asset, transformation, fmt=fmt, faces=faces)
+
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.02
+    while True:
+        claim = _claim(asset, key=key, transformation=transformation, fmt=fmt)
+        if claim is not None:
+            return _make(asset, claim, transformation=transformation, fmt=fmt, faces=faces)
+        row = _kept(asset, key)
+        if row is not None:
+            return row
+        if not Asset.objects.filter(pk=asset.pk, version=asset.version).exists() or time.monotonic() >= deadline:
+            return rendition_render(asset, transformation, fmt=fmt, faces=faces)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def _claim(asset: Asset, *, key: str, transformation, fmt: str) -> DeliveredRendition | None:
+    """Claim the making of a rendition: the new claim row, or a stale claim taken over; None if another process
+    holds a live claim or has made it."""
+    try:
+        with transaction.atomic():
+            return DeliveredRendition.objects.create(asset_id=asset.pk, version=asset.version, key=key,
+                                                     transformation=str(transformation), format=fmt, file="")
+    except IntegrityError:
+        pass  # the key exists (made, or being made), or the asset is gone (its foreign key)
+    stale_before = timezone.now() - timedelta(seconds=settings.MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS)
+    row = DeliveredRendition.objects.filter(asset_id=asset.pk, version=asset.version, key=key, file="",
+                                            created_at__lt=stale_before).first()
+    if row is None:
+        return None
+    # Take over a claim whose process died; of several processes trying, one changes the row.
+    taken = DeliveredRendition.objects.filter(pk=row.pk, file="", created_at=row.created_at).update(
+        created_at=timezone.now())
+    if not taken:
+        return None
+    row.refresh_from_db()
+    return row
+
+
+def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, faces) -> DeliveredRendition | Rendered:
+    try:
+        rendered = rendition_render(asset, transformation, fmt=fmt, faces=faces)
+    except BaseException:
+        DeliveredRendition.objects.filter(pk=claim.pk, file="").delete()  # let the next request try again
+        raise
+    name = f"delivered/{PurePosixPath(asset.file.name).stem}/v{asset.version}/{claim.key[:40]}.{fmt}"
+    stored = None
+    try:
+        stored = default_storage.save(name, ContentFile(rendered.data))
+        with transaction.atomic():
+            # Locked as asset_delete locks it: a file recorded here is either in the delete's list or never
+            # recorded, so no rendition file outlives its asset.
+            current = Asset.objects.select_for_update().filter(pk=asset.pk, version=asset.version).first()
+            recorded = current is not None and DeliveredRendition.objects.filter(pk=claim.pk, file="").update(
+                file=stored, width=rendered.width, height=rendered.height, bytes=len(rendered.data))
+    except BaseException:
+        if stored is not None and not DeliveredRendition.objects.filter(pk=claim.pk, file=stored).exists():
+            default_storage.delete(stored)
+        DeliveredRendition.objects.filter(pk=claim.pk, file="").delete()
+        raise
+    if not recorded:
+        # The asset (at this version) is gone, or a process that took over our claim recorded its own file.
+        default_storage.delete(stored)
+        DeliveredRendition.objects.filter(pk=claim.pk, file="").delete()
+        row = _kept(asset, claim.key)
+        return row if row is not None else rendered
+    claim.file.name, claim.width, claim.height, claim.bytes = stored, rendered.width, rendered.height, len(rendered.data)
+    return claim
+
+
+def delivered_renditions_purge(asset: Asset) -> int:
+    """Remove the kept renditions of the asset's earlier versions (after an overwrite), their files on commit."""
+    with transaction.atomic():
+        rows = DeliveredRendition.objects.filter(asset_id=asset.pk).exclude(version=asset.version)
+        names = [name for name in rows.values_list("file", flat=True) if name]
+        count, _ = rows.delete()
+        for name in names:
+            transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return count
+
+
+__all__ = ["delivered_rendition", "delivered_renditions_purge", "rendition_key", "rendition_render"]
