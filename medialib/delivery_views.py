@@ -20,10 +20,8 @@ from .api.models import ApiKey
 from .delivery import DeliveryPathError, delivery_path_parse, signature_valid
 from .images import FORMAT_MIME_TYPES
 from .models import Asset, DeliveredRendition
-from .renditions import delivered_rendition, rendition_key, rendition_render
+from .renditions import SERVABLE_FORMATS, delivered_rendition, rendition_key, rendition_render
 from .transformations import TransformationError
-
-SERVABLE_FORMATS = {"jpg", "png", "webp", "avif", "gif"}
 
 
 def _error(status: int, message: str) -> HttpResponse:

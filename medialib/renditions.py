@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .images import Rendered, transformation_render
 from .models import Asset, DeliveredRendition
@@ -31,6 +32,16 @@ from .models import Asset, DeliveredRendition
 logger = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
+# The formats a delivery URL or an eager transformation may ask for.
+SERVABLE_FORMATS = frozenset({"jpg", "png", "webp", "avif", "gif"})
+# At most this many eager transformations in one upload or explicit call.
+MAX_EAGER = 20
+
+
+def face_boxes_known(asset: Asset) -> list[Box] | None:
+    """The faces a face gravity crops to, from the function MEDIALIB_DELIVERY_FACE_BOXES names (the analysis app's;
+    named in settings so that this core module does not import the app above it). None: not known yet."""
+    return import_string(settings.MEDIALIB_DELIVERY_FACE_BOXES)(asset)
 
 
 def rendition_key(*, transformation, fmt: str, faces: Sequence[Box] | None = None) -> str:
@@ -145,6 +156,50 @@ def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, 
     return claim
 
 
+def eager_renditions_make(asset: Asset, eager: Sequence[tuple[str, str]]) -> list[DeliveredRendition | Rendered]:
+    """Make (or find) the kept renditions of `eager`, (canonical transformation, format) pairs already checked by
+    `eager_parse`, for the asset's current version: the upload API's `eager`. A transformation that cannot be
+    rendered raises TransformationError."""
+    from .transformations import Transformation
+
+    made = []
+    for text, fmt in eager:
+        transformation = Transformation.from_string(text)
+        faces = face_boxes_known(asset) if transformation.uses_faces() else None
+        if faces is None and transformation.uses_faces():
+            made.append(rendition_render(asset, transformation, fmt=fmt))  # faces not known yet: not kept
+        else:
+            made.append(delivered_rendition(asset=asset, transformation=transformation, fmt=fmt, faces=faces))
+    return made
+
+
+def eager_renditions_queue(asset: Asset, eager: Sequence[tuple[str, str]]) -> None:
+    """Queue the making of `eager` for the worker once the current transaction commits (the upload API's
+    `eager_async`). If the broker does not take it, the renditions are made at their first request instead."""
+    from .queueing import task_enqueue
+    from .tasks import eager_renditions
+
+    items = [list(item) for item in eager]
+    transaction.on_commit(lambda: task_enqueue(eager_renditions, asset.pk, asset.version, items))
+
+
+def eager_renditions_run(*, asset_id: int, version: int, eager: Sequence[tuple[str, str]]) -> int:
+    """The worker's side of eager_renditions_queue: what it made; nothing when the asset or its version is gone.
+    A transformation that cannot be rendered is logged and skipped (the others are made)."""
+    from .transformations import TransformationError
+
+    asset = Asset.objects.filter(pk=asset_id, version=version).first()
+    if asset is None:
+        return 0
+    count = 0
+    for item in eager:
+        try:
+            count += len(eager_renditions_make(asset, [tuple(item)]))
+        except TransformationError as exc:
+            logger.warning("Eager transformation %r of asset %s cannot be made: %s", item, asset_id, exc.message)
+    return count
+
+
 def delivered_renditions_purge(asset: Asset) -> int:
     """Remove the kept renditions of the asset's earlier versions (after an overwrite), their files on commit."""
     with transaction.atomic():
@@ -156,4 +211,15 @@ def delivered_renditions_purge(asset: Asset) -> int:
     return count
 
 
-__all__ = ["delivered_rendition", "delivered_renditions_purge", "rendition_key", "rendition_render"]
+__all__ = [
+    "MAX_EAGER",
+    "SERVABLE_FORMATS",
+    "delivered_rendition",
+    "delivered_renditions_purge",
+    "eager_renditions_make",
+    "eager_renditions_queue",
+    "eager_renditions_run",
+    "face_boxes_known",
+    "rendition_key",
+    "rendition_render",
+]

@@ -221,6 +221,8 @@ MEDIALIB_MAX_OUTPUT_PIXELS = env_int("MEDIALIB_MAX_OUTPUT_PIXELS", 25_000_000)
 MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET = env_int("MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET", 200)
 MEDIALIB_DELIVERY_WAIT_SECONDS = env_int("MEDIALIB_DELIVERY_WAIT_SECONDS", 30)
 MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS = env_int("MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS", 120)
+# The function giving the faces a face gravity crops to: (asset) -> [(left, top, width, height)] or None (unknown).
+MEDIALIB_DELIVERY_FACE_BOXES = "tagging.selectors.face_boxes"
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

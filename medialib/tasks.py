@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from . import renditions, services
 from .queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
 
 
@@ -25,3 +25,18 @@ def renditions_generate(self, asset_id: int) -> int:
 @shared_task
 def renditions_sweep() -> int:
     return len(services.renditions_sweep())
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
+    max_retries=5,
+)
+def eager_renditions(self, asset_id: int, version: int, eager: list[list[str]]) -> int:
+    try:
+        return renditions.eager_renditions_run(asset_id=asset_id, version=version, eager=eager)
+    except TRANSIENT_DB_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)

@@ -11,6 +11,8 @@ from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http.multipartparser import MultiPartParserError
 
+from medialib.renditions import MAX_EAGER, SERVABLE_FORMATS
+from medialib.transformations import Transformation, TransformationError
 from tagging.addons import addons_parse, auto_tagging_parse
 
 from .responses import ApiError
@@ -21,7 +23,8 @@ CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 # Parameters that would change what is stored or delivered; refusing them beats silently doing something else.
 UNSUPPORTED = (
     "folder", "asset_folder", "public_id_prefix", "use_filename", "use_filename_as_display_name", "format",
-    "transformation", "eager", "upload_preset", "notification_url", "callback", "async", "backup", "moderation",
+    "transformation", "eager_notification_url", "upload_preset", "notification_url", "callback", "async", "backup",
+    "moderation",
     "raw_convert", "ocr", "background_removal",
 )
 
@@ -83,6 +86,38 @@ def addons_arguments(params) -> dict:
     return {"addons": addons, "auto_tagging": auto_tagging}
 
 
+FORMAT_RE = re.compile(r"^[a-z0-9]*$")
+
+
+def eager_arguments(params) -> dict:
+    """`eager` (the SDKs send "<transformation>[/<format>]|..." ) as [(Transformation, format or None)], expanded
+    and checked, and `eager_async`. A bad one is a 400 that names it."""
+    text = _text(params, "eager")
+    eager = []
+    for item in [part for part in text.split("|") if part.strip()] if text else []:
+        head, _, last = item.strip().rpartition("/")
+        # A last segment that is a bare word is the format ("c_fill,w_100/jpg"; "w_100/" keeps the original's).
+        transformation_text, fmt = (head, last or None) if head and FORMAT_RE.match(last) else (item.strip(), None)
+        if fmt is not None and fmt not in SERVABLE_FORMATS:
+            raise ApiError(f"Invalid eager transformation {item[:80]!r}: format {fmt[:10]!r} cannot be delivered "
+                           f"(use one of {', '.join(sorted(SERVABLE_FORMATS))}).")
+        try:
+            transformation = Transformation.from_string(transformation_text).expand(lambda name: None)
+        except TransformationError as exc:
+            raise ApiError(f"Invalid eager transformation {item[:80]!r}: {exc.message}") from None
+        if not transformation:
+            raise ApiError(f"Invalid eager transformation {item[:80]!r}: it is empty.")
+        eager.append((transformation, fmt))
+    if len(eager) > MAX_EAGER:
+        raise ApiError(f"At most {MAX_EAGER} eager transformations per call; {len(eager)} were given.")
+    eager_async = _text(params, "eager_async").lower()
+    if eager_async not in ("", "true", "false", "1", "0"):
+        raise ApiError(f"eager_async must be true or false, not {eager_async[:20]!r}.")
+    if eager_async in ("true", "1") and not eager:
+        raise ApiError("eager_async needs eager transformations to make.")
+    return {"eager": eager, "eager_async": eager_async in ("true", "1")}
+
+
 def upload_file(params, files):
     """The uploaded file: a multipart file part, or a base64 `data:` URI. Remote URLs are refused: the server
     never fetches what a client points it at (no requests to internal addresses on a client's behalf)."""
@@ -142,6 +177,7 @@ def upload_arguments(params, files, headers) -> dict:
         "tags": _list(params, "tags"),
         "original_filename": _text(params, "filename_override") or file.name,
         **addons_arguments(params),
+        **eager_arguments(params),
     }
 
 
@@ -154,4 +190,7 @@ def explicit_arguments(params) -> dict:
     public_id = _text(params, "public_id")
     if not public_id:
         raise ApiError("Missing required parameter - public_id")
-    return {"public_id": public_id, **addons_arguments(params)}
+    arguments = {"public_id": public_id, **addons_arguments(params), **eager_arguments(params)}
+    if not arguments["addons"] and not arguments["eager"]:
+        raise ApiError("explicit needs at least one add-on (categorization, detection) or eager transformations.")
+    return arguments

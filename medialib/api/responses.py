@@ -40,6 +40,15 @@ def error_response(message: str, status: int, headers: dict | None = None) -> Js
     return response
 
 
+def delivery_urls(asset: Asset, *, request, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
+    """The `url` and `secure_url` of an asset (with a transformation: of that rendition) at the delivery route."""
+    path = "/".join(part for part in (settings.MEDIALIB_CLOUD_NAME, "image/upload", transformation,
+                                      f"v{asset.version}", f"{asset.public_id}.{fmt or asset.format}") if part)
+    # Behind a proxy, the host people reach (MEDIALIB_PUBLIC_BASE_URL) rather than the one gunicorn is asked for.
+    host = urlsplit(settings.MEDIALIB_PUBLIC_BASE_URL).netloc if settings.MEDIALIB_PUBLIC_BASE_URL else request.get_host()
+    return f"http://{host}/{path}", f"https://{host}/{path}"
+
+
 def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> dict:
     """The asset as Cloudinary describes an image resource, with `info` (add-on results) when there is any.
 
@@ -47,9 +56,7 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
     library hashes uploads with SHA-256 only); like Cloudinary's, it changes exactly when the bytes do.
     `original_filename` is without its extension, as Cloudinary gives it ("file" when there was no name).
     """
-    delivery = f"{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{asset.version}/{asset.public_id}.{asset.format}"
-    # Behind a proxy, the host people reach (MEDIALIB_PUBLIC_BASE_URL) rather than the one gunicorn is asked for.
-    host = urlsplit(settings.MEDIALIB_PUBLIC_BASE_URL).netloc if settings.MEDIALIB_PUBLIC_BASE_URL else request.get_host()
+    url, secure_url = delivery_urls(asset, request=request)
     data = {
         "public_id": asset.public_id,
         "version": asset.version,
@@ -65,8 +72,8 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
         "type": "upload",
         "etag": asset.sha256[:32],
         "placeholder": False,
-        "url": f"http://{host}/{delivery}",
-        "secure_url": f"https://{host}/{delivery}",
+        "url": url,
+        "secure_url": secure_url,
         "original_filename": PurePosixPath(asset.original_filename).stem or "file",
     }
     if info:
@@ -74,7 +81,12 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
     return data
 
 
-def resource_response(asset: Asset, *, request, secret: str, addons: list[str] | None = None, with_data: bool = True):
-    """`addons` limits `info` to those add-ons (what an upload or explicit call asked for); None shows them all."""
+def resource_response(asset: Asset, *, request, secret: str, addons: list[str] | None = None, with_data: bool = True,
+                      eager: list[dict] | None = None):
+    """`addons` limits `info` to those add-ons (what an upload or explicit call asked for); None shows them all.
+    `eager`: the eager renditions' entries, when the call asked for some."""
     info = asset_info(asset, with_data=with_data, addons=addons) if addons is None or addons else None
-    return api_response(resource_data(asset, request=request, secret=secret, info=info))
+    data = resource_data(asset, request=request, secret=secret, info=info)
+    if eager:
+        data["eager"] = eager
+    return api_response(data)

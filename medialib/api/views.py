@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import wraps
 
 from django.conf import settings
@@ -9,14 +10,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 
 from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
-from medialib.models import Asset
-from medialib.selectors import assets_visible_to
+from medialib.models import Asset, DeliveredRendition
+from medialib.renditions import SERVABLE_FORMATS, eager_renditions_make, eager_renditions_queue
+from medialib.selectors import asset_can_edit, assets_visible_to
 from medialib.services import UploadError, asset_upload
+from medialib.transformations import TransformationError
 from tagging.addons import AddonError
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
 
 from . import auth, params
-from .responses import ApiError, error_response, resource_response
+from .responses import ApiError, delivery_urls, error_response, resource_response
 from .services import signed_write_once
 
 logger = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ def image_upload(request):
     key, form = auth.signed_request_authenticate(request)
     arguments = params.upload_arguments(form, request.FILES, request.headers)
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
+    eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
 
     def upload() -> str:
         on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging)
@@ -87,8 +91,9 @@ def image_upload(request):
     # The same signed request again (a replay, a client's retry) answers with the first upload, not a copy.
     public_id, _ = signed_write_once(key=key, action="upload", signature=form["signature"],
                                      content_sha256=params.file_sha256(arguments["file"]), write=upload)
-    return resource_response(_asset(public_id, key.user), request=request, secret=key.secret, addons=addons,
-                             with_data=False)
+    asset = _asset(public_id, key.user)
+    return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=False,
+                             eager=_eager(asset, eager, eager_async, request=request))
 
 
 @api_endpoint("POST")
@@ -97,12 +102,49 @@ def image_explicit(request):
     arguments = params.explicit_arguments(form)
     asset = _asset(arguments.pop("public_id"), key.user)
 
+    eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
+    if not asset_can_edit(user=key.user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can run explicit on it.")
+
     def rerun() -> str:
-        analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
+        if arguments["addons"]:
+            analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
         return asset.public_id
 
     signed_write_once(key=key, action="explicit", signature=form["signature"], write=rerun)
-    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False)
+    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False,
+                             eager=_eager(asset, eager, eager_async, request=request))
+
+
+def _eager(asset: Asset, eager, eager_async: bool, *, request) -> list[dict]:
+    """Make the eager renditions now (Cloudinary's default: they are in the answer, with their size), or queue
+    them for the worker (`eager_async`: "processing"). One that cannot be made says why; the others are made."""
+    if not eager:
+        return []
+    resolved = []
+    for transformation, fmt in eager:
+        fmt = transformation.output_format(extension=fmt, source_format=asset.format, accept="")
+        resolved.append((str(transformation), fmt if fmt in SERVABLE_FORMATS else "jpg"))
+    if eager_async:
+        eager_renditions_queue(asset, resolved)
+        batch_id = uuid.uuid4().hex
+    entries = []
+    for text, fmt in resolved:
+        url, secure_url = delivery_urls(asset, request=request, transformation=text, fmt=fmt)
+        entry = {"transformation": text, "format": fmt}
+        if eager_async:
+            entry.update(status="processing", batch_id=batch_id)
+        else:
+            try:
+                made = eager_renditions_make(asset, [(text, fmt)])[0]
+            except TransformationError as exc:
+                entry.update(status="failed", reason=exc.message)
+            else:
+                entry.update(width=made.width, height=made.height,
+                             bytes=made.bytes if isinstance(made, DeliveredRendition) else len(made.data))
+        entry.update(url=url, secure_url=secure_url)
+        entries.append(entry)
+    return entries
 
 
 @api_endpoint("GET")

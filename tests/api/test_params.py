@@ -9,10 +9,10 @@ from tagging.addons import AddonError
 from tests.fuzz import FUZZ, text
 
 NAMES = ["file", "public_id", "tags", "filename_override", "categorization", "detection", "auto_tagging", "type",
-         "folder", "api_key", "timestamp", "signature"]
+         "folder", "api_key", "timestamp", "signature", "eager", "eager_async"]
 values = st.one_of(text, st.lists(text, max_size=3), st.sampled_from(
     ["aws_rek_tagging", "aws_rek_face", "aws_rek_tagging,aws_rek_face", "0.5", "data:image/png;base64,iVBO",
-     "data:;base64,", "https://example.com/x.jpg", "upload"]))
+     "data:;base64,", "https://example.com/x.jpg", "upload", "c_fill,w_100/jpg|w_2/", "true", "t_x", "w_1/bmp"]))
 fields = st.dictionaries(st.one_of(st.sampled_from(NAMES), text), values, max_size=6)
 headers = st.fixed_dictionaries({}, optional={"Content-Range": st.one_of(text, st.sampled_from(
     ["bytes 0-9/10", "bytes 0-9/20", "bytes 10-19/20", "bytes 0-" + "9" * 30 + "/1"]))})
@@ -27,7 +27,8 @@ def test_upload_arguments_are_arguments_or_a_refusal(fields, with_file, headers)
     except (ApiError, AddonError) as exc:
         assert str(exc)
         return
-    assert set(arguments) == {"file", "public_id", "tags", "original_filename", "addons", "auto_tagging"}
+    assert set(arguments) == {"file", "public_id", "tags", "original_filename", "addons", "auto_tagging", "eager",
+                              "eager_async"}
 
 
 @FUZZ
