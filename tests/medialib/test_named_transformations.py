@@ -207,6 +207,8 @@ def test_strict_in_public_mode_lets_strangers_have_only_what_is_allowed(photo, p
     _refused(_get(_url(photo, width=70, crop="scale")), "c_scale,w_70")
     _refused(_get(_url(photo, transformation="secret")), "t_secret")
     _refused(_get(_url(photo, transformation=["thumb", {"width": 20, "crop": "scale"}])), "t_thumb/c_scale,w_20")
+    _refused(_get(_url(photo, transformation=[{"transformation": "thumb", "width": 20, "crop": "scale"}])),
+             "c_scale,t_thumb,w_20")  # an allowed name with more in its component is another transformation
     assert _get(_url(photo)).status_code == 200  # the original
     assert Image.open(io.BytesIO(_delivered(_get(_url(photo, transformation="thumb"))))).size == (80, 60)
     png = cloudinary.utils.cloudinary_url(photo.public_id, format="png", version=photo.version, transformation="thumb")[0]
