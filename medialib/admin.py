@@ -1,10 +1,16 @@
-"""The admin: assets listed with their thumbnails and tags."""
+"""The admin: assets listed with their thumbnails and tags, and the named transformations of delivery URLs."""
+import re
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from .models import Asset, AssetTag, Rendition
+from . import selectors
+from .models import Asset, AssetTag, NamedTransformation, Rendition
 from .selectors import rendition_for
+from .transformations import EXTENSIONS, MAX_NAME, Transformation, TransformationError
 
 # The library's tags are medialib.Tag; django-taggit's own model stays empty, so keep it out of the way.
 try:
@@ -149,3 +155,70 @@ class AssetAdmin(admin.ModelAdmin):
     @admin.display(description="Tags")
     def tag_list(self, obj):
         return format_html_join(", ", "{}", ((item.tag.name,) for item in obj.tagged_items.all()))
+
+
+# What a t_<name> may hold, as Cloudinary's named transformations (t_instagram-auto-crop) and our URL parser allow.
+NAMED_TRANSFORMATION_NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class NamedTransformationForm(forms.ModelForm):
+    """Refuses a definition that would not work in a URL: one that does not parse, uses an unknown t_<name>, makes
+    a cycle, or breaks another named transformation (one that used the old name, or now nests too deep)."""
+
+    class Meta:
+        model = NamedTransformation
+        fields = ["name", "transformation", "allowed_unsigned"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if len(name) > MAX_NAME or not NAMED_TRANSFORMATION_NAME_RE.fullmatch(name):
+            raise forms.ValidationError("A name holds only letters, digits, '_' and '-'.", code="invalid_name")
+        return name
+
+    def clean_transformation(self):
+        text = self.cleaned_data["transformation"].strip()
+        try:
+            transformation = Transformation.from_string(text)
+        except TransformationError as exc:
+            raise forms.ValidationError(exc.message, code="invalid_transformation") from None
+        if not transformation:
+            raise forms.ValidationError("A named transformation needs at least one parameter.", code="empty")
+        self.parsed_transformation = transformation
+        return str(transformation)  # stored canonical, as URLs are compared
+
+    def clean(self):
+        cleaned = super().clean()
+        if "name" in cleaned and hasattr(self, "parsed_transformation") and not self.has_error("name"):
+            old_name = self.instance.name if self.instance.pk else None
+            for message in selectors.named_transformation_errors(
+                    name=cleaned["name"], definition=self.parsed_transformation, old_name=old_name):
+                self.add_error("transformation", message)
+        return cleaned
+
+
+@admin.register(NamedTransformation)
+class NamedTransformationAdmin(admin.ModelAdmin):
+    form = NamedTransformationForm
+    list_display = ["name", "transformation", "allowed_unsigned", "updated_at"]
+    list_filter = ["allowed_unsigned"]
+    search_fields = ["name", "transformation"]
+    readonly_fields = ["preview", "created_at", "updated_at"]
+    fields = ["name", "transformation", "allowed_unsigned", "preview", "created_at", "updated_at"]
+
+    @admin.display(description="Preview")
+    def preview(self, obj):
+        asset = Asset.objects.order_by("-pk").first()
+        if obj.pk is None or asset is None:
+            return "—"
+        url = reverse("delivery", kwargs={
+            "cloud": settings.MEDIALIB_CLOUD_NAME, "path": f"t_{obj.name}/v{asset.version}/{asset.public_id}.{EXTENSIONS.get(asset.format, 'jpg')}"})
+        return format_html('<a href="{}" target="_blank" rel="noopener">t_{} on {}</a>', url, obj.name, asset.public_id)
+
+    def get_deleted_objects(self, objs, request):
+        """Another named transformation using one being deleted would stop working: the admin refuses, listing it."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        names = {obj.name for obj in objs}
+        for obj in objs:
+            protected.extend(f"t_{other} uses t_{obj.name}"
+                             for other in selectors.named_transformations_using(obj.name) if other not in names)
+        return deleted, counts, perms_needed, protected

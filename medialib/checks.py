@@ -69,3 +69,17 @@ def check_image_formats(app_configs, **kwargs):
     if missing:
         return [Error(f"Pillow was built without {', '.join(missing)}; reinstall Pillow from its wheels.", id="medialib.E006")]
     return []
+
+
+@register()
+def check_allowed_transformations(app_configs, **kwargs):
+    from .transformations import Transformation, TransformationError
+
+    errors = []
+    for text in settings.MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS:
+        try:
+            Transformation.from_string(text)
+        except TransformationError as exc:
+            errors.append(Error(f"MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS holds {text[:60]!r}: {exc.message}",
+                                id="medialib.E014"))
+    return errors

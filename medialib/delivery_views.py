@@ -1,7 +1,9 @@
 """The delivery route the SDKs build: GET|HEAD /<cloud>/image/upload/<delivery path> (and /image/upload/... for
 `private_cdn`). Access (MEDIALIB_DELIVERY_ACCESS): "signed" (the default) delivers to a URL signed with an
 active API key's secret whose owner may see the image, or to a signed-in user who may; "public" to anyone with
-the URL, as Cloudinary's type=upload. Errors are answered with Cloudinary's `X-Cld-Error` header.
+the URL, as Cloudinary's type=upload; with MEDIALIB_DELIVERY_STRICT_TRANSFORMATIONS, strangers only get the
+transformations selectors.transformation_allowed_unsigned allows. t_<name> is looked up in the named
+transformations (selectors.named_transformation). Errors are answered with Cloudinary's `X-Cld-Error` header.
 """
 from __future__ import annotations
 
@@ -36,6 +38,11 @@ def _may_deliver(request, path, asset: Asset) -> bool:
         return True
     if request.user.is_authenticated and selectors.assets_visible_to(request.user).filter(pk=asset.pk).exists():
         return True
+    return _signed_for(path, asset)
+
+
+def _signed_for(path, asset: Asset) -> bool:
+    """Whether the URL is signed with an active API key's secret whose owner may see the image."""
     if path.signature is None:
         return False
     for key in ApiKey.objects.filter(is_active=True).select_related("user"):
@@ -66,13 +73,19 @@ def delivery(request, path, cloud=None):
     if parsed.version is not None and parsed.version != asset.version:
         return _error(404, f"Version {parsed.version} of {asset.public_id[:60]} does not exist.")
     try:
-        transformation = parsed.transformation.expand(lambda name: None)
+        transformation = parsed.transformation.expand(selectors.named_transformation)
         fmt = transformation.output_format(extension=extension, source_format=asset.format,
                                            accept=request.headers.get("Accept", ""))
     except TransformationError as exc:
         return _error(400, exc.message)
     if fmt not in SERVABLE_FORMATS:
         return _error(400, f"Format {fmt!r} cannot be delivered.")
+    # Strict transformations: in signed mode an anonymous request got here by a valid signature.
+    if settings.MEDIALIB_DELIVERY_STRICT_TRANSFORMATIONS and not request.user.is_authenticated and \
+            settings.MEDIALIB_DELIVERY_ACCESS == "public" and not _signed_for(parsed, asset) and \
+            not selectors.transformation_allowed_unsigned(asset=asset, transformation=parsed.transformation,
+                                                          expanded=transformation, fmt=fmt):
+        return _error(401, f"Transformation {parsed.transformation_text} is not allowed")
 
     # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows); None: not known
     # yet, so the crop is made without them and not kept.
@@ -86,7 +99,9 @@ def delivery(request, path, cloud=None):
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": ("public" if settings.MEDIALIB_DELIVERY_ACCESS == "public" else "private")
-        + (", max-age=31536000, immutable" if parsed.version is not None else ", max-age=300"),
+        # A named transformation's definition may change under a versioned URL: revalidate it (the ETag follows).
+        + (", max-age=31536000, immutable" if parsed.version is not None and not parsed.transformation.named()
+           else ", max-age=300"),
     }
     if not keep:
         headers = {name: value for name, value in headers.items() if name not in ("ETag", "Last-Modified")}

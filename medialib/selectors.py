@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.urls import reverse
 
-from .models import Asset, AssetTag, Rendition, Tag
+from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Rendition, Tag
+from .transformations import Transformation, TransformationError
 
 
 def asset_can_edit(*, user, asset: Asset) -> bool:
@@ -160,3 +161,79 @@ def rendition_url(asset: Asset, spec: str) -> str | None:
     return reverse("medialib:asset_rendition", args=[asset.pk, spec, asset.version]) if rendition else None
 
 
+
+
+def named_transformation(name: str) -> Transformation | None:
+    """The definition of t_<name>, parsed; None for an unknown name (Transformation.expand's lookup). One query."""
+    definition = NamedTransformation.objects.filter(name=name).values_list("transformation", flat=True).first()
+    return None if definition is None else Transformation.from_string(definition)
+
+
+def named_transformation_errors(*, name: str, definition: Transformation, old_name: str | None = None) -> list[str]:
+    """What saving t_<name> as `definition` (renamed from `old_name`) would leave unusable, readable; [] if nothing.
+
+    Every named transformation is expanded with the change applied, so an unknown name in the definition, a cycle
+    through this one, and another transformation that used the old name or now nests too deep are all caught."""
+    stored = dict(NamedTransformation.objects.values_list("name", "transformation"))
+    changed = {other: text for other, text in stored.items() if other != old_name}
+    changed[name] = str(definition)
+
+    def expansion_error(other: str, definitions: dict[str, str]) -> str | None:
+        def lookup(wanted: str) -> Transformation | None:
+            return Transformation.from_string(definitions[wanted]) if wanted in definitions else None
+
+        try:
+            Transformation.from_string(f"t_{other}").expand(lookup)
+        except TransformationError as exc:
+            return exc.message
+        return None
+
+    errors = []
+    own = expansion_error(name, changed)
+    if own:
+        errors.append(own)
+    for other in sorted(changed.keys() - {name}):
+        # Only what this change breaks: one already broken (stored before validation) must not block every save.
+        error = expansion_error(other, changed)
+        if error and not expansion_error(other, stored):
+            errors.append(f"t_{other} would no longer work: {error}")
+    return errors
+
+
+def named_transformations_using(name: str) -> list[str]:
+    """The names of the other named transformations whose definitions use t_<name> directly."""
+    users = []
+    for other, text in NamedTransformation.objects.exclude(name=name).values_list("name", "transformation"):
+        try:
+            if name in Transformation.from_string(text).named():
+                users.append(other)
+        except TransformationError:  # stored before validation existed; it cannot be using anything that works
+            continue
+    return users
+
+
+def transformation_allowed_unsigned(*, asset: Asset, transformation: Transformation,
+                                    expanded: Transformation, fmt: str) -> bool:
+    """Whether strict transformations (MEDIALIB_DELIVERY_STRICT_TRANSFORMATIONS) let an unsigned, anonymous URL ask
+    for `transformation` (as written in the URL; `expanded` with its named transformations replaced) of `asset`.
+
+    As Cloudinary's strict mode: the original; a named transformation marked allowed_unsigned (alone, or with f_);
+    one listed in MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS; or one already made and kept for this version in the
+    output format `fmt` (as on Cloudinary, the extension must match too)."""
+    if not transformation:
+        return True  # the original, in any of the few formats (a bounded amount of work per image)
+    if len(transformation.components) == 1:
+        keys = {key for key, _ in transformation.components[0].params}
+        if "t" in keys and keys <= {"t", "f"} and NamedTransformation.objects.filter(
+                name=transformation.components[0].get("t"), allowed_unsigned=True).exists():
+            return True
+    canonical = str(transformation)
+    for allowed in settings.MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS:
+        try:
+            if str(Transformation.from_string(allowed)) == canonical:
+                return True
+        except TransformationError:  # medialib.E014 reports it at start
+            continue
+    return DeliveredRendition.objects.filter(
+        asset=asset, version=asset.version, format=fmt, transformation__in={canonical, str(expanded)},
+    ).exclude(file="").exists()

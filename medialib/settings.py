@@ -210,6 +210,14 @@ MEDIALIB_VISIBILITY = os.environ.get("MEDIALIB_VISIBILITY", "shared")
 # the SDKs' sign_url=True, and signed-in users who may see the image) or "public" (anyone with the URL, as
 # Cloudinary's type=upload). Signed by default: a self-hosted library holds people's private photos.
 MEDIALIB_DELIVERY_ACCESS = os.environ.get("MEDIALIB_DELIVERY_ACCESS", "signed")
+# Cloudinary's "strict transformations": a URL neither signed nor loaded by a signed-in user may only ask for the
+# original, a named transformation marked allowed_unsigned, one listed below, or a rendition already kept. Off by
+# default, as on Cloudinary, and because the default signed access already admits only signed URLs and signed-in
+# users; turn it on with MEDIALIB_DELIVERY_ACCESS=public so that strangers cannot make the server render anything.
+MEDIALIB_DELIVERY_STRICT_TRANSFORMATIONS = env_bool("MEDIALIB_DELIVERY_STRICT_TRANSFORMATIONS", False)
+# Transformations anyone may ask for under strict transformations, separated by spaces ("c_fill,h_200,w_200
+# c_scale,w_800/e_grayscale"), compared in canonical form; each must parse (check medialib.E014).
+MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS = os.environ.get("MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS", "").split()
 # Scheme and host people reach the server at ("https://media.example.org"), for the url and secure_url the API
 # answers; empty: the request's own host.
 MEDIALIB_PUBLIC_BASE_URL = os.environ.get("MEDIALIB_PUBLIC_BASE_URL", "").rstrip("/")

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http.multipartparser import MultiPartParserError
 
 from medialib.renditions import MAX_EAGER, SERVABLE_FORMATS
+from medialib.selectors import named_transformation
 from medialib.transformations import Transformation, TransformationError
 from tagging.addons import addons_parse, auto_tagging_parse
 
@@ -102,7 +103,7 @@ def eager_arguments(params) -> dict:
             raise ApiError(f"Invalid eager transformation {item[:80]!r}: format {fmt[:10]!r} cannot be delivered "
                            f"(use one of {', '.join(sorted(SERVABLE_FORMATS))}).")
         try:
-            transformation = Transformation.from_string(transformation_text).expand(lambda name: None)
+            transformation = Transformation.from_string(transformation_text).expand(named_transformation)
         except TransformationError as exc:
             raise ApiError(f"Invalid eager transformation {item[:80]!r}: {exc.message}") from None
         if not transformation:
