@@ -1,5 +1,6 @@
 """The asset library's tables: an uploaded image, its renditions, and its tags with their source."""
 import re
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,10 +23,20 @@ def validate_public_id(value: str) -> None:
         )
 
 
+def asset_id_new() -> str:
+    return uuid.uuid4().hex
+
+
 class Asset(models.Model):
     """An uploaded image. The original file is kept unchanged in the storage backend."""
 
     public_id = models.CharField(max_length=PUBLIC_ID_MAX_LENGTH, unique=True, validators=[validate_public_id])
+    # Cloudinary's asset_id: 32 hex digits that stay when the public_id is renamed.
+    asset_id = models.CharField(max_length=32, unique=True, default=asset_id_new, editable=False)
+    # Cloudinary's contextual metadata: text keys and values ("alt", "caption", ...).
+    context = models.JSONField(default=dict, blank=True)
+    # Cloudinary's asset_folder (dynamic folders): where the image shows in the library, apart from its public_id.
+    asset_folder = models.CharField(max_length=PUBLIC_ID_MAX_LENGTH, blank=True, default="", db_index=True)
     file = models.FileField(max_length=255)
     original_filename = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=10)

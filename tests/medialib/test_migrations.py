@@ -86,3 +86,24 @@ def test_0004_is_one_update_whatever_the_number_of_assets(at_0003):
                and "medialib_asset" in q["sql"]]
     assert len(updates) == 1, updates
     assert apps.get_model("medialib", "Asset").objects.filter(renditions_missing=True).count() == 30
+
+
+def test_0006_gives_every_existing_asset_its_own_asset_id_and_new_ones_get_one_too(transactional_db):
+    import re
+
+    try:
+        apps = _migrate([("medialib", "0005_delivery")])
+        for index in range(5):
+            _asset(apps, f"old{index}")
+        apps = _migrate([("medialib", "0006_asset_id_context_folder")])
+        Asset = apps.get_model("medialib", "Asset")
+        ids = list(Asset.objects.values_list("asset_id", flat=True))
+        assert len(ids) == 5 == len(set(ids)) and all(re.fullmatch(r"[0-9a-f]{32}", value) for value in ids)
+        assert [(row.context, row.asset_folder) for row in Asset.objects.all()] == [({}, "")] * 5
+    finally:
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    from medialib.models import Asset as Current
+
+    fresh = Current.objects.create(public_id="fresh", file="f.jpg", format="jpg", width=1, height=1, bytes=1,
+                                   sha256="0" * 64, version=1)
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh.asset_id) and fresh.asset_id not in ids
