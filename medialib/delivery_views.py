@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_http_methods
 
-from tagging.selectors import face_boxes
+from tagging.services.gravity import gravity_face_boxes
 
 from . import selectors
 from .api.models import ApiKey
@@ -105,7 +105,7 @@ def delivery(request, path, cloud=None):
             try:
                 # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows).
                 rendered = transformation_render(original, transformation, fmt=fmt,
-                                                 faces=lambda: face_boxes(asset),
+                                                 faces=lambda: gravity_face_boxes(asset, wait_seconds=settings.MEDIALIB_DELIVERY_FACES_WAIT_SECONDS),
                                                  max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
             except TransformationError as exc:
                 return _error(400, exc.message)
