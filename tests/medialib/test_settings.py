@@ -69,19 +69,22 @@ def test_no_task_waits_for_a_retry_longer_than_the_visibility_timeout_allows():
     assert settings.TAGGING_TIME_LIMIT_SECONDS + 30 < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
 
 
-def test_the_delivery_faces_wait_is_seconds_read_from_the_environment(tmp_path):
+def test_the_delivery_faces_wait_is_seconds_read_from_the_environment(tmp_path, monkeypatch):
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from medialib.settings import env_seconds
+
     code = "import medialib.settings as s; print(s.MEDIALIB_DELIVERY_FACES_WAIT_SECONDS)"
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TAGGING_", "MEDIALIB_", "CELERY_"))}
-
-    def run(value):
-        env = {**clean, "MEDIALIB_VAR_DIR": str(tmp_path)}
-        if value is not None:
-            env["MEDIALIB_DELIVERY_FACES_WAIT_SECONDS"] = value
-        return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-
-    assert run(None).stdout.strip() == "10.0"
-    assert run("2.5").stdout.strip() == "2.5" and run("0").stdout.strip() == "0.0"
+    default = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, "MEDIALIB_VAR_DIR": str(tmp_path)},
+                             capture_output=True, text=True, check=True).stdout
+    assert default.strip() == "10.0"
+    name = "MEDIALIB_DELIVERY_FACES_WAIT_SECONDS"
+    for value, seconds in (("2.5", 2.5), ("0", 0.0), ("", 10.0)):
+        monkeypatch.setenv(name, value)
+        assert env_seconds(name, 10.0) == seconds
     for wrong in ("soon", "-1", "nan", "inf"):
-        refused = run(wrong)
-        assert refused.returncode != 0 and "MEDIALIB_DELIVERY_FACES_WAIT_SECONDS must be a number of seconds" in \
-            refused.stderr, wrong
+        monkeypatch.setenv(name, wrong)
+        with pytest.raises(ImproperlyConfigured, match=f"{name} must be a number of seconds"):
+            env_seconds(name, 10.0)
