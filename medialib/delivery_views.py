@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_http_methods
 
-from tagging.selectors import face_boxes
+from tagging.services.gravity import gravity_face_boxes
 
 from . import selectors
 from .api.models import ApiKey
@@ -87,9 +87,10 @@ def delivery(request, path, cloud=None):
                                                           expanded=transformation, fmt=fmt):
         return _error(401, f"Transformation {parsed.transformation_text} is not allowed")
 
-    # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows); None: not known
-    # yet, so the crop is made without them and not kept.
-    faces = face_boxes(asset) if transformation.uses_faces() else None
+    # Face gravity crops to the faces the library knows (the aws_rek_face analysis' Face rows), or that the worker
+    # finds for it (tagging.services.gravity); None: not known yet, so the crop is made without them and not kept.
+    faces = gravity_face_boxes(asset, wait_seconds=settings.MEDIALIB_DELIVERY_FACES_WAIT_SECONDS) \
+        if transformation.uses_faces() else None
     keep = faces is not None or not transformation.uses_faces()
     key = rendition_key(transformation=transformation, fmt=fmt, faces=faces)
     etag = '"' + hashlib.sha256(f"{asset.pk}:{asset.version}:{asset.sha256}:{key}".encode()).hexdigest()[:32] + '"'

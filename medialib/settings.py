@@ -31,6 +31,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds (0 or more), not {value!r}")
+    return seconds
+
+
 # Everything the app writes on one machine (database, broker, files) stays under this folder.
 VAR_DIR = Path(os.environ.get("MEDIALIB_VAR_DIR") or BASE_DIR / "var").resolve()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -231,6 +244,10 @@ MEDIALIB_DELIVERY_WAIT_SECONDS = env_int("MEDIALIB_DELIVERY_WAIT_SECONDS", 30)
 MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS = env_int("MEDIALIB_DELIVERY_CLAIM_STALE_SECONDS", 120)
 # The function giving the faces a face gravity crops to: (asset) -> [(left, top, width, height)] or None (unknown).
 MEDIALIB_DELIVERY_FACE_BOXES = "tagging.selectors.face_boxes"
+# g_face/g_faces/g_auto on an image nobody analysed: how long a delivery request waits for the worker to find its
+# faces (tagging.services.gravity). One photo takes the local detector well under a second when the worker is
+# free; 10 s leaves room for a queue. 0: never wait (that request crops without faces, later ones get them).
+MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = env_seconds("MEDIALIB_DELIVERY_FACES_WAIT_SECONDS", 10.0)
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

@@ -39,6 +39,35 @@ class AnalysisResult(models.Model):
         return f"{self.asset.public_id} {self.addon} {self.status}"
 
 
+class GravityFaces(models.Model):
+    """Faces found on demand for delivery's face gravity (g_face, g_faces, g_auto) in an image nobody analysed.
+
+    A cache of the crop, not an analysis: a delivery request (anonymous, or signed by another user's key) may not
+    make or change the owner's aws_rek_face result, Face rows, people or tags, so only the boxes are kept (no
+    embeddings, nothing recognised), per version of the image. An aws_rek_face analysis, once complete, wins.
+    """
+
+    PENDING, COMPLETE, FAILED = "pending", "complete", "failed"
+    STATUS_CHOICES = [(PENDING, "pending"), (COMPLETE, "complete"), (FAILED, "failed")]
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="gravity_faces")
+    version = models.PositiveBigIntegerField(help_text="The version of the image the faces were found in.")
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    boxes = models.JSONField(default=list, blank=True,
+                             help_text="[left, top, width, height] in pixels of the image as displayed, largest first.")
+    error = models.TextField(blank=True)
+    backend = models.CharField(max_length=40, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued; empty if it could not be.")
+    detected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "gravity faces"
+        constraints = [models.UniqueConstraint(fields=["asset", "version"], name="gravityfaces_one_per_version")]
+
+    def __str__(self):
+        return f"{self.asset_id} v{self.version} {self.status}"
+
+
 class TagDecision(models.Model):
     """A moderator's (or owner's) rejection of a tag on an asset: analysis never puts it back."""
 

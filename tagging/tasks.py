@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from medialib.queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
 
 from .backends.base import TransientDetectorError
-from .services import analysis, people
+from .services import analysis, gravity, people
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +66,41 @@ def analysis_sweep() -> int:
 def faces_recheck(person_id: int) -> int:
     """After someone names a person: recognise them in the library's older photos too."""
     return len(people.faces_recheck(person_id=person_id))
+
+
+class GravityFacesTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """Out of retries, too slow, or a crash: answer the waiting requests with no faces and the reason, so they
+        stop waiting (a database outage leaves the row pending: the next request queues it again later)."""
+        asset_id, version = (list(args) + [kwargs.get("asset_id"), kwargs.get("version")])[:2]
+        if isinstance(exc, TRANSIENT_DB_ERRORS):
+            return
+        if isinstance(exc, SoftTimeLimitExceeded):
+            message = f"Face detection took longer than {settings.TAGGING_TIME_LIMIT_SECONDS} s and was stopped."
+        else:
+            message = f"Face detection failed after {self.request.retries + 1} attempt(s): {exc}"
+        try:
+            gravity.gravity_faces_fail(asset_id=asset_id, version=version, message=message)
+        except TRANSIENT_DB_ERRORS:
+            logger.warning("Could not mark the gravity faces of asset %s failed (database down)", asset_id, exc_info=True)
+
+
+@shared_task(
+    base=GravityFacesTask,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientDetectorError, OSError),
+    retry_backoff=2,
+    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=settings.TAGGING_MAX_ATTEMPTS - 1,
+    soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,
+    time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
+)
+def gravity_faces_detect(self, asset_id: int, version: int) -> str:
+    """Faces for delivery's face gravity in an image nobody analysed (tagging.services.gravity)."""
+    try:
+        return gravity.gravity_faces_run(asset_id=asset_id, version=version)
+    except TRANSIENT_DB_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)

@@ -39,3 +39,7 @@ WHITENOISE_USE_FINDERS = True
 # Threads of the live server must not keep connections open past their request: the test database
 # is dropped at the end of the run, and PostgreSQL refuses while anyone is still connected.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Most tests run no worker: a g_face on an image nobody analysed queues the detection and crops without faces at
+# once instead of waiting 10 s for nobody (tagging.services.gravity); the tests with a worker wait for it.
+MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = 0.0

@@ -1,3 +1,3 @@
 """Writes of the tagging app, one module per sub-domain: analysis (the pipeline), tags (auto tags and their
-moderation) and people (faces, naming, recognition re-checks). They depend in that order: analysis -> people ->
-tags."""
+moderation), people (faces, naming, recognition re-checks) and gravity (faces found on demand for delivery's face
+gravity, kept apart from analyses). They depend in that order: analysis -> people -> tags; gravity on none of them."""

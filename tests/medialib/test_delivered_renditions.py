@@ -196,11 +196,15 @@ def test_a_face_crop_made_before_the_faces_were_known_is_made_again_once_they_ar
     from medialib import delivery_views
 
     asset = _photo(user)
-    known = []
-    monkeypatch.setattr(delivery_views, "face_boxes", lambda a: list(known))
+    monkeypatch.setattr(delivery_views, "gravity_face_boxes", lambda a, wait_seconds: None if known is None else list(known))
     path = _path(asset, width=80, height=80, crop="thumb", gravity="face")
+    known = None  # the worker has not found them yet: cropped without faces, not kept, not cached
+    unknown = Client().get(path)
+    assert unknown.status_code == 200 and unknown["Cache-Control"] == "no-store" and "ETag" not in unknown
+    assert not DeliveredRendition.objects.exists()
+    known = []
     before = Client().get(path)
-    known.append((200, 20, 60, 60))
+    known = [(200, 20, 60, 60)]
     after = Client().get(path)
     assert before["ETag"] != after["ETag"]
     assert DeliveredRendition.objects.filter(asset=asset).exclude(file="").count() == 2

@@ -67,3 +67,24 @@ def test_no_task_waits_for_a_retry_longer_than_the_visibility_timeout_allows():
     assert queueing.DB_RETRY_MAX_SECONDS <= settings.TASK_RETRY_MAX_SECONDS
     assert settings.TASK_RETRY_MAX_SECONDS < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
     assert settings.TAGGING_TIME_LIMIT_SECONDS + 30 < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
+
+
+def test_the_delivery_faces_wait_is_seconds_read_from_the_environment(tmp_path, monkeypatch):
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from medialib.settings import env_seconds
+
+    code = "import medialib.settings as s; print(s.MEDIALIB_DELIVERY_FACES_WAIT_SECONDS)"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TAGGING_", "MEDIALIB_", "CELERY_"))}
+    default = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**clean, "MEDIALIB_VAR_DIR": str(tmp_path)},
+                             capture_output=True, text=True, check=True).stdout
+    assert default.strip() == "10.0"
+    name = "MEDIALIB_DELIVERY_FACES_WAIT_SECONDS"
+    for value, seconds in (("2.5", 2.5), ("0", 0.0), ("", 10.0)):
+        monkeypatch.setenv(name, value)
+        assert env_seconds(name, 10.0) == seconds
+    for wrong in ("soon", "-1", "nan", "inf"):
+        monkeypatch.setenv(name, wrong)
+        with pytest.raises(ImproperlyConfigured, match=f"{name} must be a number of seconds"):
+            env_seconds(name, 10.0)
