@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import JsonResponse
 
+from medialib.delivery import delivery_url
 from medialib.models import Asset
 from tagging.selectors import asset_info
 
@@ -47,7 +48,8 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
     library hashes uploads with SHA-256 only); like Cloudinary's, it changes exactly when the bytes do.
     `original_filename` is without its extension, as Cloudinary gives it ("file" when there was no name).
     """
-    delivery = f"{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{asset.version}/{asset.public_id}.{asset.format}"
+    delivery = delivery_url(cloud=settings.MEDIALIB_CLOUD_NAME, public_id=asset.public_id, version=asset.version,
+                            extension=asset.format)
     # Behind a proxy, the host people reach (MEDIALIB_PUBLIC_BASE_URL) rather than the one gunicorn is asked for.
     host = urlsplit(settings.MEDIALIB_PUBLIC_BASE_URL).netloc if settings.MEDIALIB_PUBLIC_BASE_URL else request.get_host()
     data = {
@@ -65,8 +67,8 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
         "type": "upload",
         "etag": asset.sha256[:32],
         "placeholder": False,
-        "url": f"http://{host}/{delivery}",
-        "secure_url": f"https://{host}/{delivery}",
+        "url": f"http://{host}{delivery}",
+        "secure_url": f"https://{host}{delivery}",
         "original_filename": PurePosixPath(asset.original_filename).stem or "file",
     }
     if info:
