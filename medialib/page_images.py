@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from django.conf import settings
@@ -98,6 +99,11 @@ def page_transformation(name: str, *, width: int, height: int, density: int = 1,
         if face is None:
             raise ValueError(f"The page size {name!r} is a face crop: give the face.")
         text = text.format(crop=face_crop_transformation(width=width, height=height, face=face))
+    return _canonical(text)
+
+
+@lru_cache(maxsize=256)  # a gallery page asks for the same two strings for each of its ~50 tiles
+def _canonical(text: str) -> str:
     return str(Transformation.from_string(text))
 
 
