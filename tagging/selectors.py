@@ -16,7 +16,7 @@ from .models import AnalysisResult, Face, Person
 
 def analyses_prefetch(*, for_tiles: bool = False) -> Prefetch:
     """The `prefetch` that medialib.selectors' pages take, so that an asset's analyses come in one query per page
-    (for tiles into a plain list, as their renditions)."""
+    (for tiles into a plain list)."""
     return Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon"),
                     to_attr="tile_analyses" if for_tiles else None)
 
