@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 
 from . import selectors
 from .models import Asset, AssetTag, NamedTransformation, Rendition
-from .selectors import rendition_for
+from .page_images import page_image
 from .transformations import EXTENSIONS, MAX_NAME, Transformation, TransformationError
 
 # The library's tags are medialib.Tag; django-taggit's own model stays empty, so keep it out of the way.
@@ -103,9 +103,7 @@ class AssetAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {queryset.count()} asset(s) for analysis.")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("uploaded_by").prefetch_related(
-            "renditions", "tagged_items__tag"
-        )
+        return super().get_queryset(request).select_related("uploaded_by").prefetch_related("tagged_items__tag")
 
     def delete_model(self, request, obj):
         """Through asset_delete: the row locked as a worker recording a rendition locks it, the files deleted on
@@ -143,10 +141,11 @@ class AssetAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, obj):
-        if obj.pk is None or rendition_for(obj, "thumb") is None:
+        if obj.pk is None:
             return "—"
-        url = reverse("medialib:asset_rendition", args=[obj.pk, "thumb", obj.version])
-        return format_html('<img src="{}" alt="" style="max-height:80px;max-width:120px">', url)
+        image = page_image(obj, "tile")
+        return format_html('<img src="{}" srcset="{}" alt="" loading="lazy" style="max-height:80px;max-width:120px">',
+                           image.src, image.srcset)
 
     @admin.display(description="Size")
     def dimensions(self, obj):

@@ -23,6 +23,8 @@ VERSION_RE = re.compile(r"^v[0-9]{1,20}$")
 # The formats a delivery URL's extension may ask for (TransformationError for others, via output_format).
 EXTENSION_RE = re.compile(r"^(?P<stem>.+)\.(?P<ext>[A-Za-z0-9]{2,5})$")
 MAX_PATH_LENGTH = 2000
+# What cloudinary.utils.smart_escape leaves as it is in a public_id; everything else is percent-encoded (UTF-8).
+_URL_UNSAFE_RE = re.compile(r"[^a-zA-Z0-9_.\-/:]+")
 
 
 class DeliveryPathError(ValueError):
@@ -87,6 +89,18 @@ def delivery_path_parse(path: str) -> DeliveryPath:
     return DeliveryPath(signature=signature, transformation_text="/".join(transformation_segments),
                         transformation=transformation, version=version, source=source, public_id=public_id,
                         extension=extension)
+
+
+def public_id_quote(public_id: str) -> str:
+    """A public_id as the SDKs write it in a URL (cloudinary.utils.smart_escape): "/" and ":" kept."""
+    return _URL_UNSAFE_RE.sub(lambda match: "".join(f"%{byte:02X}" for byte in match.group().encode()), public_id)
+
+
+def delivery_url(*, cloud: str, public_id: str, version: int, extension: str, transformation: str = "") -> str:
+    """The site-relative delivery URL `/<cloud>/image/upload/[<transformation>/]v<version>/<public_id>.<ext>`, as
+    the SDKs build it (unsigned, with the version, so a URL always means the same bytes)."""
+    parts = [cloud, "image", "upload", transformation, f"v{int(version)}", f"{public_id_quote(public_id)}.{extension}"]
+    return "/" + "/".join(part for part in parts if part)
 
 
 def _is_transformation(segment: str) -> bool:

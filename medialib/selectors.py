@@ -1,4 +1,4 @@
-"""Reads from the asset library: the gallery's pages, one asset, its renditions, and who may see and change what.
+"""Reads from the asset library: the gallery's pages, one asset, and who may see and change what.
 
 Apps above this one show more of an asset (tagging: its analyses) by passing their own `prefetch` in.
 Who may see which assets is decided here only (assets_visible_to, visible_q): every page's read passes the user
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
-from django.urls import reverse
 
-from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Rendition, Tag
+from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Tag
 from .transformations import Transformation, TransformationError
 
 
@@ -54,18 +53,15 @@ def _with_display_data(queryset: QuerySet[Asset], prefetch: Sequence = ()) -> Qu
     return queryset.select_related("uploaded_by").prefetch_related(
         Prefetch("tagged_items", queryset=AssetTag.objects.select_related("tag").order_by("tag__name").only(
             "source", "confidence", "content_object_id", "tag__name", "tag__slug")),
-        Prefetch("renditions", queryset=Rendition.objects.order_by("spec")),
         *prefetch,
     )
 
 
 def _with_tile_data(queryset: QuerySet[Asset], prefetch: Sequence = ()) -> QuerySet[Asset]:
-    """What a gallery tile shows besides its tags (those come from tiles_prepare). Into plain lists (to_attr):
-    filling each asset's related managers clones a queryset per asset and relation, 3 ms a page of 48."""
-    return queryset.prefetch_related(
-        Prefetch("renditions", queryset=Rendition.objects.order_by("spec"), to_attr="tile_renditions"),
-        *prefetch,
-    )
+    """What a gallery tile shows besides its tags (those come from tiles_prepare) and its picture (a delivery URL,
+    medialib.page_images: no query): the callers' `prefetch`, best into plain lists (to_attr), since filling each
+    asset's related managers clones a queryset per asset and relation, 3 ms a page of 48."""
+    return queryset.prefetch_related(*prefetch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,15 +133,6 @@ def asset_get(*, public_id: str, prefetch: Sequence = (), user=None) -> Asset | 
     return _with_display_data(assets_visible_to(user).filter(public_id=public_id), prefetch).first()
 
 
-def rendition_for(asset: Asset, spec: str) -> Rendition | None:
-    """The current rendition of that spec, from the tile list or the prefetched rows when there are some."""
-    renditions = getattr(asset, "tile_renditions", None)
-    for rendition in renditions if renditions is not None else asset.renditions.all():
-        if rendition.spec == spec and rendition.version == asset.version:
-            return rendition
-    return None
-
-
 def assets_by_ids(*, ids: list[int], prefetch: Sequence = (), user=None) -> list[Asset]:
     """Those assets that exist (and the user may see), with what the pages show of them, newest first."""
     return list(_with_display_data(assets_visible_to(user).filter(pk__in=ids), prefetch).order_by("-pk"))
@@ -153,14 +140,6 @@ def assets_by_ids(*, ids: list[int], prefetch: Sequence = (), user=None) -> list
 
 def asset_by_pk(*, pk: int, prefetch: Sequence = (), user=None) -> Asset | None:
     return _with_display_data(assets_visible_to(user).filter(pk=pk), prefetch).first()
-
-
-def rendition_url(asset: Asset, spec: str) -> str | None:
-    """Where the pages get the current rendition of that spec; None until the worker has made it."""
-    rendition = rendition_for(asset, spec)
-    return reverse("medialib:asset_rendition", args=[asset.pk, spec, asset.version]) if rendition else None
-
-
 
 
 def named_transformation(name: str) -> Transformation | None:

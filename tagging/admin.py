@@ -9,15 +9,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from medialib.models import Asset, AssetTag, Rendition, Tag
-from medialib.selectors import rendition_for
+from medialib.models import Asset, AssetTag, Tag
+from medialib.page_images import page_image
 from medialib.services import tag_usage_refresh
 
 from .models import (
@@ -87,10 +87,9 @@ class ServiceLoggedAdmin(admin.ModelAdmin):
 
 
 def _thumbnail(asset: Asset):
-    if rendition_for(asset, "thumb") is None:
-        return "—"
-    url = reverse("medialib:asset_rendition", args=[asset.pk, "thumb", asset.version])
-    return format_html('<img src="{}" alt="{}" class="moderation-thumb" loading="lazy">', url, asset.public_id)
+    image = page_image(asset, "tile")
+    return format_html('<img src="{}" srcset="{}" alt="{}" class="moderation-thumb" loading="lazy">', image.src,
+                       image.srcset, asset.public_id)
 
 
 def _asset_link(asset: Asset):
@@ -260,7 +259,6 @@ class ModerationItemAdmin(ModerationPermissions, admin.ModelAdmin):
         return (
             super().get_queryset(request).exclude(source=AssetTag.SOURCE_MANUAL)
             .select_related("tag", "content_object", "reviewed_by")
-            .prefetch_related(Prefetch("content_object__renditions", queryset=Rendition.objects.order_by("spec")))
         )
 
     @admin.display(description="Photo")
@@ -652,8 +650,9 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
 
     @admin.display(description="Face")
     def face(self, obj):
-        return format_html('<img src="{}" alt="" class="moderation-thumb" loading="lazy">',
-                           reverse("tagging:face_thumbnail", args=[obj.pk]))
+        image = page_image(obj.asset, "face", face=obj)
+        return format_html('<img src="{}" srcset="{}" alt="" class="moderation-thumb" loading="lazy">', image.src,
+                           image.srcset)
 
     @admin.display(description="Photo")
     def photo(self, obj):

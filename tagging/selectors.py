@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 
 from medialib.models import Asset, AssetTag
-from medialib.selectors import rendition_url, tiles_by_ids, visible_q
+from medialib.page_images import page_image
+from medialib.selectors import tiles_by_ids, visible_q
 
 from .addons import ADDONS, AUTO_TAGGING_DEFAULT, LABELS_ADDON
 from .models import AnalysisResult, Face, Person
@@ -15,7 +16,7 @@ from .models import AnalysisResult, Face, Person
 
 def analyses_prefetch(*, for_tiles: bool = False) -> Prefetch:
     """The `prefetch` that medialib.selectors' pages take, so that an asset's analyses come in one query per page
-    (for tiles into a plain list, as their renditions)."""
+    (for tiles into a plain list)."""
     return Prefetch("analyses", queryset=AnalysisResult.objects.order_by("addon"),
                     to_attr="tile_analyses" if for_tiles else None)
 
@@ -67,6 +68,15 @@ def people_list(*, user=None):
         .filter(photos__gt=0)
         .order_by("name")
     )
+
+
+def people_with_covers(*, user=None) -> list[Person]:
+    """people_list, each with `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL)."""
+    people = list(people_list(user=user))
+    faces = Face.objects.select_related("asset").in_bulk([person.cover_face for person in people if person.cover_face])
+    for person in people:
+        person.cover = faces.get(person.cover_face)
+    return people
 
 
 def people_awaiting_approval_count() -> int:
@@ -126,7 +136,10 @@ def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> li
 
 def asset_faces(asset: Asset) -> list:
     """The asset's faces for its page: largest first, with their person."""
-    return list(Face.objects.filter(asset=asset).select_related("person").order_by("index"))
+    faces = list(Face.objects.filter(asset=asset).select_related("person").order_by("index"))
+    for face in faces:
+        face.asset = asset  # for its crop's delivery URL, without a query per face
+    return faces
 
 
 def _face_json(face: Face) -> dict:
@@ -243,10 +256,9 @@ def tag_items(asset: Asset) -> list[dict]:
 
 
 def asset_status(asset: Asset, *, with_labels: bool = False) -> dict:
-    """The JSON the pages poll while an asset is being worked on: add-on statuses, tags, renditions."""
+    """The JSON the pages poll while an asset is being worked on: add-on statuses, tags, and the delivery URLs of
+    its tile and preview (1x)."""
     statuses = addon_statuses(asset)
-    thumb = rendition_url(asset, "thumb")
-    preview = rendition_url(asset, "preview")
     analyses = {}
     for status in statuses:
         entry: dict = {"title": status.title, "status": status.status, "summary": status.summary,
@@ -264,11 +276,9 @@ def asset_status(asset: Asset, *, with_labels: bool = False) -> dict:
         "public_id": asset.public_id,
         "analyses": analyses,
         "tags": tag_items(asset),
-        "thumb": thumb,
-        "preview": preview,
+        "thumb": page_image(asset, "tile").src,
+        "preview": page_image(asset, "preview").src,
         "pending": any(s.pending for s in statuses),
-        # Pages also wait a while for the worker's renditions, but not for ever: the broker may be down.
-        "renditions_pending": thumb is None or preview is None,
     }
 
 

@@ -23,7 +23,7 @@ FACE_THUMB_SIZE = 160
 @login_required
 def people(request):
     return render(request, "tagging/people.html", {
-        "people": selectors.people_list(user=request.user),
+        "people": selectors.people_with_covers(user=request.user),
         "groups": selectors.unnamed_face_groups(user=request.user),
         "known": selectors.people_known(user=request.user),
         "awaiting_approval": _awaiting_approval(request.user),

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import JsonResponse
 
+from medialib.delivery import delivery_url
 from medialib.models import Asset
 from tagging.selectors import asset_info
 
@@ -42,11 +43,11 @@ def error_response(message: str, status: int, headers: dict | None = None) -> Js
 
 def delivery_urls(asset: Asset, *, request, transformation: str = "", fmt: str | None = None) -> tuple[str, str]:
     """The `url` and `secure_url` of an asset (with a transformation: of that rendition) at the delivery route."""
-    path = "/".join(part for part in (settings.MEDIALIB_CLOUD_NAME, "image/upload", transformation,
-                                      f"v{asset.version}", f"{asset.public_id}.{fmt or asset.format}") if part)
+    path = delivery_url(cloud=settings.MEDIALIB_CLOUD_NAME, public_id=asset.public_id, version=asset.version,
+                        extension=fmt or asset.format, transformation=transformation)
     # Behind a proxy, the host people reach (MEDIALIB_PUBLIC_BASE_URL) rather than the one gunicorn is asked for.
     host = urlsplit(settings.MEDIALIB_PUBLIC_BASE_URL).netloc if settings.MEDIALIB_PUBLIC_BASE_URL else request.get_host()
-    return f"http://{host}/{path}", f"https://{host}/{path}"
+    return f"http://{host}{path}", f"https://{host}{path}"
 
 
 def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> dict:

@@ -7,16 +7,9 @@ from django.utils.safestring import mark_safe
 
 from tagging.selectors import addon_statuses
 
-from ..selectors import rendition_for
-from ..selectors import rendition_url as rendition_url_for
+from ..page_images import page_image
 
 register = template.Library()
-
-
-@register.simple_tag
-def rendition_url(asset, spec):
-    """The URL of the asset's current rendition, or "" while the worker has not made it yet."""
-    return rendition_url_for(asset, spec) or ""
 
 
 @register.simple_tag
@@ -31,9 +24,32 @@ def addon(statuses, name):
 
 
 @register.simple_tag
-def analysis_pending(asset, statuses, spec="thumb"):
-    """Whether a page showing the asset should ask how the worker is doing: add-ons pending, or no rendition yet."""
-    return any(status.pending for status in statuses) or rendition_for(asset, spec) is None
+def analysis_pending(statuses):
+    """Whether a page showing the asset should ask how the worker is doing: add-ons pending."""
+    return any(status.pending for status in statuses)
+
+
+def _img(image, **attributes) -> str:
+    """An <img> of a medialib.page_images.PageImage: 1x and 2x delivery URLs, its size so the layout does not
+    move when it loads; `attributes` (alt, class, id...) escaped, None left out."""
+    extra = "".join(f' {escape(name.replace("_", "-"))}="{escape(str(value))}"'
+                    for name, value in attributes.items() if value is not None)
+    return (f'<img src="{escape(image.src)}" srcset="{escape(image.srcset)}" width="{int(image.width)}"'
+            f' height="{int(image.height)}"{extra}>')
+
+
+@register.simple_tag
+def asset_img(asset, size, *, alt="", loading="lazy", **attributes):
+    """`{% asset_img asset "tile" alt=... class=... %}`: the asset at a page size (medialib.page_images.SIZES)."""
+    return mark_safe(_img(page_image(asset, size), alt=alt, loading=loading or None, decoding="async",
+                          **attributes))  # escaped in _img
+
+
+@register.simple_tag
+def face_img(face, size="face", *, alt="", loading="lazy", **attributes):
+    """`{% face_img face "face" %}`: a square crop around one face (anything with .asset and a box in ratios)."""
+    return mark_safe(_img(page_image(face.asset, size, face=face), alt=alt, loading=loading or None,
+                          decoding="async", **attributes))  # escaped in _img
 
 
 # A gallery page has ~50 tiles of ~10 tags each: the tile is built here in one pass of f-strings rather than
@@ -77,20 +93,12 @@ def _tile_tags(asset) -> str:
 
 @register.simple_tag
 def tile(asset) -> str:
-    """One gallery tile: the thumbnail (or a placeholder while the worker makes it), add-on statuses, tags."""
+    """One gallery tile: the picture (delivery URLs at 1x and 2x), add-on statuses, tags."""
     statuses = addon_statuses(asset)
-    thumb = rendition_url(asset, "thumb")
-    pending = any(status.pending for status in statuses) or not thumb
-    label = escape(asset.original_filename or asset.public_id)
-    width, height = int(asset.width), int(asset.height)
-    if thumb:
-        picture = (f'<img src="{escape(thumb)}" alt="{label}" loading="lazy" width="{width}" height="{height}"'
-                   f' class="thumb">')
-    else:
-        picture = (f'<span class="thumb placeholder" role="img" aria-label="{label} (thumbnail on its way)"'
-                   f' data-alt="{label}" data-width="{width}" data-height="{height}"><span>'
-                   f'{escape(asset.format.upper())} · {width}×{height}</span> <span class="muted">thumbnail on its'
-                   f' way</span></span>')
+    pending = any(status.pending for status in statuses)
+    label = asset.original_filename or asset.public_id
+    picture = _img(page_image(asset, "tile"), alt=label, loading="lazy", decoding="async", **{"class": "thumb"})
+    label = escape(label)
     detail = escape(reverse("medialib:asset_detail", args=[asset.public_id]))
     return mark_safe(  # every value above is escaped
         f'<figure class="tile" data-asset-id="{int(asset.pk)}"{" data-pending" if pending else ""}>\n'

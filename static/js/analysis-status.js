@@ -1,12 +1,11 @@
-// Live analysis status: while the worker has something to do for the assets on the page (add-ons pending,
-// thumbnails not made yet), ask the server every couple of seconds and update the page in place.
+// Live analysis status: while the worker has something to do for the assets on the page (add-ons pending),
+// ask the server every couple of seconds and update the page in place. Pictures come from delivery URLs, which
+// answer whether the worker has made their renditions yet or not, so nothing here waits for them.
 // The page is complete without this script: a reload shows the same thing.
 (function () {
   "use strict";
   if (!window.fetch) return;
   const INTERVAL_MS = 1500;
-  const RENDITIONS_WAIT_MS = 2 * 60 * 1000; // renditions can be missing for good (broker down): stop waiting then
-  const started = Date.now();
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -78,17 +77,12 @@
     setTimeout(tick, INTERVAL_MS);
   }
 
-  function waitingFor(asset, rendition) {
-    return asset.pending || (!asset[rendition] && Date.now() - started < RENDITIONS_WAIT_MS);
-  }
-
   // --- The detail page of one asset.
   function detailPage(panel) {
     const statuses = document.getElementById("addon-statuses");
     const none = document.getElementById("analysis-none");
     const labels = document.getElementById("asset-labels");
     const tags = document.getElementById("asset-tags");
-    const image = document.getElementById("asset-image");
     const removeTemplate = document.getElementById("tag-remove-template");
 
     function renderLabels(analysis) {
@@ -150,10 +144,9 @@
       const labelling = asset.analyses.aws_rek_tagging;
       renderIfChanged(labels, labelling || null, function () { renderLabels(labelling); });
       renderIfChanged(tags, asset.tags, function () { renderTags(asset.tags); });
-      if (asset.preview && image && image.getAttribute("src") !== asset.preview) image.src = asset.preview;
       // Others (the face overlay) redraw themselves from this.
       document.dispatchEvent(new CustomEvent("analysis:updated", { detail: asset }));
-      return waitingFor(asset, "preview");
+      return asset.pending;
     });
   }
 
@@ -161,17 +154,6 @@
   function galleryPage(grid) {
     function tile(id) {
       return grid.querySelector('.tile[data-asset-id="' + id + '"]');
-    }
-
-    function showThumb(figure, url) {
-      const placeholder = figure.querySelector(".placeholder");
-      if (!placeholder) return;
-      const image = el("img", "thumb");
-      image.src = url;
-      image.alt = placeholder.dataset.alt;
-      image.width = placeholder.dataset.width;
-      image.height = placeholder.dataset.height;
-      placeholder.replaceWith(image);
     }
 
     function renderTags(list, items) {
@@ -199,8 +181,7 @@
         renderIfChanged(statuses, asset.analyses, function () { renderStatuses(statuses, asset.analyses); });
         const tags = figure.querySelector(".tags");
         renderIfChanged(tags, asset.tags, function () { renderTags(tags, asset.tags); });
-        if (asset.thumb) showThumb(figure, asset.thumb);
-        if (!waitingFor(asset, "thumb")) delete figure.dataset.pending;
+        if (!asset.pending) delete figure.dataset.pending;
       });
       // A tile the server no longer knows (deleted meanwhile) is not asked about again.
       grid.querySelectorAll(".tile[data-pending]").forEach(function (figure) {

@@ -36,7 +36,7 @@ def test_log_in_upload_two_photos_and_a_broken_file_then_browse(
     assert "broken.jpg is not an image this library reads" in failed.inner_text()
     assert Asset.objects.count() == 2
 
-    # The worker makes the thumbnails; the gallery shows them once it has (a placeholder until then).
+    # The tiles come from delivery URLs, rendered on demand until the worker has made them.
     page.click("nav >> text=Gallery")
     for _ in range(60):
         loaded = page.evaluate(
@@ -60,8 +60,9 @@ def test_log_in_upload_two_photos_and_a_broken_file_then_browse(
     (ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ROOT / "var" / "test" / "gallery.png"), full_page=True)
 
-    # Open one: the detail page shows the preview rendition and its metadata.
+    # Open one: the detail page shows the preview (a delivery URL) and its metadata.
     tiles.first.locator("a").click()
     page.wait_for_selector("#asset-image")
+    page.wait_for_function("() => document.getElementById('asset-image').complete")
     assert page.evaluate("document.getElementById('asset-image').naturalWidth") > 0
     assert "SHA-256" in page.inner_text(".meta")

@@ -141,20 +141,19 @@ def test_status_json_while_pending(alice, user):
             "aws_rek_face": {"title": "Faces", "status": "pending", "summary": "in progress…", "auto_tagging": 0.6},
         },
         "tags": [{"name": "mine", "source": "manual", "auto": False, "source_title": "manual", "confidence": None}],
-        "thumb": None,
-        "preview": None,
+        # Delivery URLs, which answer before the worker has made any rendition.
+        "thumb": f"/medialib/image/upload/c_fill,h_200,w_320/v{asset.version}/{asset.public_id}.jpg",
+        "preview": f"/medialib/image/upload/c_limit,h_1000,w_1000/v{asset.version}/{asset.public_id}.jpg",
         "pending": True,
-        "renditions_pending": True,
     }
 
 
 def test_status_json_when_complete(alice, user):
     asset = _asset(user, addons=BOTH, auto_tagging=0.6, analysed=True, tags=["mine"])
-    services.renditions_generate(asset_id=asset.pk)
     body = alice.get(reverse("medialib:asset_analysis", args=[asset.pk])).json()
-    assert body["pending"] is False and body["renditions_pending"] is False
-    assert body["thumb"] == reverse("medialib:asset_rendition", args=[asset.pk, "thumb", asset.version])
-    assert body["preview"] == reverse("medialib:asset_rendition", args=[asset.pk, "preview", asset.version])
+    assert body["pending"] is False
+    assert body["thumb"] == f"/medialib/image/upload/c_fill,h_200,w_320/v{asset.version}/{asset.public_id}.jpg"
+    assert alice.get(body["thumb"]).status_code == 200
     labels = body["analyses"]["aws_rek_tagging"]
     assert labels["status"] == "complete" and labels["summary"] == "3 labels"
     assert labels["labels"] == [
@@ -229,7 +228,7 @@ def test_gallery_shows_each_addons_status_in_a_fixed_number_of_queries(
     assert 'class="addon-status status-pending" data-addon="aws_rek_tagging"' in html
     assert 'class="addon-status status-complete" data-addon="aws_rek_face"' in html
     assert '<li class="tag source-aws_rek_tagging auto" title="aws_rek_tagging 0.90">red</li>' in html
-    assert html.count("data-pending") == 2  # both still wait for their thumbnails
+    assert html.count("data-pending") == 1  # the one still analysed; neither waits for a thumbnail
     assert 'data-status-url="/assets/analysis.json"' in html
 
     fake_backend.fail_with = DetectorError("Nothing <b>could</b> be read.")
