@@ -287,7 +287,8 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
     have = set(Rendition.objects.filter(asset=asset, version=asset.version).values_list("spec", flat=True))
     missing = {spec: size for spec, size in RENDITION_SPECS.items() if spec not in have}
     if not missing:
-        _renditions_done(asset)
+        if page_renditions_make(asset):
+            _renditions_done(asset)
         return []
 
     # Read the original once through the storage (never .path: it may be on S3).
@@ -309,8 +310,30 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
             if rendition is None:
                 return []  # the asset was deleted meanwhile; its files are being deleted with it
             made.append(rendition)
+    if not page_renditions_make(asset):
+        return []  # the asset was deleted meanwhile
     _renditions_done(asset)
     return made
+
+
+def page_renditions_make(asset: Asset) -> bool:
+    """Make (or find) the kept delivery renditions the pages show for every image (page_images: tile and preview
+    at 1x and 2x), so that a page's first view renders nothing; False if the asset went away meanwhile."""
+    from .page_images import eager_transformations, page_extension
+    from .renditions import delivered_rendition
+    from .transformations import Transformation
+
+    for text in eager_transformations():
+        try:
+            made = delivered_rendition(asset=asset, transformation=Transformation.from_string(text),
+                                       fmt=page_extension(asset))
+        except FileNotFoundError:
+            if not Asset.objects.filter(pk=asset.pk).exists():
+                return False  # deleted while we read its original: its files go with it
+            raise
+        if not isinstance(made, DeliveredRendition) and not Asset.objects.filter(pk=asset.pk).exists():
+            return False
+    return True
 
 
 def _renditions_done(asset: Asset) -> None:

@@ -23,7 +23,7 @@ from ..addons import ADDONS, FACES_ADDON, LABELS_ADDON, AddonError, auto_tagging
 from ..backends import backend_alias_for, backend_for
 from ..backends.base import DetectorError, TransientDetectorError
 from ..images import analysis_image
-from ..models import AnalysisResult
+from ..models import AnalysisResult, Face
 from ..selectors import asset_faces_data
 from .people import faces_store
 from .tags import auto_tags_apply
@@ -151,6 +151,7 @@ def _result_complete(result: AnalysisResult, data, backend: str) -> str:
         if current.addon == FACES_ADDON:
             faces_store(asset=current.asset, found=data, backend=backend)
             data = asset_faces_data(current.asset)
+            _face_crops_queue(current.asset)
         current.status = AnalysisResult.COMPLETE
         current.data = data
         current.backend = backend
@@ -164,6 +165,18 @@ def _result_complete(result: AnalysisResult, data, backend: str) -> str:
                 candidates=rules.auto_tag_candidates(current.addon, data, current.auto_tagging),
             )
     return AnalysisResult.COMPLETE
+
+
+def _face_crops_queue(asset: Asset) -> None:
+    """Have the worker make the people page's crops of the faces just found (medialib.page_images), after commit."""
+    from medialib.page_images import eager_transformations, page_extension
+    from medialib.renditions import eager_renditions_queue
+
+    every_image = set(eager_transformations())
+    crops = [text for text in eager_transformations(asset=asset, faces=Face.objects.filter(asset=asset))
+             if text not in every_image]
+    if crops:
+        eager_renditions_queue(asset, [(text, page_extension(asset)) for text in crops])
 
 
 def analysis_fail_pending(*, asset_id: int, message: str) -> int:

@@ -9,7 +9,8 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from medialib import services
-from medialib.models import Asset, AssetTag, Rendition
+from medialib.models import Asset, AssetTag, DeliveredRendition, Rendition
+from medialib.page_images import eager_transformations
 from tests import images
 from tests.conftest import stored_files, upload_file
 
@@ -207,7 +208,9 @@ def test_renditions_of_a_deleted_asset_are_a_no_op(user):
 def test_delete_removes_files_after_commit(user, media_root, django_capture_on_commit_callbacks):
     asset = services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg")), uploaded_by=user)
     services.renditions_generate(asset_id=asset.pk)
-    assert len(stored_files(media_root)) == 3
+    # The original, the two fixed renditions and the pages' four kept delivery renditions (tile, preview; 1x, 2x).
+    assert len(stored_files(media_root)) == 7
+    assert len([name for name in stored_files(media_root) if name.startswith("delivered/")]) == 4
     with django_capture_on_commit_callbacks(execute=True):
         services.asset_delete(asset=asset, user=user)
     assert stored_files(media_root) == []
@@ -274,7 +277,9 @@ def test_upload_and_renditions_on_s3(user, s3_storage):
 
     services.renditions_generate(asset_id=asset.pk)
     renditions = _assert_renditions(asset)
-    assert _keys(client, bucket) == sorted([asset.file.name, *(r.file.name for r in renditions.values())])
+    kept = [r.file.name for r in DeliveredRendition.objects.filter(asset=asset)]
+    assert len(kept) == len(eager_transformations())  # the pages' kept delivery renditions, on S3 too
+    assert _keys(client, bucket) == sorted([asset.file.name, *(r.file.name for r in renditions.values()), *kept])
 
 
 def test_failed_upload_leaves_no_object_on_s3(user, s3_storage, monkeypatch):
@@ -438,6 +443,11 @@ def test_a_database_that_cannot_answer_after_the_commit_keeps_the_file(user, med
     assert stored_files(media_root) == list(Asset.objects.values_list("file", flat=True)) != []
 
 
+def _fixed_files(root):
+    """The stored files but the kept delivery renditions (medialib.renditions: tested on their own)."""
+    return [name for name in stored_files(root) if not name.startswith("delivered/")]
+
+
 RENDITION_STEPS = {
     "rendering": ("medialib.services.thumbnail_render", _raise, False),
     "recording the row": ("medialib.services.Rendition.objects.get_or_create", _raise, False),
@@ -469,16 +479,18 @@ def test_an_interrupted_rendition_keeps_its_file_exactly_when_its_row_is_committ
 
     renditions = list(Rendition.objects.values_list("file", flat=True))
     if committed is None:  # as for the upload: never a row without its file
-        assert {asset.file.name, *renditions} <= set(stored_files(media_root))
+        assert {asset.file.name, *renditions} <= set(_fixed_files(media_root))
     else:
-        assert stored_files(media_root) == sorted([asset.file.name, *renditions])
+        assert _fixed_files(media_root) == sorted([asset.file.name, *renditions])
         assert len(renditions) == (1 if committed else 0)
     # What was left undone is made by the next run, once.
     services.renditions_generate(asset_id=asset.pk)
     assert Rendition.objects.count() == 2
-    assert set(Rendition.objects.values_list("file", flat=True)) <= set(stored_files(media_root))
+    assert set(Rendition.objects.values_list("file", flat=True)) <= set(_fixed_files(media_root))
     if committed is not None:
-        assert len(stored_files(media_root)) == 3
+        assert len(_fixed_files(media_root)) == 3
+    # The pages' kept delivery renditions are made too, each once.
+    assert DeliveredRendition.objects.exclude(file="").count() == len(eager_transformations())
 
 
 # --- Deleting an asset while the worker makes its renditions: safe in both orders.

@@ -3,7 +3,7 @@ import pytest
 from django.db import transaction
 
 from medialib import services
-from medialib.models import Rendition
+from medialib.models import DeliveredRendition, Rendition
 from tests import images
 from tests.conftest import stored_files, upload_file, wait_for
 
@@ -23,7 +23,13 @@ def test_upload_queues_thumbnails_that_a_worker_makes(celery_worker_process, use
     )
     thumb = next(r for r in renditions if r.spec == "thumb")
     assert (thumb.width, thumb.height) == (400, 300)  # displayed orientation of a 360x480 stored portrait
-    assert set(stored_files(media_root)) == {asset.file.name, *(r.file.name for r in renditions)}
+    # The pages' pictures are made too (medialib.page_images), kept as delivery renditions.
+    kept = wait_for(lambda: [r.file.name for r in DeliveredRendition.objects.filter(asset=asset).exclude(file="")]
+                    if DeliveredRendition.objects.filter(asset=asset).exclude(file="").count() == 4 else None,
+                    timeout=60, message="the page renditions")
+    assert set(stored_files(media_root)) == {asset.file.name, *(r.file.name for r in renditions), *kept}
+    tile = DeliveredRendition.objects.get(asset=asset, transformation="c_fill,h_200,w_320")
+    assert (tile.width, tile.height) == (320, 200)
     assert "renditions_generate" in celery_worker_process.output()
 
 

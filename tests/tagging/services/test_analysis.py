@@ -236,3 +236,28 @@ def test_an_analysis_the_broker_refused_is_queued_by_the_next_sweep_whatever_its
     assert sent == [(asset.pk,)]
     assert AnalysisResult.objects.get(asset=asset).queued_at is not None
     assert analysis_services.analysis_sweep() == []
+
+
+def test_faces_found_queue_the_people_pages_crops_which_the_worker_makes(user, monkeypatch,
+                                                                          django_capture_on_commit_callbacks):
+    """Once aws_rek_face has found faces, the worker pre-makes their crops for the people and asset pages."""
+    from medialib import renditions
+    from medialib.models import DeliveredRendition
+    from medialib.page_images import eager_transformations, page_image
+    from tagging.models import Face
+    from tests.tagging.helpers import face_photo
+
+    queued = []
+    monkeypatch.setattr(renditions, "eager_renditions_queue", lambda asset, eager: queued.append((asset.pk, eager)))
+    with django_capture_on_commit_callbacks(execute=True):
+        asset = face_photo(user)
+    face = Face.objects.get(asset=asset)
+    [(asset_id, eager)] = queued
+    every_image = set(eager_transformations())
+    assert asset_id == asset.pk and eager and not {text for text, _ in eager} & every_image
+    # Exactly the strings the pages' face crops use (1x and 2x of each face size), so they are served from storage.
+    urls = {url for name in ("face", "face_small") for url in page_image(asset, name, face=face).urls.values()}
+    assert {f"/{text}/" for text, _ in eager} == {"/" + url.split("/image/upload/", 1)[1].rsplit("/v", 1)[0] + "/"
+                                                   for url in urls}
+    assert renditions.eager_renditions_run(asset_id=asset.pk, version=asset.version, eager=eager) == len(eager)
+    assert DeliveredRendition.objects.filter(asset=asset).exclude(file="").count() == len(eager)
