@@ -32,8 +32,7 @@ def _error_for(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, UploadError) and exc.code == "exists":
-        # Cloudinary would overwrite; this library never replaces an image behind its users' backs, so the
-        # SDK raises AlreadyExists (409) and the client picks another public_id.
+        # A public_id taken by an image the caller may not replace (or rename onto): the SDK raises AlreadyExists.
         return ApiError(exc.messages[0], 409)
     if isinstance(exc, ValidationError):
         return ApiError(" ".join(exc.messages), 400)
