@@ -242,7 +242,8 @@ def context_clean(context: dict[str, str]) -> dict[str, str]:
         if not key or len(key) > CONTEXT_KEY_MAX_LENGTH:
             raise ValidationError(f"context key {key[:30]!r} must be 1 to {CONTEXT_KEY_MAX_LENGTH} characters.")
         if len(value) > CONTEXT_VALUE_MAX_LENGTH:
-            raise ValidationError(f"context value of {key[:30]!r} is longer than {CONTEXT_VALUE_MAX_LENGTH} characters.")
+            raise ValidationError(f"context value of {key[:30]!r} is longer than {CONTEXT_VALUE_MAX_LENGTH} "
+                                  "characters.")
         if "\x00" in key or "\x00" in value:
             raise ValidationError("context holds a NUL character (\\x00); remove it.")
     return context

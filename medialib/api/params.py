@@ -89,8 +89,6 @@ REFUSED_WHEN_TRUE = frozenset({
 EXPLICIT_IMPLEMENTED = frozenset({"file", "api_key", "timestamp", "signature", "public_id", "type", "invalidate",
                                   "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags"})
 TRUE_VALUES, FALSE_VALUES = ("1", "true"), ("", "0", "false")
-# Kept for callers of the former list: the parameters refused whatever their value.
-UNSUPPORTED = tuple(name for name, reason in UPLOAD_PARAMETERS.items() if reason and name not in REFUSED_WHEN_TRUE)
 
 
 def form_params(request) -> dict[str, str | list[str]]:
@@ -304,9 +302,8 @@ def _public_id_compose(params, file_name: str) -> str | None:
     if not public_id and _flag(params, "use_filename"):
         public_id = _filename_public_id(_text(params, "filename_override") or file_name,
                                         unique=_flag(params, "unique_filename", default=True))
-    elif "unique_filename" in params and not _flag(params, "use_filename"):
-        # Without use_filename the id is random (or given) and already unique: unique_filename would change nothing.
-        raise ApiError("unique_filename applies only with use_filename=true.")
+    else:
+        _flag(params, "unique_filename")  # checked; without use_filename it changes nothing, as on Cloudinary
     prefixes = {name: value for name, value in (
         ("folder", _folder(params, "folder")), ("public_id_prefix", _folder(params, "public_id_prefix")),
         ("use_asset_folder_as_public_id_prefix",
@@ -384,8 +381,7 @@ def _call_refuse(params, allowed: set[str]) -> None:
     if given:
         reasons = {"notification_url": "webhooks are not implemented yet (issue 15)",
                    "batch_id": "notifications are not implemented yet (issue 15)",
-                   "metadata": "structured metadata is not implemented; use context",
-                   "context": "set context with add_context"}
+                   "metadata": "structured metadata is not implemented; use context"}
         raise ApiError("This server does not support the parameter(s): "
                        + "; ".join(f"{n} ({reasons.get(n, 'not available on this call')})" for n in given) + ".")
     kind = _text(params, "type") or "upload"
@@ -403,7 +399,7 @@ def unsigned_notification_refuse(params) -> None:
 
 
 def tags_arguments(params) -> dict:
-    """`command`, `tags` and `public_ids` of a tags call (uploader.add_tag, remove_tag, replace_tag, remove_all_tags)."""
+    """`command`, `tags` and `public_ids` of a tags call (add_tag, remove_tag, replace_tag, remove_all_tags)."""
     _call_refuse(params, {"tag", "public_ids", "command"})
     command = _text(params, "command")
     if command == "set_exclusive":
@@ -421,7 +417,8 @@ def context_arguments(params) -> dict:
 
 
 def rename_arguments(params) -> dict:
-    _call_refuse(params, {"from_public_id", "to_public_id", "overwrite", "to_type"})
+    # `context` asks for the context in the answer, where it always is.
+    _call_refuse(params, {"from_public_id", "to_public_id", "overwrite", "to_type", "context"})
     to_type = _text(params, "to_type") or "upload"
     if to_type != "upload":
         raise ApiError(f"to_type {to_type!r} is not supported: this server stores every image as type 'upload'.")

@@ -1,4 +1,4 @@
-"""The Upload API's calls that change existing images: tags, context, rename and destroy, signed as the SDKs sign them."""
+"""The Upload API calls that change existing images: tags, context, rename and destroy, signed as the SDKs sign."""
 from __future__ import annotations
 
 from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command

@@ -68,8 +68,8 @@ def test_the_four_tag_commands(cloudinary_sdk, key, photo):
         cloudinary.uploader.upload(str(photo), public_id=public_id, tags=["old"])
     asset_a = Asset.objects.get(public_id="a")
     # An add-on's tag: the analysis owns it, so replace and remove_all leave it.
-    AssetTag.objects.create(content_object=asset_a, tag=media_services.tag_get_or_create("dog"), source="aws_rek_tagging",
-                            confidence=0.9)
+    AssetTag.objects.create(content_object=asset_a, tag=media_services.tag_get_or_create("dog"),
+                            source="aws_rek_tagging", confidence=0.9)
 
     assert cloudinary.uploader.add_tag("trip", ["a", "b", "missing"]) == {"public_ids": ["a", "b"]}
     assert _tags("a") == ["dog", "old", "trip"] and _tags("b") == ["old", "trip"]
