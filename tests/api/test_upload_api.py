@@ -1,11 +1,13 @@
 """The Upload API's write calls (tags, context, rename, destroy, explicit's tags) and the upload parameters, through
 the official Python SDK against the live server."""
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import cloudinary.api
 import cloudinary.uploader
+import cloudinary.utils
 import pytest
 from cloudinary import exceptions
 
@@ -332,3 +334,15 @@ def test_overwrite_runs_the_add_ons_again(cloudinary_sdk, key, photo, blue_photo
 @pytest.fixture
 def celery_worker_env():
     return {"TAGGING_BACKEND": "fake"}
+
+
+def test_a_replayed_overwrite_makes_one_new_version(cloudinary_sdk, key, photo, blue_photo, monkeypatch):
+    cloudinary_sdk(key)
+    first = cloudinary.uploader.upload(str(photo), public_id="car")
+    # The same signed request twice (a client's retry within the same second): one overwrite, not two.
+    timestamp = str(int(time.time()))
+    monkeypatch.setattr(cloudinary.utils, "now", lambda: timestamp)
+    second = cloudinary.uploader.upload(str(blue_photo), public_id="car")
+    again = cloudinary.uploader.upload(str(blue_photo), public_id="car")
+    assert second["version"] > first["version"]
+    assert again["version"] == second["version"] == Asset.objects.get().version
