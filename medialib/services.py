@@ -22,7 +22,8 @@ from django.utils import timezone
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
 from .models import Asset, AssetTag, DeliveredRendition, Rendition, Tag, validate_public_id
 from .queueing import broker_pause_reset, task_enqueue
-from .selectors import asset_can_edit
+from .renditions import delivered_renditions_purge
+from .selectors import asset_can_edit, assets_visible_to
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,19 @@ def asset_upload(
     tags: Iterable[str] = (),
     original_filename: str | None = None,
     on_create: Callable[[Asset], object] | None = None,
+    overwrite: bool = False,
+    context: dict[str, str] | None = None,
+    asset_folder: str | None = None,
+    allowed_formats: Iterable[str] | None = None,
 ) -> Asset:
     """Validate an uploaded file by decoding it, store it unchanged, and create its Asset.
+
+    A `public_id` that is taken is refused (UploadError "exists") unless `overwrite`: then, for its owner or staff,
+    the asset gets the new file as a new version (asset_id, pk and kept history of who owns it stay; the old
+    original, its thumbnails and kept delivery renditions go; `tags` and `context`, when given, replace the manual
+    tags and the context). `on_create` runs for a replaced asset too. Someone else's image is PermissionDenied if
+    they may see it, else "exists", as if it belonged to nobody they know. `allowed_formats` refuses a file of
+    another format (UploadError "format_not_allowed"), before anything is stored.
 
     `on_create(asset)` runs inside the upload's transaction, for what an app above this one adds to a new asset
     (tagging's analysis requests: tagging.services.analysis.analysis_on_upload). Either everything is written
@@ -100,17 +112,24 @@ def asset_upload(
         info = image_inspect(file, max_pixels=settings.MEDIALIB_MAX_PIXELS)
     except InvalidImage as exc:
         raise UploadError(f"{label} {exc}.", code="invalid_image") from None
+    if allowed_formats is not None and info.format not in set(allowed_formats):
+        raise UploadError(f"{label} is a {info.format} image; allowed_formats accepts only "
+                          f"{', '.join(allowed_formats) or 'nothing'}.", code="format_not_allowed")
 
+    replaced = None
     if public_id:
         try:
             validate_public_id(public_id)
         except ValidationError as exc:
             raise UploadError(f"public_id {public_id!r} is not valid: {exc.messages[0]}", code="invalid_public_id")
-        if Asset.objects.filter(public_id=public_id).exists():
-            raise UploadError(f"public_id {public_id!r} is already taken.", code="exists")
+        replaced = Asset.objects.filter(public_id=public_id).first()
+        if replaced is not None:
+            _replace_check(replaced, overwrite=overwrite, user=uploaded_by)
     else:
         public_id = _public_id_generate()
     tag_names = tag_names_clean(tags)
+    if context is not None:
+        context_clean(context)
 
     file.seek(0)
     digest = hashlib.sha256()
@@ -122,24 +141,23 @@ def asset_upload(
     # What the except clause needs to know whether the row may be committed: an exception can arrive at any
     # point, a SystemExit from gunicorn's timeout or a KeyboardInterrupt included, also after the commit.
     progress = {"body_done": False, "committed": False}
+    fields = {"file": stored_name, "original_filename": name, "format": info.format, "width": info.width,
+              "height": info.height, "frames": info.frames, "bytes": size, "sha256": digest.hexdigest(),
+              "version": int(time.time()), "renditions_missing": True, "renditions_queued_at": timezone.now()}
     try:
         with transaction.atomic():
-            asset = Asset.objects.create(
-                public_id=public_id,
-                file=stored_name,
-                original_filename=name,
-                format=info.format,
-                width=info.width,
-                height=info.height,
-                frames=info.frames,
-                bytes=size,
-                sha256=digest.hexdigest(),
-                version=int(time.time()),
-                uploaded_by=uploaded_by,
-                renditions_missing=True,
-                renditions_queued_at=timezone.now(),
-            )
-            _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
+            current = None
+            if replaced is not None:
+                # Locked as asset_delete and renditions_generate lock it: a thumbnail of the old version being
+                # recorded meanwhile is in the list of files to delete, or never committed.
+                current = Asset.objects.select_for_update().filter(pk=replaced.pk).first()
+            if current is not None:
+                asset = _asset_replace(current, fields=fields, tag_names=tag_names if tags else None,
+                                       context=context, asset_folder=asset_folder)
+            else:
+                asset = Asset.objects.create(public_id=public_id, uploaded_by=uploaded_by, context=context or {},
+                                             asset_folder=asset_folder or "", **fields)
+                _tags_attach(asset=asset, names=tag_names, source=AssetTag.SOURCE_MANUAL)
 
             def committed():
                 # The first callback to run on commit (on_create's come after): whatever raises from here on,
@@ -163,6 +181,72 @@ def asset_upload(
             raise UploadError(f"public_id {public_id!r} is already taken.", code="exists") from None
         raise
     return asset
+
+
+def _replace_check(asset: Asset, *, overwrite: bool, user) -> None:
+    if not overwrite:
+        raise UploadError(f"public_id {asset.public_id!r} is already taken.", code="exists")
+    if not asset_can_edit(user=user, asset=asset):
+        if user is not None and assets_visible_to(user).filter(pk=asset.pk).exists():
+            raise PermissionDenied("Only the person who uploaded this image, or staff, can overwrite it.")
+        raise UploadError(f"public_id {asset.public_id!r} is already taken.", code="exists")
+
+
+def _asset_replace(current: Asset, *, fields: dict, tag_names: list[str] | None, context: dict | None,
+                   asset_folder: str | None) -> Asset:
+    """Give a locked asset a new original as a new version; the old files go when the transaction commits."""
+    old_files = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True)]
+    Rendition.objects.filter(asset=current).delete()
+    # Versions are seconds, as Cloudinary's; two uploads within one second still make two versions.
+    fields = {**fields, "version": max(fields["version"], current.version + 1)}
+    for name, value in fields.items():
+        setattr(current, name, value)
+    if context is not None:
+        current.context = context
+    if asset_folder is not None:
+        current.asset_folder = asset_folder
+    current.save()
+    if tag_names is not None:
+        manual_tags_replace(asset=current, names=tag_names)
+    delivered_renditions_purge(current)
+    for name in old_files:
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return current
+
+
+def manual_tags_add(*, asset: Asset, names: list[str]) -> list[str]:
+    """Attach manual tags the asset does not have yet (names cleaned by tag_names_clean; no permission check)."""
+    return _tags_attach(asset=asset, names=names, source=AssetTag.SOURCE_MANUAL)
+
+
+def manual_tags_replace(*, asset: Asset, names: list[str]) -> None:
+    """The manual tags become `names`; add-on tags stay (analysis owns them, and re-analysis replaces them)."""
+    wanted = {name.lower() for name in names}
+    AssetTag.objects.filter(content_object=asset, source=AssetTag.SOURCE_MANUAL).exclude(
+        tag__name__in=[t for t in asset.tags.names() if t.lower() in wanted]).delete()
+    _tags_attach(asset=asset, names=names, source=AssetTag.SOURCE_MANUAL)
+
+
+CONTEXT_KEY_MAX_LENGTH = 100
+CONTEXT_VALUE_MAX_LENGTH = 1000
+CONTEXT_MAX_KEYS = 50
+
+
+def context_clean(context: dict[str, str]) -> dict[str, str]:
+    """Refuse contextual metadata this library cannot keep (ValidationError): too many, too long, or NUL."""
+    if len(context) > CONTEXT_MAX_KEYS:
+        raise ValidationError(f"context holds {len(context)} keys; at most {CONTEXT_MAX_KEYS} are kept.")
+    for key, value in context.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ValidationError("context keys and values must be text.")
+        if not key or len(key) > CONTEXT_KEY_MAX_LENGTH:
+            raise ValidationError(f"context key {key[:30]!r} must be 1 to {CONTEXT_KEY_MAX_LENGTH} characters.")
+        if len(value) > CONTEXT_VALUE_MAX_LENGTH:
+            raise ValidationError(f"context value of {key[:30]!r} is longer than {CONTEXT_VALUE_MAX_LENGTH} "
+                                  "characters.")
+        if "\x00" in key or "\x00" in value:
+            raise ValidationError("context holds a NUL character (\\x00); remove it.")
+    return context
 
 
 def _row_may_be_committed(*, raised_inside: bool, committed: bool, row_exists: Callable[[], bool]) -> bool:
@@ -430,6 +514,9 @@ __all__ = [
     "asset_tag_remove",
     "asset_tags_add",
     "asset_upload",
+    "context_clean",
+    "manual_tags_add",
+    "manual_tags_replace",
     "renditions_generate",
     "renditions_sweep",
     "tag_names_clean",

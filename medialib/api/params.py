@@ -5,14 +5,19 @@ import base64
 import binascii
 import hashlib
 import re
+import secrets
+import string
+from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http.multipartparser import MultiPartParserError
 
+from medialib.models import PUBLIC_ID_MAX_LENGTH
 from medialib.renditions import MAX_EAGER, SERVABLE_FORMATS
 from medialib.selectors import named_transformation
+from medialib.services import context_clean
 from medialib.transformations import Transformation, TransformationError
 from tagging.addons import addons_parse, auto_tagging_parse
 
@@ -21,13 +26,69 @@ from .responses import ApiError
 DATA_URI_RE = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w-]+=[\w.-]+)*;base64,(?P<data>.*)$", re.DOTALL)
 REMOTE_URL_RE = re.compile(r"^(?:https?|ftp|s3|gs):", re.IGNORECASE)
 CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-# Parameters that would change what is stored or delivered; refusing them beats silently doing something else.
-UNSUPPORTED = (
-    "folder", "asset_folder", "public_id_prefix", "use_filename", "use_filename_as_display_name", "format",
-    "transformation", "eager_notification_url", "upload_preset", "notification_url", "callback", "async", "backup",
-    "moderation",
-    "raw_convert", "ocr", "background_removal",
-)
+# Every parameter of the Upload API's upload (the SDKs' cloudinary.utils.upload_params and what they always send):
+# None for those this server implements, else why it refuses them. A name this table does not know is refused
+# too, so that a parameter a new SDK sends is never silently ignored (tests/api/test_upload_api.py walks the SDK's
+# list). The README's "Upload parameters" table says the same for people.
+UPLOAD_PARAMETERS: dict[str, str | None] = {
+    **dict.fromkeys([
+        "file", "api_key", "timestamp", "signature", "public_id", "public_id_prefix", "type", "faces", "use_filename",
+        "unique_filename", "discard_original_filename", "filename_override", "invalidate", "eager", "eager_async",
+        "folder", "asset_folder", "use_asset_folder_as_public_id_prefix", "overwrite", "categorization", "detection",
+        "auto_tagging", "tags", "allowed_formats", "context",
+    ]),
+    "callback": "it redirects a browser form upload to a page; this API answers JSON only",
+    "format": "originals are stored unchanged; ask for another format in the delivery URL (f_ or the extension)",
+    "backup": "this server keeps no backup copies; back up var/ (or the bucket) instead",
+    "image_metadata": "image metadata (EXIF, IPTC) is not returned",
+    "media_metadata": "media metadata is not returned",
+    "exif": "EXIF data is not returned",
+    "colors": "colour analysis is not implemented",
+    "display_name": "there are no display names: the public_id names an image",
+    "use_filename_as_display_name": "there are no display names",
+    "unique_display_name": "there are no display names",
+    "notification_url": "webhooks are not implemented yet (issue 15)",
+    "eager_notification_url": "webhooks are not implemented yet (issue 15)",
+    "eval": "running code sent with an upload is never done",
+    "on_success": "running code sent with an upload is never done",
+    "proxy": "the server never fetches remote files",
+    "moderation": "moderation queues on upload are not implemented; tags are moderated in the admin",
+    "raw_convert": "raw files are not stored",
+    "quality_override": "quality is chosen per delivery URL (q_)",
+    "quality_analysis": "quality analysis is not implemented",
+    "ocr": "OCR is not implemented",
+    "similarity_search": "similarity search is not implemented",
+    "visual_search": "visual search is not implemented",
+    "background_removal": "background removal is not implemented",
+    "upload_preset": "upload presets are not implemented",
+    "phash": "perceptual hashes are not computed",
+    "return_delete_token": "delete tokens (delete_by_token) are not implemented; use destroy",
+    "async": "uploads are processed during the call; analysis runs in the background already",
+    "cinemagraph_analysis": "cinemagraph analysis is not implemented",
+    "accessibility_analysis": "accessibility analysis is not implemented",
+    "auto_chaptering": "videos are not stored",
+    "batch_id": "notifications are not implemented yet (issue 15)",
+    "transformation": "originals are stored unchanged (an incoming transformation would alter them); "
+                      "use eager or a delivery URL",
+    "headers": "custom delivery headers are not implemented",
+    "face_coordinates": "faces come from the aws_rek_face analysis, not from the client",
+    "custom_coordinates": "custom coordinates are not implemented",
+    "regions": "regions are not implemented",
+    "responsive_breakpoints": "responsive breakpoints are not implemented",
+    "access_control": "access is decided by MEDIALIB_DELIVERY_ACCESS and MEDIALIB_VISIBILITY, not per image",
+    "metadata": "structured metadata is not implemented; use context",
+    "auto_transcription": "videos are not stored",
+}
+# Refused only when set: "false" (what an SDK sends for False) asks for nothing this server would not do anyway.
+REFUSED_WHEN_TRUE = frozenset({
+    "backup", "image_metadata", "media_metadata", "exif", "colors", "use_filename_as_display_name",
+    "unique_display_name", "quality_analysis", "phash", "return_delete_token", "async", "cinemagraph_analysis",
+    "accessibility_analysis", "auto_chaptering", "similarity_search", "visual_search",
+})
+# What explicit takes besides what it shares with upload; everything else upload knows is refused on explicit.
+EXPLICIT_IMPLEMENTED = frozenset({"file", "api_key", "timestamp", "signature", "public_id", "type", "invalidate",
+                                  "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags"})
+TRUE_VALUES, FALSE_VALUES = ("1", "true"), ("", "0", "false")
 
 
 def form_params(request) -> dict[str, str | list[str]]:
@@ -69,10 +130,27 @@ def _list(params, name: str) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
-def _unsupported_refuse(params) -> None:
-    given = [name for name in UNSUPPORTED if params.get(name)]
-    if given:
-        raise ApiError(f"This server does not support the parameter(s): {', '.join(given)}.")
+def _flag(params, name: str, default: bool = False) -> bool:
+    value = _text(params, name).lower()
+    if name not in params:
+        return default
+    if value not in TRUE_VALUES + FALSE_VALUES:
+        raise ApiError(f"{name} must be true or false, not {value[:20]!r}.")
+    return value in TRUE_VALUES
+
+
+def _unsupported_refuse(params, implemented=None) -> None:
+    """A 400 naming every parameter given that this server does not implement (for this call), with why."""
+    refused = []
+    for name in params:
+        reason = UPLOAD_PARAMETERS.get(name, "this server does not know it")
+        if implemented is not None and reason is None and name not in implemented:
+            reason = "it is not available on this call"
+        if reason is None or (name in REFUSED_WHEN_TRUE and _text(params, name).lower() in FALSE_VALUES):
+            continue
+        refused.append(f"{name[:40]} ({reason})")
+    if refused:
+        raise ApiError(f"This server does not support the parameter(s): {'; '.join(refused)}.")
     kind = _text(params, "type") or "upload"
     if kind != "upload":
         raise ApiError(f"type {kind!r} is not supported: this server stores every image as type 'upload'.")
@@ -167,31 +245,192 @@ def _whole_file_check(headers) -> None:
         )
 
 
+def context_parse(text: str) -> dict[str, str]:
+    """Cloudinary's context text, `k=v|k2=v2`, with `=` and `|` inside keys and values escaped as `\\=` and `\\|`
+    (cloudinary.utils.encode_context); a key without `=` has an empty value."""
+    context: dict[str, str] = {}
+    pair, escaped, pairs = [], False, []
+    for char in text:
+        if escaped:
+            pair.append(char if char in "=|\\" else "\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            pairs.append(pair)
+            pair = []
+        elif char == "=":
+            pair.append(None)  # an unescaped separator
+        else:
+            pair.append(char)
+    pairs.append(pair)
+    for chars in pairs:
+        if not chars:
+            continue
+        split = chars.index(None) if None in chars else len(chars)
+        key = "".join(c for c in chars[:split] if c is not None).strip()
+        value = "".join("=" if c is None else c for c in chars[split + 1:])
+        if not key:
+            raise ApiError(f"context entry {''.join(c or '=' for c in chars)[:40]!r} has no key.")
+        context[key] = value
+    try:
+        return context_clean(context)
+    except ValidationError as exc:
+        raise ApiError(exc.messages[0]) from None
+
+
+def _folder(params, name: str) -> str:
+    value = _text(params, name).strip("/")
+    if "\x00" in value or len(value) > PUBLIC_ID_MAX_LENGTH:
+        raise ApiError(f"{name} must be at most {PUBLIC_ID_MAX_LENGTH} characters, without NUL.")
+    return value
+
+
+def _filename_public_id(name: str, *, unique: bool) -> str:
+    """Cloudinary's use_filename: the file's name without its extension, made URL-safe, and unless
+    unique_filename=false, `_` and 6 random characters."""
+    stem = re.sub(r"[^A-Za-z0-9_.\-]+", "_", PurePosixPath(name.replace("\\", "/")).stem).lstrip(".-")[:80] or "file"
+    if unique:
+        stem += "_" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(6))
+    return stem
+
+
+def _public_id_compose(params, file_name: str) -> str | None:
+    """public_id (or use_filename's), after its one prefix: folder (fixed folders), public_id_prefix, or the
+    asset_folder (use_asset_folder_as_public_id_prefix). None: the service generates one (no prefix asked)."""
+    public_id = _text(params, "public_id")
+    if not public_id and _flag(params, "use_filename"):
+        public_id = _filename_public_id(_text(params, "filename_override") or file_name,
+                                        unique=_flag(params, "unique_filename", default=True))
+    else:
+        _flag(params, "unique_filename")  # checked; without use_filename it changes nothing, as on Cloudinary
+    prefixes = {name: value for name, value in (
+        ("folder", _folder(params, "folder")), ("public_id_prefix", _folder(params, "public_id_prefix")),
+        ("use_asset_folder_as_public_id_prefix",
+         _folder(params, "asset_folder") if _flag(params, "use_asset_folder_as_public_id_prefix") else ""),
+    ) if value}
+    if _flag(params, "use_asset_folder_as_public_id_prefix") and not _folder(params, "asset_folder"):
+        raise ApiError("use_asset_folder_as_public_id_prefix needs an asset_folder.")
+    if len(prefixes) > 1:
+        raise ApiError(f"Give one of {', '.join(prefixes)}: each prefixes the public_id (folder in fixed folder "
+                       "mode, the others in dynamic folder mode).")
+    if not prefixes:
+        return public_id or None
+    return f"{next(iter(prefixes.values()))}/{public_id or _public_id_random()}"
+
+
+def _public_id_random() -> str:
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(20))
+
+
 def upload_arguments(params, files, headers) -> dict:
-    """Keyword arguments of medialib.services.asset_upload (but `uploaded_by`), and `addons` and `auto_tagging`."""
+    """Keyword arguments of medialib.services.asset_upload (but `uploaded_by`), and `addons`, `auto_tagging`,
+    `eager`, `eager_async` and `faces` for the view."""
     _unsupported_refuse(params)
     _whole_file_check(headers)
     file = upload_file(params, files)
+    allowed_formats = None
+    if "allowed_formats" in params:
+        aliases = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
+        allowed_formats = [aliases.get(f.lower(), f.lower()) for f in _list(params, "allowed_formats")]
+    folder, asset_folder = _folder(params, "folder"), _folder(params, "asset_folder")
     return {
         "file": file,
-        "public_id": _text(params, "public_id") or None,
+        "public_id": _public_id_compose(params, file.name),
         "tags": _list(params, "tags"),
-        "original_filename": _text(params, "filename_override") or file.name,
+        "original_filename": "" if _flag(params, "discard_original_filename")
+        else _text(params, "filename_override") or file.name,
+        # Cloudinary replaces an image whose public_id is given and taken, unless overwrite=false.
+        "overwrite": _flag(params, "overwrite", default=True),
+        "context": context_parse(_text(params, "context")) if "context" in params else None,
+        # In fixed folder mode the folder is where the image shows, as asset_folder is in dynamic folder mode.
+        "asset_folder": (asset_folder or folder) if ("asset_folder" in params or folder) else None,
+        "allowed_formats": allowed_formats,
+        "faces": _flag(params, "faces"),
         **addons_arguments(params),
         **eager_arguments(params),
     }
 
 
 def explicit_arguments(params) -> dict:
-    """`public_id`, and the keyword arguments of tagging.services.analysis.analysis_rerun (but `asset` and `user`)."""
-    _unsupported_refuse(params)
-    if params.get("tags"):
-        # Cloudinary's explicit replaces all tags; this library keeps manual and add-on tags apart, so it does not.
-        raise ApiError("tags cannot be set through explicit on this server; tag images in the library instead.")
+    """`public_id`, `tags` (None: not given; Cloudinary's explicit replaces the manual tags, add-on tags stay), and
+    the keyword arguments of tagging.services.analysis.analysis_rerun (but `asset` and `user`)."""
+    _unsupported_refuse(params, implemented=EXPLICIT_IMPLEMENTED)
     public_id = _text(params, "public_id")
     if not public_id:
         raise ApiError("Missing required parameter - public_id")
-    arguments = {"public_id": public_id, **addons_arguments(params), **eager_arguments(params)}
-    if not arguments["addons"] and not arguments["eager"]:
-        raise ApiError("explicit needs at least one add-on (categorization, detection) or eager transformations.")
+    tags = _list(params, "tags") if "tags" in params else None
+    arguments = {"public_id": public_id, "tags": tags, **addons_arguments(params), **eager_arguments(params)}
+    if not arguments["addons"] and not arguments["eager"] and tags is None:
+        raise ApiError("explicit needs at least one add-on (categorization, detection), eager transformations "
+                       "or tags.")
     return arguments
+
+
+def _public_ids(params) -> list[str]:
+    public_ids = _list(params, "public_ids")
+    if not public_ids:
+        raise ApiError("Missing required parameter - public_ids")
+    return public_ids
+
+
+def _call_refuse(params, allowed: set[str]) -> None:
+    """The tags, context, rename and destroy calls: a 400 naming what they cannot honour."""
+    allowed = allowed | {"api_key", "timestamp", "signature", "type", "invalidate"}
+    given = [name[:40] for name in params if name not in allowed]
+    if given:
+        reasons = {"notification_url": "webhooks are not implemented yet (issue 15)",
+                   "batch_id": "notifications are not implemented yet (issue 15)",
+                   "metadata": "structured metadata is not implemented; use context"}
+        raise ApiError("This server does not support the parameter(s): "
+                       + "; ".join(f"{n} ({reasons.get(n, 'not available on this call')})" for n in given) + ".")
+    kind = _text(params, "type") or "upload"
+    if kind != "upload":
+        raise ApiError(f"type {kind!r} is not supported: this server stores every image as type 'upload'.")
+
+
+def unsigned_notification_refuse(params) -> None:
+    """The SDKs send notification_url and batch_id with tags and context unsigned: refused before the signature is
+    checked, which would otherwise call them a bad signature."""
+    given = [name for name in ("notification_url", "batch_id") if params.get(name)]
+    if given:
+        raise ApiError(f"This server does not support the parameter(s): {', '.join(given)} "
+                       "(notifications are not implemented yet, issue 15).")
+
+
+def tags_arguments(params) -> dict:
+    """`command`, `tags` and `public_ids` of a tags call (add_tag, remove_tag, replace_tag, remove_all_tags)."""
+    _call_refuse(params, {"tag", "public_ids", "command"})
+    command = _text(params, "command")
+    if command == "set_exclusive":
+        raise ApiError("command 'set_exclusive' (add_tag(exclusive=True)) is not supported: it would take the tag "
+                       "off every other image, other people's too. Use remove_tag on the images to leave out.")
+    return {"command": command, "tags": _list(params, "tag"), "public_ids": _public_ids(params)}
+
+
+def context_arguments(params) -> dict:
+    """`command`, `context` and `public_ids` of a context call (uploader.add_context, remove_all_context)."""
+    _call_refuse(params, {"context", "public_ids", "command"})
+    command = _text(params, "command")
+    context = context_parse(_text(params, "context")) if command == "add" else None
+    return {"command": command, "context": context, "public_ids": _public_ids(params)}
+
+
+def rename_arguments(params) -> dict:
+    # `context` asks for the context in the answer, where it always is.
+    _call_refuse(params, {"from_public_id", "to_public_id", "overwrite", "to_type", "context"})
+    to_type = _text(params, "to_type") or "upload"
+    if to_type != "upload":
+        raise ApiError(f"to_type {to_type!r} is not supported: this server stores every image as type 'upload'.")
+    from_public_id, to_public_id = _text(params, "from_public_id"), _text(params, "to_public_id")
+    if not from_public_id or not to_public_id:
+        raise ApiError(f"Missing required parameter - {'from_public_id' if not from_public_id else 'to_public_id'}")
+    return {"from_public_id": from_public_id, "to_public_id": to_public_id, "overwrite": _flag(params, "overwrite")}
+
+
+def destroy_arguments(params) -> dict:
+    _call_refuse(params, {"public_id"})
+    public_id = _text(params, "public_id")
+    if not public_id:
+        raise ApiError("Missing required parameter - public_id")
+    return {"public_id": public_id}

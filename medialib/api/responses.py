@@ -77,17 +77,22 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
         "secure_url": secure_url,
         "original_filename": PurePosixPath(asset.original_filename).stem or "file",
     }
+    if asset.context:
+        data["context"] = {"custom": dict(asset.context)}  # as Cloudinary nests it
+    if asset.asset_folder:
+        data["asset_folder"] = asset.asset_folder
     if info:
         data["info"] = info
     return data
 
 
 def resource_response(asset: Asset, *, request, secret: str, addons: list[str] | None = None, with_data: bool = True,
-                      eager: list[dict] | None = None):
+                      eager: list[dict] | None = None, extra: dict | None = None):
     """`addons` limits `info` to those add-ons (what an upload or explicit call asked for); None shows them all.
-    `eager`: the eager renditions' entries, when the call asked for some."""
+    `eager`: the eager renditions' entries, when the call asked for some; `extra`: keys of this call's answer."""
     info = asset_info(asset, with_data=with_data, addons=addons) if addons is None or addons else None
     data = resource_data(asset, request=request, secret=secret, info=info)
     if eager:
         data["eager"] = eager
+    data.update(extra or {})
     return api_response(data)

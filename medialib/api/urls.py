@@ -1,13 +1,17 @@
 """Routes of the Cloudinary-compatible API, as the SDKs build them: /v1_1/<cloud>/<resource_type>/<action>."""
 from django.urls import path, re_path
 
-from . import views
+from . import upload_views, views
 
 app_name = "medialib_api"
 
 urlpatterns = [
     path("v1_1/<str:cloud>/image/upload", views.image_upload, name="image_upload"),
     path("v1_1/<str:cloud>/image/explicit", views.image_explicit, name="image_explicit"),
+    path("v1_1/<str:cloud>/image/tags", upload_views.image_tags, name="image_tags"),
+    path("v1_1/<str:cloud>/image/context", upload_views.image_context, name="image_context"),
+    path("v1_1/<str:cloud>/image/rename", upload_views.image_rename, name="image_rename"),
+    path("v1_1/<str:cloud>/image/destroy", upload_views.image_destroy, name="image_destroy"),
     # public_ids may hold slashes (folders).
     path("v1_1/<str:cloud>/resources/image/upload/<path:public_id>", views.resource, name="resource"),
     re_path(r"^v1_1/[^/]+/(?P<resource_type>raw|video|auto)/", views.resource_type_unsupported),

@@ -10,12 +10,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.views.decorators.csrf import csrf_exempt
 
 from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
+from medialib.asset_edits import assets_tags_command
 from medialib.models import Asset, DeliveredRendition
 from medialib.renditions import SERVABLE_FORMATS, eager_renditions_make, eager_renditions_queue
 from medialib.selectors import asset_can_edit, assets_visible_to
 from medialib.services import UploadError, asset_upload
 from medialib.transformations import TransformationError
 from tagging.addons import AddonError
+from tagging.selectors import face_boxes
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
 
 from . import auth, params
@@ -30,8 +32,7 @@ def _error_for(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, UploadError) and exc.code == "exists":
-        # Cloudinary would overwrite; this library never replaces an image behind its users' backs, so the
-        # SDK raises AlreadyExists (409) and the client picks another public_id.
+        # A public_id taken by an image the caller may not replace (or rename onto): the SDK raises AlreadyExists.
         return ApiError(exc.messages[0], 409)
     if isinstance(exc, ValidationError):
         return ApiError(" ".join(exc.messages), 400)
@@ -83,17 +84,32 @@ def image_upload(request):
     arguments = params.upload_arguments(form, request.FILES, request.headers)
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
+    faces = arguments.pop("faces")
+    found = {"existing": False}
 
     def upload() -> str:
-        on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging)
-        return asset_upload(uploaded_by=key.user, on_create=on_create, **arguments).public_id
+        on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging, replacing=arguments["overwrite"])
+        try:
+            return asset_upload(uploaded_by=key.user, on_create=on_create, **arguments).public_id
+        except UploadError as exc:
+            # overwrite=false: Cloudinary answers with the image already there (if the caller may see it).
+            if exc.code == "exists" and not arguments["overwrite"] and arguments["public_id"] and \
+                    assets_visible_to(key.user).filter(public_id=arguments["public_id"]).exists():
+                found["existing"] = True
+                return arguments["public_id"]
+            raise
 
     # The same signed request again (a replay, a client's retry) answers with the first upload, not a copy.
     public_id, _ = signed_write_once(key=key, action="upload", signature=form["signature"],
                                      content_sha256=params.file_sha256(arguments["file"]), write=upload)
     asset = _asset(public_id, key.user)
+    extra = {"existing": True} if found["existing"] else {}
+    if faces:
+        # What this library knows; a new file has none yet (its analysis runs after the answer).
+        extra["faces"] = [list(box) for box in face_boxes(asset)] if found["existing"] else []
     return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=False,
-                             eager=_eager(asset, eager, eager_async, request=request))
+                             eager=[] if found["existing"] else _eager(asset, eager, eager_async, request=request),
+                             extra=extra)
 
 
 @api_endpoint("POST")
@@ -103,10 +119,14 @@ def image_explicit(request):
     asset = _asset(arguments.pop("public_id"), key.user)
 
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
+    tags = arguments.pop("tags")
     if not asset_can_edit(user=key.user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can run explicit on it.")
 
     def rerun() -> str:
+        if tags is not None:  # Cloudinary's explicit replaces the tags: here the manual ones, add-on tags stay
+            assets_tags_command(public_ids=[asset.public_id], command="replace" if tags else "remove_all",
+                                tags=tags, user=key.user)
         if arguments["addons"]:
             analysis_rerun(asset=asset, user=key.user, **arguments)  # only the owner or staff may (PermissionDenied)
         return asset.public_id

@@ -230,10 +230,21 @@ def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | Non
     return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
 
 
-def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None) -> Callable[[Asset], object] | None:
+def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None,
+                       replacing: bool = False) -> Callable[[Asset], object] | None:
     """The hook an upload runs inside its transaction (medialib.services.asset_upload's `on_create`) to ask for
-    these add-ons; None when none is asked for."""
+    these add-ons; None when none is asked for. `replacing`: the upload may overwrite an image, whose earlier
+    analyses describe the old file: the add-ons it had are asked for again too, with their own thresholds."""
     addons = list(addons)
-    if not addons:
+    if not addons and not replacing:
         return None
-    return lambda asset: analysis_request(asset=asset, addons=addons, auto_tagging=auto_tagging)
+
+    def request(asset: Asset) -> None:
+        if addons:
+            analysis_request(asset=asset, addons=addons, auto_tagging=auto_tagging)
+        if replacing:
+            earlier = AnalysisResult.objects.filter(asset=asset).exclude(addon__in=addons)
+            for addon, threshold in earlier.values_list("addon", "auto_tagging"):
+                analysis_request(asset=asset, addons=[addon], auto_tagging=threshold)
+
+    return request

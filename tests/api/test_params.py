@@ -9,7 +9,9 @@ from tagging.addons import AddonError
 from tests.fuzz import FUZZ, text
 
 NAMES = ["file", "public_id", "tags", "filename_override", "categorization", "detection", "auto_tagging", "type",
-         "folder", "api_key", "timestamp", "signature", "eager", "eager_async"]
+         "folder", "api_key", "timestamp", "signature", "eager", "eager_async", "use_filename", "unique_filename",
+         "public_id_prefix", "asset_folder", "use_asset_folder_as_public_id_prefix", "context", "overwrite",
+         "allowed_formats", "faces", "exif", "discard_original_filename"]
 values = st.one_of(text, st.lists(text, max_size=3), st.sampled_from(
     ["aws_rek_tagging", "aws_rek_face", "aws_rek_tagging,aws_rek_face", "0.5", "data:image/png;base64,iVBO",
      "data:;base64,", "https://example.com/x.jpg", "upload", "c_fill,w_100/jpg|w_2/", "true", "t_x", "w_1/bmp"]))
@@ -28,7 +30,7 @@ def test_upload_arguments_are_arguments_or_a_refusal(fields, with_file, headers)
         assert str(exc)
         return
     assert set(arguments) == {"file", "public_id", "tags", "original_filename", "addons", "auto_tagging", "eager",
-                              "eager_async"}
+                              "eager_async", "overwrite", "context", "asset_folder", "allowed_formats", "faces"}
 
 
 @FUZZ

@@ -51,13 +51,15 @@ def test_another_file_under_the_same_signature_is_another_upload(api_client, api
 
 
 @pytest.mark.django_db
-def test_a_failed_upload_can_be_sent_again(api_client, api_key, user):
+def test_a_failed_upload_can_be_sent_again(api_client, api_key, user, other_user):
     from medialib import services as media_services
 
-    taken = media_services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=user, public_id="dog")
+    # Someone else's image: this key may not overwrite it.
+    taken = media_services.asset_upload(file=upload_file(images.jpeg(), "x.jpg"), uploaded_by=other_user,
+                                        public_id="dog")
     data = images.jpeg(80, 40)
     fields = _fields(api_key, data, public_id="dog")
-    assert api_client.post(api_url("upload"), fields).status_code == 409
+    assert api_client.post(api_url("upload"), fields).status_code == 403
     assert not SignedRequest.objects.exists()  # the failure let go of its claim
     taken.delete()
     assert api_client.post(api_url("upload"), _replay(fields, data)).status_code == 200

@@ -99,7 +99,8 @@ def test_upload_large_works_in_one_part_and_is_refused_in_several(cloudinary_sdk
     assert list(Asset.objects.values_list("public_id", flat=True)) == ["one-part"]
 
 
-def test_refusals_raise_the_sdks_exceptions(cloudinary_sdk, live_server, key, user, red_photo, media_root, monkeypatch):
+def test_refusals_raise_the_sdks_exceptions(cloudinary_sdk, live_server, key, user, other_user, red_photo, media_root,
+                                           monkeypatch, settings):
     cloudinary_sdk(key, api_secret="not-the-secret")
     with pytest.raises(exceptions.AuthorizationRequired, match="Invalid Signature"):
         cloudinary.uploader.upload(str(red_photo))
@@ -133,11 +134,13 @@ def test_refusals_raise_the_sdks_exceptions(cloudinary_sdk, live_server, key, us
         cloudinary.uploader.upload(str(red_photo), cloud_name="elsewhere")
     assert not Asset.objects.exists() and stored_files(media_root) == []
 
-    cloudinary.uploader.upload(str(red_photo), public_id="taken")
-    # Another request for the taken public_id (the same one again, within its second, is a replay that answers
-    # with the first upload: test_replays.py).
-    with pytest.raises(exceptions.AlreadyExists, match="already taken"):
-        cloudinary.uploader.upload(str(red_photo), public_id="taken", tags=["again"])
+    # Someone else's public_id, which this key's user may not see (private): taken, whatever overwrite says.
+    with monkeypatch.context() as patched:
+        patched.setattr(settings, "MEDIALIB_VISIBILITY", "private")
+        Asset.objects.create(public_id="taken", file="x.jpg", format="jpg", width=1, height=1, bytes=1, sha256="0",
+                             version=1, uploaded_by=other_user)
+        with pytest.raises(exceptions.AlreadyExists, match="already taken"):
+            cloudinary.uploader.upload(str(red_photo), public_id="taken", tags=["again"])
 
     key.is_active = False
     key.save()

@@ -171,7 +171,9 @@ def test_an_unknown_add_on_is_refused(api_client, api_key, media_root):
         ({"auto_tagging": "0.5"}, "auto_tagging needs an add-on"),
         ({"public_id": "../etc/passwd"}, "is not valid"),
         ({"transformation": "w_100"}, "does not support the parameter(s): transformation"),
-        ({"folder": "trips"}, "does not support the parameter(s): folder"),
+        ({"display_name": "Trips"}, "does not support the parameter(s): display_name (there are no display names"),
+        ({"exif": "true"}, "exif (EXIF data is not returned)"),
+        ({"no_such_parameter": "1"}, "no_such_parameter (this server does not know it)"),
         ({"type": "private"}, "type 'private' is not supported"),
     ],
 )
@@ -180,11 +182,14 @@ def test_parameters_this_server_cannot_honour_are_refused(api_client, api_key, m
     _nothing_stored(media_root)
 
 
-def test_a_public_id_that_is_taken_is_a_conflict(api_client, api_key, user):
-    media_services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=user, public_id="dog")
-    response = _upload(api_client, api_key, public_id="dog")
-    assert _error(response, 409) == "public_id 'dog' is already taken."
-    assert Asset.objects.count() == 1
+def test_a_public_id_taken_by_someone_else_is_a_conflict_or_forbidden(api_client, api_key, other_user, settings):
+    theirs = media_services.asset_upload(file=upload_file(images.jpeg()), uploaded_by=other_user, public_id="dog")
+    # They can see it (shared): not theirs to overwrite.
+    assert "can overwrite it" in _error(_upload(api_client, api_key, public_id="dog"), 403)
+    # They cannot (private): it is just taken, as by nobody they know.
+    settings.MEDIALIB_VISIBILITY = "private"
+    assert _error(_upload(api_client, api_key, public_id="dog"), 409) == "public_id 'dog' is already taken."
+    assert list(Asset.objects.values_list("pk", "version", "sha256")) == [(theirs.pk, theirs.version, theirs.sha256)]
 
 
 def test_a_parameter_sent_twice_is_refused(api_client, api_key, media_root):
@@ -341,9 +346,9 @@ def test_explicit_on_someone_elses_image_is_not_allowed(api_client, asset, other
     assert response.status_code == 200, response.content
 
 
-def test_explicit_refuses_tags_and_unknown_add_ons(api_client, api_key, asset):
-    assert "tags cannot be set through explicit" in _error(
-        _explicit(api_client, api_key, public_id="trips/red", tags="x"), 400
+def test_explicit_refuses_what_it_cannot_do_and_unknown_add_ons(api_client, api_key, asset):
+    assert "overwrite (it is not available on this call)" in _error(
+        _explicit(api_client, api_key, public_id="trips/red", overwrite="1", categorization="aws_rek_tagging"), 400
     )
     assert "unknown add-on" in _error(_explicit(api_client, api_key, public_id="trips/red", detection="nope"), 400)
     assert not AnalysisResult.objects.exists()

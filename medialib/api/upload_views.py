@@ -1,0 +1,64 @@
+"""The Upload API calls that change existing images: tags, context, rename and destroy, signed as the SDKs sign."""
+from __future__ import annotations
+
+from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command
+from medialib.models import Asset
+from medialib.selectors import assets_visible_to
+from medialib.services import asset_delete
+
+from . import auth, params
+from .params import form_params
+from .responses import api_response, resource_response
+from .services import signed_write_once
+from .views import api_endpoint
+
+
+def _visible(public_id: str, user) -> Asset | None:
+    # No public_id holds NUL (validate_public_id), and PostgreSQL refuses to compare text holding one.
+    return assets_visible_to(user).filter(public_id=public_id).first() if "\x00" not in public_id else None
+
+
+@api_endpoint("POST")
+def image_tags(request):
+    params.unsigned_notification_refuse(form_params(request))
+    key, form = auth.signed_request_authenticate(request)
+    changed = assets_tags_command(**params.tags_arguments(form), user=key.user)
+    return api_response({"public_ids": changed})
+
+
+@api_endpoint("POST")
+def image_context(request):
+    params.unsigned_notification_refuse(form_params(request))
+    key, form = auth.signed_request_authenticate(request)
+    changed = assets_context_command(**params.context_arguments(form), user=key.user)
+    return api_response({"public_ids": changed})
+
+
+@api_endpoint("POST")
+def image_rename(request):
+    key, form = auth.signed_request_authenticate(request)
+    arguments = params.rename_arguments(form)
+
+    def rename() -> str:
+        asset = _visible(arguments["from_public_id"], key.user)
+        if asset is None:
+            raise Asset.DoesNotExist(f"Resource not found - {arguments['from_public_id'][:255]}")
+        return asset_rename(asset=asset, to_public_id=arguments["to_public_id"], user=key.user,
+                            overwrite=arguments["overwrite"]).public_id
+
+    # A replay answers with the renamed image rather than "not found" for the name it no longer has.
+    public_id, _ = signed_write_once(key=key, action="rename", signature=form["signature"], write=rename)
+    asset = _visible(public_id, key.user)
+    if asset is None:
+        raise Asset.DoesNotExist(f"Resource not found - {public_id}")
+    return resource_response(asset, request=request, secret=key.secret, addons=[])
+
+
+@api_endpoint("POST")
+def image_destroy(request):
+    key, form = auth.signed_request_authenticate(request)
+    asset = _visible(params.destroy_arguments(form)["public_id"], key.user)
+    if asset is None:
+        return api_response({"result": "not found"})  # Cloudinary's answer, with 200
+    asset_delete(asset=asset, user=key.user)  # only the owner or staff (PermissionDenied: 403)
+    return api_response({"result": "ok"})
