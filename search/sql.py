@@ -88,6 +88,22 @@ class Created:
 
 
 @dataclass(frozen=True)
+class AssetColumn:
+    """A condition on the asset's own row (the Search API's fields): `column` one of ASSET_COLUMNS, `op` one of
+    = < <= > >= (compared), prefix, folder (a prefix ending in / with no further /), filename (the last part of the
+    public_id), exists (a context key); `key` the context key."""
+
+    column: str
+    op: str
+    value: object
+    key: str | None = None
+
+
+# The columns AssetColumn may name, as the SQL writes them ("aspect_ratio" is computed from width and height).
+ASSET_COLUMNS = ("public_id", "asset_folder", "format", "bytes", "width", "height", "aspect_ratio", "context")
+
+
+@dataclass(frozen=True)
 class Everything:
     pass
 
@@ -245,6 +261,8 @@ class Compiler:
             return self._capped("source", (node.source,), unknown_above_cap or self.sampled)
         if isinstance(node, Nothing):
             return 0
+        if isinstance(node, AssetColumn) and node.column == "public_id" and node.op == "=":
+            return 1  # the unique index
         if isinstance(node, q.Or):
             return sum(self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children)
         if isinstance(node, q.And):
@@ -333,6 +351,9 @@ class Compiler:
             return self._asset_stream(None, preds, _intersect(created, node), cursor, newer, limit, ordered)
         if isinstance(node, AnyTagWhere) and self.estimate(node) < INFINITE:
             return self._source_stream(node, preds, created, cursor, newer, limit, ordered)
+        if isinstance(node, AssetColumn):
+            # A condition on the asset row itself, walked newest first (or, for a public_id, found by its index).
+            return self._asset_stream(None, (node, *preds), created, cursor, newer, limit, ordered)
         # NOT, other AnyTagWhere: walk every asset and check.
         return self._asset_stream(None, (*preds, node), created, cursor, newer, limit, ordered)
 
@@ -430,12 +451,17 @@ class Compiler:
             where.append(f"{bucket_sql(id_col)} < %s")
             params.append(self.sample_buckets)
         for pred in preds:
-            sql, pred_params = self.predicate(pred, id_col)
+            if isinstance(pred, AssetColumn) and not ids_only:
+                sql, pred_params = self.column_condition(pred, a)  # on the row walked, not a probe of it
+            else:
+                sql, pred_params = self.predicate(pred, id_col)
             where.append(sql)
             params += pred_params
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         if ids_only:
             sql = f"SELECT DISTINCT {id_col} AS id, NULL AS created_at FROM {source}{condition}"
+            if limit is not None:  # count(cap=...): the limit's parameter is appended below
+                sql += " LIMIT %s"
         elif fenced:
             fence = " OFFSET 0" if self.vendor == "postgresql" else ""
             inner = f"SELECT DISTINCT {a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
@@ -533,6 +559,10 @@ class Compiler:
                         f" AND {p}.status IN ({_placeholders(values)}){fence})", values)
             return (f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {p}.id = {id_col}"
                     f" AND {p}.uploaded_by_id IN ({_placeholders(values)}){fence})", values)
+        if isinstance(node, AssetColumn):
+            p = self.alias("p")
+            sql, params = self.column_condition(node, p)
+            return f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {p}.id = {id_col} AND {sql}{fence})", params
         if isinstance(node, Created):
             p = self.alias("p")
             where, params = [f"{p}.id = {id_col}"], []
@@ -544,6 +574,43 @@ class Compiler:
                 params.append(_db_datetime(node.end))
             return f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {' AND '.join(where)}{fence})", params
         raise TypeError(f"Cannot compile {node!r}")
+
+    def column_condition(self, node: AssetColumn, alias: str) -> tuple[str, list]:
+        """An AssetColumn as a condition on the asset row `alias`. Column names come from ASSET_COLUMNS only;
+        every value is a parameter."""
+        if node.column not in ASSET_COLUMNS:
+            raise TypeError(f"Not an asset column: {node.column!r}")
+        sqlite = self.vendor == "sqlite"
+        if node.column == "context":
+            if sqlite:
+                column, key = f"json_extract({alias}.context, %s)", [f'$."{node.key}"']
+            else:
+                column, key = f"({alias}.context ->> CAST(%s AS TEXT))", [node.key]
+        else:
+            column, key = f"{alias}.{node.column}", []
+        op, value = node.op, node.value
+        if node.column == "aspect_ratio":  # width / height op w / h, multiplied out (heights are positive)
+            width, height = value
+            return f"{alias}.width * %s {op} {alias}.height * %s", [float(height), float(width)]
+        if op in ("=", "<", "<=", ">", ">="):
+            return f"{column} {op} %s", [*key, value]
+        if op == "exists":
+            return f"{column} IS NOT NULL", key
+        # substr, not LIKE: exact case and no wildcards inside the value, on both databases.
+        length = len(value)
+        if op == "prefix":
+            if not value:
+                return f"{column} IS NOT NULL", key
+            return f"substr({column}, 1, CAST(%s AS INTEGER)) = %s", [*key, length, value]
+        find = "instr" if sqlite else "strpos"
+        if op == "folder":  # value "" is the root, else "a/b/"
+            return (f"substr({column}, 1, CAST(%s AS INTEGER)) = %s"
+                    f" AND {find}(substr({column}, CAST(%s AS INTEGER)), '/') = 0",
+                    [length, value, length + 1])
+        if op == "filename":
+            tail = f"substr({column}, -%s)" if sqlite else f"right({column}, CAST(%s AS INTEGER))"
+            return f"({column} = %s OR {tail} = %s)", [value, length + 1, "/" + value]
+        raise TypeError(f"Not a column operator: {op!r}")
 
     # Whole statements.
 
@@ -662,3 +729,71 @@ def cooccurrence_rebuild(*, min_uses: int, per_tag: int, computed_at: datetime) 
             [_db_datetime(computed_at), min_uses, per_tag],
         )
         return cursor.rowcount
+
+
+# --- The Search API's other orders and its aggregations (search.selectors.expression_search).
+
+def sorted_page(compiler: Compiler, node, *, keys: list[tuple[str, str]], after: list | None,
+                limit: int) -> list[tuple]:
+    """A page of the query's assets in another order than created_at alone: keys are (column, "asc"|"desc")
+    with the id appended as the last key (in the last key's direction), and `after` the keyset values (keys then
+    id) of the last asset shown. Returns rows of (id, *key values)."""
+    if isinstance(node, Nothing):
+        return []
+    a = compiler.alias("a")
+    for column, _ in keys:
+        if column not in ("created_at", *ASSET_COLUMNS) or column in ("aspect_ratio", "context"):
+            raise TypeError(f"Not a sort column: {column!r}")
+    keys = [*keys, ("id", keys[-1][1])]
+    where, params = [], []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        # Unfenced: the planner may walk the order's index and probe the set, or read the set and sort it.
+        where.append(f"{a}.id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})")
+        params += part.params
+    if after is not None:
+        branches = []
+        for index, (column, direction) in enumerate(keys):
+            terms = [f"{a}.{c} = %s" for c, _ in keys[:index]]
+            terms.append(f"{a}.{column} {'>' if direction == 'asc' else '<'} %s")
+            branches.append("(" + " AND ".join(terms) + ")")
+            params += [_keyset_param(c, v) for (c, _), v in zip(keys[:index + 1], after)]
+        where.append("(" + " OR ".join(branches) + ")")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    order = ", ".join(f"{a}.{column} {direction.upper()}" for column, direction in keys)
+    columns = ", ".join(f"{a}.{column}" for column, _ in keys[:-1])
+    rows = fetch(f"SELECT {a}.id, {columns} FROM {ASSET} {a}{condition} ORDER BY {order} LIMIT %s",
+                 [*params, limit])
+    return [(row[0], *(to_datetime(v) if c == "created_at" else v for (c, _), v in zip(keys, row[1:])))
+            for row in rows]
+
+
+def _keyset_param(column: str, value):
+    return _db_datetime(value) if column == "created_at" else value
+
+
+def aggregate_formats(compiler: Compiler, node) -> list[tuple[str, int]]:
+    """(format, how many matches) for every format among the query's assets."""
+    if isinstance(node, Nothing):
+        return []
+    a = compiler.alias("a")
+    where, params = "", []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        where, params = f" WHERE {a}.id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})", part.params
+    return fetch(f"SELECT {a}.format, count(*) FROM {ASSET} {a}{where} GROUP BY {a}.format"
+                 f" ORDER BY count(*) DESC, {a}.format", params)
+
+
+def aggregate_tags(compiler: Compiler, node, *, limit: int) -> list[tuple[str, int]]:
+    """The query's assets' `limit` most common tags, with how many of them have each."""
+    if isinstance(node, Nothing):
+        return []
+    t, where, params = compiler.alias("t"), "", []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        where, params = f" WHERE {t}.content_object_id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})", \
+            part.params
+    return fetch(f"SELECT g.name, n FROM (SELECT {t}.tag_id, count(*) AS n FROM {ASSET_TAG} {t}{where}"
+                 f" GROUP BY {t}.tag_id ORDER BY n DESC, {t}.tag_id LIMIT %s) c JOIN {TAG} g ON g.id = c.tag_id"
+                 f" ORDER BY n DESC, g.name", [*params, limit])

@@ -1,13 +1,14 @@
 """Routes of the Cloudinary-compatible API, as the SDKs build them: /v1_1/<cloud>/<resource_type>/<action>."""
 from django.urls import path, re_path
 
-from . import views
+from . import search_views, views
 
 app_name = "medialib_api"
 
 urlpatterns = [
     path("v1_1/<str:cloud>/image/upload", views.image_upload, name="image_upload"),
     path("v1_1/<str:cloud>/image/explicit", views.image_explicit, name="image_explicit"),
+    path("v1_1/<str:cloud>/resources/search", search_views.resources_search, name="resources_search"),
     # public_ids may hold slashes (folders).
     path("v1_1/<str:cloud>/resources/image/upload/<path:public_id>", views.resource, name="resource"),
     re_path(r"^v1_1/[^/]+/(?P<resource_type>raw|video|auto)/", views.resource_type_unsupported),
