@@ -596,17 +596,21 @@ class Compiler:
             return f"{column} {op} %s", [*key, value]
         if op == "exists":
             return f"{column} IS NOT NULL", key
-        # substr, not LIKE: exact case and no wildcards inside the value, on both databases.
         length = len(value)
+        # PostgreSQL: LIKE with the prefix, which the column's varchar_pattern_ops index (Django makes one beside
+        # every unique or indexed CharField) answers. SQLite: substr, since its LIKE ignores case.
+        prefix_sql, prefix_params = (f"substr({column}, 1, CAST(%s AS INTEGER)) = %s", [*key, length, value]) \
+            if sqlite or key else (f"{column} LIKE %s ESCAPE '\\'", [_like_prefix(value)])
         if op == "prefix":
             if not value:
                 return f"{column} IS NOT NULL", key
-            return f"substr({column}, 1, CAST(%s AS INTEGER)) = %s", [*key, length, value]
+            return prefix_sql, prefix_params
         find = "instr" if sqlite else "strpos"
         if op == "folder":  # value "" is the root, else "a/b/"
-            return (f"substr({column}, 1, CAST(%s AS INTEGER)) = %s"
-                    f" AND {find}(substr({column}, CAST(%s AS INTEGER)), '/') = 0",
-                    [length, value, length + 1])
+            if not value:
+                return f"{find}({column}, '/') = 0", []
+            return (f"{prefix_sql} AND {find}(substr({column}, CAST(%s AS INTEGER)), '/') = 0",
+                    [*prefix_params, length + 1])
         if op == "filename":
             tail = f"substr({column}, -%s)" if sqlite else f"right({column}, CAST(%s AS INTEGER))"
             return f"({column} = %s OR {tail} = %s)", [value, length + 1, "/" + value]
@@ -751,7 +755,14 @@ def sorted_page(compiler: Compiler, node, *, keys: list[tuple[str, str]], after:
         # Unfenced: the planner may walk the order's index and probe the set, or read the set and sort it.
         where.append(f"{a}.id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})")
         params += part.params
-    if after is not None:
+    if after is not None and len({direction for _, direction in keys}) == 1:
+        # One direction: a row comparison, which the first column's index bounds.
+        sign = ">" if keys[0][1] == "asc" else "<"
+        where.append(f"({', '.join(f'{a}.{c}' for c, _ in keys)}) {sign} ({', '.join(['%s'] * len(keys))})")
+        params += [_keyset_param(c, v) for (c, _), v in zip(keys, after)]
+        where.append(f"{a}.{keys[0][0]} {sign}= %s")
+        params.append(_keyset_param(keys[0][0], after[0]))
+    elif after is not None:
         branches = []
         for index, (column, direction) in enumerate(keys):
             terms = [f"{a}.{c} = %s" for c, _ in keys[:index]]

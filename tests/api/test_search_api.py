@@ -267,6 +267,22 @@ def test_a_malformed_expression_says_where(client, library, key):
     assert "(at character 26)" in message
 
 
+def test_prefixes_are_literal_text_whatever_they_hold(client, library, key, users):
+    """LIKE's wildcards (on PostgreSQL) and case (SQLite's LIKE ignores it) in a prefix are plain characters."""
+    from medialib.models import Asset
+
+    for public_id in ("odd_1/x", "oddX1/y", "Odd_1/z", "100%/a", "1000/b"):
+        Asset.objects.create(public_id=public_id, file="test/x.jpg", format="jpg", width=1, height=1, bytes=1,
+                             sha256="e" * 64, version=1, uploaded_by=users["alice"], asset_folder=public_id[:-2])
+    found = lambda expression: sorted(r["public_id"] for r in search(client, key, expression=expression).json()[
+        "resources"])  # noqa: E731
+    assert found("public_id:odd_*") == ["odd_1/x"]
+    assert found("folder:odd_1") == ["odd_1/x"]
+    assert found(r"public_id:100%*") == ["100%/a"]
+    assert found("asset_folder:100%/*") == ["100%/a"]
+    assert found("folder:ODD_1") == []
+
+
 def test_a_tag_prefix_matching_too_many_tags_is_refused(client, library, key):
     from medialib.models import Tag
 
