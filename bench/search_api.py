@@ -63,7 +63,8 @@ def work(total: int) -> dict:
     months = [(middle + django.utils.timezone.timedelta(days=31 * i)) for i in (-2, 0, 2)]
     runs = Asset.objects.filter(public_id__startswith="seed/").values_list("public_id", flat=True)[:1]
     run = runs[0].split("/")[1] if runs else "1"
-    prefixes = [f"seed/{run}/{n}" for n in (12, 345, 6789, 5, 77)]
+    # 11,111, 1,111, 111 and 111,111 public_ids at a million (seed/<run>/<n>: n from 1 up, in upload order)
+    prefixes = [f"seed/{run}/{n}" for n in (12, 345, 6789, 5)]
     pairs = list(zip(common, common[1:] + common[:1]))
     return {
         "tag": [({"expression": f"tags={quoted(t)}"}, q.quote(t), 1) for t in common],
@@ -92,7 +93,7 @@ def basic(key) -> dict:
 
 
 def post(client, key, params) -> dict:
-    response = client.post(URL, json.dumps(params), content_type="application/json", **basic(key))
+    response = client.post(URL, json.dumps(params), content_type="application/json", secure=True, **basic(key))
     assert response.status_code == 200, (params, response.content[:300])
     return response.json()
 
@@ -189,8 +190,15 @@ def main():
             with connection.execute_wrapper(timer):
                 data = post(client, key, body)
             elapsed = time.perf_counter() - started
-            api_seconds = timed(*api_statement)
-            page_seconds = timed(*page_statement) if page_statement else None
+            # After the request, Django has closed its connection (CONN_MAX_AGE=0, as in the default settings): a
+            # first statement on the new one pays for cold catalog caches, so an untimed one goes first, and the
+            # two statements take turns at going first.
+            timed("SELECT 1 FROM medialib_asset LIMIT 1", [])
+            if run % 2 and page_statement:
+                page_seconds, api_seconds = timed(*page_statement), timed(*api_statement)
+            else:
+                api_seconds = timed(*api_statement)
+                page_seconds = timed(*page_statement) if page_statement else None
             if run >= len(prepared):
                 server.append(elapsed)
                 db.append(timer.total)

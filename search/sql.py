@@ -263,6 +263,8 @@ class Compiler:
             return 0
         if isinstance(node, AssetColumn) and node.column == "public_id" and node.op == "=":
             return 1  # the unique index
+        if isinstance(node, AssetColumn) and node.column == "public_id" and node.op in ("prefix", "folder"):
+            return self.estimate_prefix(node)
         if isinstance(node, q.Or):
             return sum(self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children)
         if isinstance(node, q.And):
@@ -295,6 +297,20 @@ class Compiler:
         found = fetch(f"SELECT count(*) FROM (SELECT 1 FROM {table}{condition} LIMIT %s) s",
                       [*params, *bound_params, cap + 1])[0][0]
         return found if found <= cap else INFINITE
+
+    def estimate_prefix(self, node: AssetColumn) -> float:
+        """How many public_ids start with the prefix, counted on its index up to ten times estimate_cap (then
+        INFINITE). Up to there its assets are collected and sorted (prefix_fenced); beyond, the walk newest first
+        that checks each asset is cheaper when they are spread in time (and dear when they came in one burst)."""
+        key = ("prefix", node.op, node.value)
+        if key not in self._estimates:
+            a = self.alias("a")
+            condition, params = self.column_condition(AssetColumn("public_id", "prefix", node.value), a)
+            cap = 10 * self.estimate_cap
+            found = fetch(f"SELECT count(*) FROM (SELECT 1 FROM {ASSET} {a} WHERE {condition} LIMIT %s) s",
+                          [*params, cap + 1])[0][0]
+            self._estimates[key] = found if found <= cap else INFINITE
+        return self._estimates[key]
 
     def _capped(self, kind: str, values: tuple, unknown_above_cap: bool) -> float:
         key = (kind, values)
@@ -352,8 +368,10 @@ class Compiler:
         if isinstance(node, AnyTagWhere) and self.estimate(node) < INFINITE:
             return self._source_stream(node, preds, created, cursor, newer, limit, ordered)
         if isinstance(node, AssetColumn):
-            # A condition on the asset row itself, walked newest first (or, for a public_id, found by its index).
-            return self._asset_stream(None, (node, *preds), created, cursor, newer, limit, ordered)
+            # A condition on the asset row itself, walked newest first; a public_id, or a prefix of few enough,
+            # found by its index, then sorted.
+            fence = node.column == "public_id" and self.estimate(node) < INFINITE
+            return self._asset_stream(None, (node, *preds), created, cursor, newer, limit, ordered, fence=fence)
         # NOT, other AnyTagWhere: walk every asset and check.
         return self._asset_stream(None, (*preds, node), created, cursor, newer, limit, ordered)
 
@@ -422,7 +440,8 @@ class Compiler:
             + self._order(f"{t}.asset_created_at", f"{t}.content_object_id", newer, limit, ordered), params,
         )
 
-    def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered) -> _Sql:
+    def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered, *,
+                      fence: bool = False) -> _Sql:
         a = self.alias("a")
         source, where, params = f"{ASSET} {a}", [], []
         # A person's photos, an add-on status: collect their assets first, then sort those. Left to itself the
@@ -462,9 +481,10 @@ class Compiler:
             sql = f"SELECT DISTINCT {id_col} AS id, NULL AS created_at FROM {source}{condition}"
             if limit is not None:  # count(cap=...): the limit's parameter is appended below
                 sql += " LIMIT %s"
-        elif fenced:
+        elif fenced or (fence and ordered):
             fence = " OFFSET 0" if self.vendor == "postgresql" else ""
-            inner = f"SELECT DISTINCT {a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
+            distinct = "DISTINCT " if fenced else ""  # a join to faces or analyses may repeat an asset
+            inner = f"SELECT {distinct}{a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
             sql = f"SELECT id, created_at FROM ({inner}) {self.alias('s')}" + self._order(
                 "created_at", "id", newer, limit, ordered)
         else:

@@ -355,7 +355,7 @@ def test_the_sdk_searches_pages_and_aggregates(cloudinary_sdk, users):
     with pytest.raises(cloudinary.exceptions.BadRequest, match=r"Invalid expression: .*at character 10"):
         Search().expression("tags=dog AND").execute()
     with pytest.raises(cloudinary.exceptions.AuthorizationRequired):
-        cloudinary_sdk(api_key=result and "nokey", api_secret="wrong")
+        cloudinary_sdk(api_key="nokey", api_secret="wrong")
         Search().expression("tags=dog").execute()
 
 
