@@ -116,6 +116,15 @@ def test_expressions_find_the_known_answers_newest_first(client, library, key, e
     assert response.json()["total_count"] == len(expected)
 
 
+@pytest.mark.parametrize("expression,expected", [(text, found) for text, found in EXPECTED
+                                                 if "public_id:" in text or "folder:" in text or "folder=" in text])
+def test_prefixes_walked_newest_first_when_they_have_many_assets(client, library, key, settings, expression, expected):
+    """Up to 10 x SEARCH_EXACT_COUNT_MAX assets a prefix's are collected by the index and sorted; beyond, the
+    assets are walked newest first and checked. Both find the same."""
+    settings.SEARCH_EXACT_COUNT_MAX = 0
+    assert names(search(client, key, expression=expression)) == expected
+
+
 def test_there_are_at_least_25_expressions_checked():
     assert len(EXPECTED) >= 25
 
