@@ -1,4 +1,5 @@
-"""Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete."""
+"""Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete; the
+Search API's pages (expression_search: Cloudinary's orders, keyset cursors, total_count, aggregations)."""
 from __future__ import annotations
 
 import math

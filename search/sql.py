@@ -8,6 +8,8 @@ The shapes follow ../shared/design/SEARCH.md, measured on PostgreSQL at a millio
 - a NOT is NOT EXISTS fenced with OFFSET 0, so PostgreSQL cannot turn it into a hash anti-join;
 - every page is a keyset on (created_at, id), newest first.
 The same SQL runs on SQLite (the one-machine default); where the two differ, `vendor` picks.
+The Search API adds conditions on the asset's own columns (AssetColumn), other orders (sorted_page) and its
+aggregations, on the same compiled streams.
 """
 from __future__ import annotations
 
