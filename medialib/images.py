@@ -772,3 +772,26 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
     out = io.BytesIO()
     image.save(out, _PILLOW_SAVE[fmt], **options)
     return Rendered(out.getvalue(), fmt, image.width, image.height)
+
+
+def image_metadata_read(name: str) -> dict[str, str]:
+    """The EXIF fields of a stored original by their tag names ("Make", "DateTimeOriginal", ...), as text: what
+    Cloudinary's image_metadata gives. Only the header is read; a file without EXIF (or unreadable) gives {}."""
+    from PIL import ExifTags
+
+    try:
+        with default_storage.open(name, "rb") as source, Image.open(source) as image:
+            exif = image.getexif()
+            fields = dict(exif.items())
+            fields.update(exif.get_ifd(ExifTags.IFD.Exif).items())
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return {}
+    metadata = {}
+    for tag, value in fields.items():
+        label = ExifTags.TAGS.get(tag)
+        if label is None or isinstance(value, (bytes, dict)) or label in ("ExifOffset", "GPSInfo"):
+            continue  # maker notes and binary blobs are not text
+        text = str(value).replace("\x00", "").strip()
+        if text:
+            metadata[label] = text[:1000]
+    return metadata

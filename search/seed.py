@@ -28,7 +28,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils.text import slugify
 
-from medialib.models import Asset, AssetTag, Tag
+from medialib.models import Asset, AssetTag, Tag, asset_id_new
 from tagging.models import AnalysisResult, Face, Person
 
 from . import sql
@@ -366,7 +366,7 @@ def _assets_insert(count, run, start, end, uploaders, rng, postgres):
                 f" version, frames, uploaded_by_id, created_at, updated_at, asset_id, context, asset_folder)"
                 f" SELECT %s || g, %s, 'seed-' || g || '.jpg', 'jpg', 4000, 3000, 1500000 + (g * 7919) %% 3000000,"
                 f" repeat('0', 64), 1, 1, (%s::bigint[])[1 + (g * 31) %% %s], ts, ts,"
-                f" md5(random()::text || clock_timestamp()::text || g), '{{}}'::jsonb, ''"
+                f" md5(random()::text || clock_timestamp()::text || g), '{{}}'::jsonb, 'folder' || (g %% 50)"
                 f" FROM (SELECT g, %s::timestamptz + make_interval(secs => %s * (g - 1 + random() * 0.5) / %s) AS ts"
                 f"  FROM generate_series(1::bigint, %s::bigint) g) s",
                 [f"{PREFIX}{run}/", PLACEHOLDER, uploaders, len(uploaders), start, span, count, count],
@@ -380,7 +380,8 @@ def _assets_insert(count, run, start, end, uploaders, rng, postgres):
         for i in range(count):
             when = connection.ops.adapt_datetimefield_value(start + timedelta(seconds=float(offsets[i])))
             rows_in.append((f"{PREFIX}{run}/{i + 1}", PLACEHOLDER, f"seed-{i + 1}.jpg", "jpg", 4000, 3000, 1_500_000,
-                            "0" * 64, 1, 1, uploaders[i % len(uploaders)], when, when, uuid.uuid4().hex, "{}", ""))
+                            "0" * 64, 1, 1, uploaders[i % len(uploaders)], when, when, asset_id_new(), "{}",
+                            f"folder{(i + 1) % 50}"))
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {table} (public_id, file, original_filename, format, width, height, bytes, sha256,"

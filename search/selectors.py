@@ -1,4 +1,5 @@
-"""Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete."""
+"""Reads of search: a page of results for a query (typed or built) with its count and facets; autocomplete; the
+Search API's pages (expression_search: Cloudinary's orders, keyset cursors, total_count, aggregations)."""
 from __future__ import annotations
 
 import math
@@ -200,6 +201,8 @@ def resolve(node, *, uploaders: tuple[int, ...] | None = None) -> tuple[object, 
             return sql.AssetsWhere("status", (n.value,))
         if isinstance(n, q.AnyTag):
             return sql.AnyTagWhere(n.source, n.confidence)
+        if isinstance(n, (sql.AssetColumn, sql.Created, sql.Everything, sql.Nothing)):
+            return n  # already resolved: the Search API's conditions on the asset itself (search.expressions)
         if isinstance(n, q.DateRange):
             end = n.end + timedelta(days=1) if n.end and n.end < date.max else None
             return sql.Created(_day_start(n.start), _day_start(end))
@@ -410,3 +413,146 @@ def _suggestions_among(prefix: str, kind: str, limit: int, uploaders: tuple[int,
         for row in tags:
             found.append({"kind": "tag", "name": row["tag__name"], "count": row["n"], "insert": q.quote(row["tag__name"])})
     return found[:limit]
+
+
+# --- The Search API (search.expressions): the same resolution and compiler, in Cloudinary's orders and shapes.
+
+# sort_by fields and the column each orders by.
+SORT_FIELDS = {"created_at": "created_at", "uploaded_at": "created_at", "public_id": "public_id",
+               "bytes": "bytes", "width": "width", "height": "height", "format": "format",
+               "asset_folder": "asset_folder"}
+AGGREGATES = ("format", "tags", "resource_type", "type")
+AGGREGATE_TAGS_MAX = 50
+
+
+class ExpressionSearchError(ValueError):
+    """A request the search cannot answer as asked (a stale or foreign next_cursor, too broad a prefix)."""
+
+
+@dataclass
+class ExpressionPage:
+    assets: list = field(default_factory=list)
+    total_count: int = 0
+    next_cursor: str | None = None
+    aggregations: dict = field(default_factory=dict)
+
+
+def expression_search(*, node, sort: list[tuple[str, str]], limit: int, cursor: str | None = None,
+                      aggregate: tuple[str, ...] = (), with_tags: bool = False, user=None) -> ExpressionPage:
+    """A page of the assets the user may see that match an expression's AST (search.expressions.parse), in the
+    order `sort` gives ((field of SORT_FIELDS, "asc"|"desc"), ...; created_at desc when empty), after `cursor`
+    (a next_cursor it returned), with total_count and the aggregations asked for.
+
+    Sorted by created_at alone it is the search page's own walk (the compiler's keyset on (created_at, id));
+    in other orders the same compiled set is paged by a keyset on those columns and the id."""
+    import base64
+    import json
+
+    from medialib.models import Asset
+
+    keys = [(SORT_FIELDS[name], direction) for name, direction in sort] or [("created_at", "desc")]
+    deduped: list = []
+    for column, direction in keys:  # created_at and uploaded_at are one column: the first says
+        if column not in (c for c, _ in deduped):
+            deduped.append((column, direction))
+    keys = deduped
+    after = None
+    if cursor:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4)))
+            if data["s"] != [list(key) for key in keys] or len(data["k"]) != len(keys) + 1:
+                raise ExpressionSearchError("This next_cursor belongs to a search with another sort_by.")
+            after = [_cursor_value(column, value) for (column, _), value in zip([*keys, ("id", "")], data["k"])]
+        except ExpressionSearchError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError, OverflowError):
+            raise ExpressionSearchError("next_cursor is not one this search returned.") from None
+    page = ExpressionPage()
+    with _time_limit():
+        uploaders = visible_uploader_ids(user)
+        resolved, _ = resolve(_tag_prefixes_expanded(node), uploaders=uploaders)
+        resolved = _visible_only(resolved, uploaders)
+        compiler = sql.Compiler(estimate_cap=conf.get("SEARCH_EXACT_COUNT_MAX"))
+        if keys[0][0] == "created_at" and len(keys) == 1:
+            start = sql.Cursor(after[0], after[1]) if after else None
+            rows = [(row[0], row[1]) for row in compiler.page(resolved, cursor=start, newer=keys[0][1] == "asc",
+                                                              limit=limit + 1)]
+        else:
+            rows = sql.sorted_page(compiler, resolved, keys=keys, after=after, limit=limit + 1)
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            values = [_cursor_text(column, value) for (column, _), value in zip(keys, last[1:])] + [last[0]]
+            token = json.dumps({"s": [list(key) for key in keys], "k": values}, separators=(",", ":"))
+            page.next_cursor = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
+        queryset = Asset.objects.filter(pk__in=[row[0] for row in rows])
+        if with_tags:
+            queryset = queryset.prefetch_related("tagged_items__tag")
+        by_id = {asset.pk: asset for asset in queryset}
+        page.assets = [by_id[row[0]] for row in rows if row[0] in by_id]
+        page.total_count = _match_count(compiler, resolved)
+        for name in aggregate:
+            if name == "format":
+                page.aggregations["format"] = dict(sql.aggregate_formats(compiler, resolved))
+            elif name == "tags":
+                page.aggregations["tags"] = dict(sql.aggregate_tags(compiler, resolved, limit=AGGREGATE_TAGS_MAX))
+            elif name == "resource_type":
+                page.aggregations["resource_type"] = {"image": page.total_count} if page.total_count else {}
+            elif name == "type":
+                page.aggregations["type"] = {"upload": page.total_count} if page.total_count else {}
+    return page
+
+
+def _cursor_text(column: str, value):
+    if column == "created_at":
+        return sql.Cursor(value, 0).token().partition("_")[0]
+    return value
+
+
+def _cursor_value(column: str, value):
+    if column == "created_at":
+        return sql.Cursor.from_token(f"{int(value)}_1").created_at
+    if column in ("public_id", "format", "asset_folder"):
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise TypeError
+    return value
+
+
+def _tag_prefixes_expanded(node):
+    """tags:do* as the OR of the tags starting with "do" (search.expressions.TagPrefix)."""
+    from .expressions import MAX_PREFIX_TAGS, TagPrefix
+
+    if isinstance(node, TagPrefix):
+        found = sql.tags_starting(node.prefix, MAX_PREFIX_TAGS + 1)
+        if len(found) > MAX_PREFIX_TAGS:
+            raise ExpressionSearchError(f"tags:{node.prefix}* matches more than {MAX_PREFIX_TAGS} tags; give more"
+                                        " of the name.")
+        return q.any_of(*(q.Tag(name) for _, name, _ in found)) or sql.Nothing()
+    if isinstance(node, q.Not):
+        return q.Not(_tag_prefixes_expanded(node.child))
+    if isinstance(node, q.And):
+        return q.all_of(*(_tag_prefixes_expanded(child) for child in node.children))
+    if isinstance(node, q.Or):
+        return q.any_of(*(_tag_prefixes_expanded(child) for child in node.children))
+    return node
+
+
+def _match_count(compiler: sql.Compiler, resolved) -> int:
+    """Exact up to SEARCH_EXACT_COUNT_MAX; beyond, as the page counts: a tag's usage_count, else from a sample."""
+    if isinstance(resolved, sql.Nothing):
+        return 0
+    exact_max = conf.get("SEARCH_EXACT_COUNT_MAX")
+    found = compiler.count(resolved, cap=exact_max)
+    if found <= exact_max:
+        return found
+    if _plain_tag(resolved):
+        return resolved.estimate
+    estimate = min(compiler.estimate(resolved, unknown_above_cap=True), compiler.estimate_dated(resolved),
+                   sql.asset_count_bound())
+    buckets = max(1, min(sql.SAMPLE_BUCKETS, math.ceil(sql.SAMPLE_BUCKETS * exact_max / max(estimate, 1))))
+    if buckets >= sql.SAMPLE_BUCKETS:
+        return compiler.count(resolved)
+    return round(compiler.sampling(buckets).count(resolved) * sql.SAMPLE_BUCKETS / buckets)

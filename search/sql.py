@@ -8,6 +8,8 @@ The shapes follow ../shared/design/SEARCH.md, measured on PostgreSQL at a millio
 - a NOT is NOT EXISTS fenced with OFFSET 0, so PostgreSQL cannot turn it into a hash anti-join;
 - every page is a keyset on (created_at, id), newest first.
 The same SQL runs on SQLite (the one-machine default); where the two differ, `vendor` picks.
+The Search API adds conditions on the asset's own columns (AssetColumn), other orders (sorted_page) and its
+aggregations, on the same compiled streams.
 """
 from __future__ import annotations
 
@@ -85,6 +87,22 @@ class Created:
 
     start: datetime | None
     end: datetime | None
+
+
+@dataclass(frozen=True)
+class AssetColumn:
+    """A condition on the asset's own row (the Search API's fields): `column` one of ASSET_COLUMNS, `op` one of
+    = < <= > >= (compared), prefix, folder (a prefix ending in / with no further /), filename (the last part of the
+    public_id), exists (a context key); `key` the context key."""
+
+    column: str
+    op: str
+    value: object
+    key: str | None = None
+
+
+# The columns AssetColumn may name, as the SQL writes them ("aspect_ratio" is computed from width and height).
+ASSET_COLUMNS = ("public_id", "asset_folder", "format", "bytes", "width", "height", "aspect_ratio", "context")
 
 
 @dataclass(frozen=True)
@@ -245,6 +263,10 @@ class Compiler:
             return self._capped("source", (node.source,), unknown_above_cap or self.sampled)
         if isinstance(node, Nothing):
             return 0
+        if isinstance(node, AssetColumn) and node.column == "public_id" and node.op == "=":
+            return 1  # the unique index
+        if isinstance(node, AssetColumn) and node.column == "public_id" and node.op in ("prefix", "folder"):
+            return self.estimate_prefix(node)
         if isinstance(node, q.Or):
             return sum(self.estimate(child, unknown_above_cap=unknown_above_cap) for child in node.children)
         if isinstance(node, q.And):
@@ -277,6 +299,20 @@ class Compiler:
         found = fetch(f"SELECT count(*) FROM (SELECT 1 FROM {table}{condition} LIMIT %s) s",
                       [*params, *bound_params, cap + 1])[0][0]
         return found if found <= cap else INFINITE
+
+    def estimate_prefix(self, node: AssetColumn) -> float:
+        """How many public_ids start with the prefix, counted on its index up to ten times estimate_cap (then
+        INFINITE). Up to there its assets are collected and sorted (prefix_fenced); beyond, the walk newest first
+        that checks each asset is cheaper when they are spread in time (and dear when they came in one burst)."""
+        key = ("prefix", node.op, node.value)
+        if key not in self._estimates:
+            a = self.alias("a")
+            condition, params = self.column_condition(AssetColumn("public_id", "prefix", node.value), a)
+            cap = 10 * self.estimate_cap
+            found = fetch(f"SELECT count(*) FROM (SELECT 1 FROM {ASSET} {a} WHERE {condition} LIMIT %s) s",
+                          [*params, cap + 1])[0][0]
+            self._estimates[key] = found if found <= cap else INFINITE
+        return self._estimates[key]
 
     def _capped(self, kind: str, values: tuple, unknown_above_cap: bool) -> float:
         key = (kind, values)
@@ -333,6 +369,11 @@ class Compiler:
             return self._asset_stream(None, preds, _intersect(created, node), cursor, newer, limit, ordered)
         if isinstance(node, AnyTagWhere) and self.estimate(node) < INFINITE:
             return self._source_stream(node, preds, created, cursor, newer, limit, ordered)
+        if isinstance(node, AssetColumn):
+            # A condition on the asset row itself, walked newest first; a public_id, or a prefix of few enough,
+            # found by its index, then sorted.
+            fence = node.column == "public_id" and self.estimate(node) < INFINITE
+            return self._asset_stream(None, (node, *preds), created, cursor, newer, limit, ordered, fence=fence)
         # NOT, other AnyTagWhere: walk every asset and check.
         return self._asset_stream(None, (*preds, node), created, cursor, newer, limit, ordered)
 
@@ -401,7 +442,8 @@ class Compiler:
             + self._order(f"{t}.asset_created_at", f"{t}.content_object_id", newer, limit, ordered), params,
         )
 
-    def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered) -> _Sql:
+    def _asset_stream(self, node: AssetsWhere | None, preds, created, cursor, newer, limit, ordered, *,
+                      fence: bool = False) -> _Sql:
         a = self.alias("a")
         source, where, params = f"{ASSET} {a}", [], []
         # A person's photos, an add-on status: collect their assets first, then sort those. Left to itself the
@@ -430,15 +472,21 @@ class Compiler:
             where.append(f"{bucket_sql(id_col)} < %s")
             params.append(self.sample_buckets)
         for pred in preds:
-            sql, pred_params = self.predicate(pred, id_col)
+            if isinstance(pred, AssetColumn) and not ids_only:
+                sql, pred_params = self.column_condition(pred, a)  # on the row walked, not a probe of it
+            else:
+                sql, pred_params = self.predicate(pred, id_col)
             where.append(sql)
             params += pred_params
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         if ids_only:
             sql = f"SELECT DISTINCT {id_col} AS id, NULL AS created_at FROM {source}{condition}"
-        elif fenced:
+            if limit is not None:  # count(cap=...): the limit's parameter is appended below
+                sql += " LIMIT %s"
+        elif fenced or (fence and ordered):
             fence = " OFFSET 0" if self.vendor == "postgresql" else ""
-            inner = f"SELECT DISTINCT {a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
+            distinct = "DISTINCT " if fenced else ""  # a join to faces or analyses may repeat an asset
+            inner = f"SELECT {distinct}{a}.id AS id, {a}.created_at AS created_at FROM {source}{condition}{fence}"
             sql = f"SELECT id, created_at FROM ({inner}) {self.alias('s')}" + self._order(
                 "created_at", "id", newer, limit, ordered)
         else:
@@ -533,6 +581,10 @@ class Compiler:
                         f" AND {p}.status IN ({_placeholders(values)}){fence})", values)
             return (f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {p}.id = {id_col}"
                     f" AND {p}.uploaded_by_id IN ({_placeholders(values)}){fence})", values)
+        if isinstance(node, AssetColumn):
+            p = self.alias("p")
+            sql, params = self.column_condition(node, p)
+            return f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {p}.id = {id_col} AND {sql}{fence})", params
         if isinstance(node, Created):
             p = self.alias("p")
             where, params = [f"{p}.id = {id_col}"], []
@@ -544,6 +596,47 @@ class Compiler:
                 params.append(_db_datetime(node.end))
             return f"EXISTS (SELECT 1 FROM {ASSET} {p} WHERE {' AND '.join(where)}{fence})", params
         raise TypeError(f"Cannot compile {node!r}")
+
+    def column_condition(self, node: AssetColumn, alias: str) -> tuple[str, list]:
+        """An AssetColumn as a condition on the asset row `alias`. Column names come from ASSET_COLUMNS only;
+        every value is a parameter."""
+        if node.column not in ASSET_COLUMNS:
+            raise TypeError(f"Not an asset column: {node.column!r}")
+        sqlite = self.vendor == "sqlite"
+        if node.column == "context":
+            if sqlite:
+                column, key = f"json_extract({alias}.context, %s)", [f'$."{node.key}"']
+            else:
+                column, key = f"({alias}.context ->> CAST(%s AS TEXT))", [node.key]
+        else:
+            column, key = f"{alias}.{node.column}", []
+        op, value = node.op, node.value
+        if node.column == "aspect_ratio":  # width / height op w / h, multiplied out (heights are positive)
+            width, height = value
+            return f"{alias}.width * %s {op} {alias}.height * %s", [float(height), float(width)]
+        if op in ("=", "<", "<=", ">", ">="):
+            return f"{column} {op} %s", [*key, value]
+        if op == "exists":
+            return f"{column} IS NOT NULL", key
+        length = len(value)
+        # PostgreSQL: LIKE with the prefix, which the column's varchar_pattern_ops index (Django makes one beside
+        # every unique or indexed CharField) answers. SQLite: substr, since its LIKE ignores case.
+        prefix_sql, prefix_params = (f"substr({column}, 1, CAST(%s AS INTEGER)) = %s", [*key, length, value]) \
+            if sqlite or key else (f"{column} LIKE %s ESCAPE '\\'", [_like_prefix(value)])
+        if op == "prefix":
+            if not value:
+                return f"{column} IS NOT NULL", key
+            return prefix_sql, prefix_params
+        find = "instr" if sqlite else "strpos"
+        if op == "folder":  # value "" is the root, else "a/b/"
+            if not value:
+                return f"{find}({column}, '/') = 0", []
+            return (f"{prefix_sql} AND {find}(substr({column}, CAST(%s AS INTEGER)), '/') = 0",
+                    [*prefix_params, length + 1])
+        if op == "filename":
+            tail = f"substr({column}, -%s)" if sqlite else f"right({column}, CAST(%s AS INTEGER))"
+            return f"({column} = %s OR {tail} = %s)", [value, length + 1, "/" + value]
+        raise TypeError(f"Not a column operator: {op!r}")
 
     # Whole statements.
 
@@ -662,3 +755,78 @@ def cooccurrence_rebuild(*, min_uses: int, per_tag: int, computed_at: datetime) 
             [_db_datetime(computed_at), min_uses, per_tag],
         )
         return cursor.rowcount
+
+
+# --- The Search API's other orders and its aggregations (search.selectors.expression_search).
+
+def sorted_page(compiler: Compiler, node, *, keys: list[tuple[str, str]], after: list | None,
+                limit: int) -> list[tuple]:
+    """A page of the query's assets in another order than created_at alone: keys are (column, "asc"|"desc")
+    with the id appended as the last key (in the last key's direction), and `after` the keyset values (keys then
+    id) of the last asset shown. Returns rows of (id, *key values)."""
+    if isinstance(node, Nothing):
+        return []
+    a = compiler.alias("a")
+    for column, _ in keys:
+        if column not in ("created_at", *ASSET_COLUMNS) or column in ("aspect_ratio", "context"):
+            raise TypeError(f"Not a sort column: {column!r}")
+    keys = [*keys, ("id", keys[-1][1])]
+    where, params = [], []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        # Unfenced: the planner may walk the order's index and probe the set, or read the set and sort it.
+        where.append(f"{a}.id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})")
+        params += part.params
+    if after is not None and len({direction for _, direction in keys}) == 1:
+        # One direction: a row comparison, which the first column's index bounds.
+        sign = ">" if keys[0][1] == "asc" else "<"
+        where.append(f"({', '.join(f'{a}.{c}' for c, _ in keys)}) {sign} ({', '.join(['%s'] * len(keys))})")
+        params += [_keyset_param(c, v) for (c, _), v in zip(keys, after)]
+        where.append(f"{a}.{keys[0][0]} {sign}= %s")
+        params.append(_keyset_param(keys[0][0], after[0]))
+    elif after is not None:
+        branches = []
+        for index, (column, direction) in enumerate(keys):
+            terms = [f"{a}.{c} = %s" for c, _ in keys[:index]]
+            terms.append(f"{a}.{column} {'>' if direction == 'asc' else '<'} %s")
+            branches.append("(" + " AND ".join(terms) + ")")
+            params += [_keyset_param(c, v) for (c, _), v in zip(keys[:index + 1], after)]
+        where.append("(" + " OR ".join(branches) + ")")
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    order = ", ".join(f"{a}.{column} {direction.upper()}" for column, direction in keys)
+    columns = ", ".join(f"{a}.{column}" for column, _ in keys[:-1])
+    rows = fetch(f"SELECT {a}.id, {columns} FROM {ASSET} {a}{condition} ORDER BY {order} LIMIT %s",
+                 [*params, limit])
+    return [(row[0], *(to_datetime(v) if c == "created_at" else v for (c, _), v in zip(keys, row[1:])))
+            for row in rows]
+
+
+def _keyset_param(column: str, value):
+    return _db_datetime(value) if column == "created_at" else value
+
+
+def aggregate_formats(compiler: Compiler, node) -> list[tuple[str, int]]:
+    """(format, how many matches) for every format among the query's assets."""
+    if isinstance(node, Nothing):
+        return []
+    a = compiler.alias("a")
+    where, params = "", []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        where, params = f" WHERE {a}.id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})", part.params
+    return fetch(f"SELECT {a}.format, count(*) FROM {ASSET} {a}{where} GROUP BY {a}.format"
+                 f" ORDER BY count(*) DESC, {a}.format", params)
+
+
+def aggregate_tags(compiler: Compiler, node, *, limit: int) -> list[tuple[str, int]]:
+    """The query's assets' `limit` most common tags, with how many of them have each."""
+    if isinstance(node, Nothing):
+        return []
+    t, where, params = compiler.alias("t"), "", []
+    if node is not None and not isinstance(node, Everything):
+        part = compiler.stream(node, ordered=False)
+        where, params = f" WHERE {t}.content_object_id IN (SELECT id FROM ({part.sql}) {compiler.alias('m')})", \
+            part.params
+    return fetch(f"SELECT g.name, n FROM (SELECT {t}.tag_id, count(*) AS n FROM {ASSET_TAG} {t}{where}"
+                 f" GROUP BY {t}.tag_id ORDER BY n DESC, {t}.tag_id LIMIT %s) c JOIN {TAG} g ON g.id = c.tag_id"
+                 f" ORDER BY n DESC, g.name", [*params, limit])

@@ -1,7 +1,7 @@
 """Routes of the Cloudinary-compatible API, as the SDKs build them: /v1_1/<cloud>/<resource_type>/<action>."""
 from django.urls import path, re_path
 
-from . import upload_views, views
+from . import search_views, upload_views, views
 
 app_name = "medialib_api"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("v1_1/<str:cloud>/image/context", upload_views.image_context, name="image_context"),
     path("v1_1/<str:cloud>/image/rename", upload_views.image_rename, name="image_rename"),
     path("v1_1/<str:cloud>/image/destroy", upload_views.image_destroy, name="image_destroy"),
+    path("v1_1/<str:cloud>/resources/search", search_views.resources_search, name="resources_search"),
     # public_ids may hold slashes (folders).
     path("v1_1/<str:cloud>/resources/image/upload/<path:public_id>", views.resource, name="resource"),
     re_path(r"^v1_1/[^/]+/(?P<resource_type>raw|video|auto)/", views.resource_type_unsupported),

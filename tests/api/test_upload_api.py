@@ -164,7 +164,8 @@ def _destroy_removes_everything(photo, exists):
     asset = Asset.objects.get()
     media_services.renditions_generate(asset_id=asset.pk)  # the worker's thumbnails
     names = _delivery_files(asset)
-    assert len(names) == 5 and all(exists(name) for name in names)
+    # The original, two thumbnails, two eager renditions and the pages' four (tile, preview; 1x, 2x).
+    assert len(names) == 9 and all(exists(name) for name in names)
 
     assert cloudinary.uploader.destroy("gone", invalidate=True) == {"result": "ok"}
     assert not Asset.objects.exists() and not DeliveredRendition.objects.exists() and not Rendition.objects.exists()
