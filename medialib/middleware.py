@@ -2,8 +2,12 @@
 rather than a 500 when SQLite stays locked."""
 from __future__ import annotations
 
+import sys
+import tempfile
+
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.core.handlers.wsgi import LimitedStream, WSGIRequest
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -70,3 +74,86 @@ class ContentSecurityPolicyMiddleware:
                 and "Content-Security-Policy" not in response):
             response["Content-Security-Policy"] = policy
         return response
+
+
+class ChunkedRequestMiddleware:
+    """Requests sent with `Transfer-Encoding: chunked` and no Content-Length (the official Node SDK streams its
+    uploads so), which Django would read as empty: the body is read here, its chunk framing removed when the
+    server left it (the development and test servers; gunicorn removes it itself and says so with
+    wsgi.input_terminated), and given to Django with its length. Over MEDIALIB_MAX_UPLOAD_BYTES (and some room
+    for the form around the file) it is a 413, read no further."""
+
+    SLACK = 1024 * 1024
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        environ = request.environ
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or environ.get("CONTENT_LENGTH"):
+            return self.get_response(request)
+        limit = settings.MEDIALIB_MAX_UPLOAD_BYTES + self.SLACK
+        stream = environ["wsgi.input"]
+        if isinstance(stream, LimitedStream) and not environ.get("wsgi.input_terminated"):
+            # Django's development and test servers cap the socket at the Content-Length (none: 0 bytes); the
+            # readers below enforce their own limit and stop at the body's end.
+            stream.limit = sys.maxsize
+        body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
+        try:
+            size = (body_read_to_end if environ.get("wsgi.input_terminated") else chunked_body_read)(stream, body, limit)
+        except ValueError as exc:
+            if isinstance(stream, LimitedStream):
+                stream.limit = 0  # the dev server drains what is left: nothing more
+            body.close()
+            return HttpResponse(str(exc), status=413 if "larger" in str(exc) else 400,
+                                content_type="text/plain; charset=utf-8")
+        if isinstance(stream, LimitedStream):
+            stream.limit = 0  # read to its end; the dev server's drain must not wait for more
+        body.seek(0)
+        environ["CONTENT_LENGTH"] = str(size)
+        environ["wsgi.input"] = body
+        try:
+            return self.get_response(WSGIRequest(environ))  # the request as Django makes it, now with a length
+        finally:
+            body.close()
+
+
+def body_read_to_end(stream, out, limit: int) -> int:
+    size = 0
+    for block in iter(lambda: stream.read(64 * 1024), b""):
+        size += len(block)
+        if size > limit:
+            raise ValueError(f"The request body is larger than {limit:,} bytes.")
+        out.write(block)
+    return size
+
+
+def chunked_body_read(stream, out, limit: int) -> int:
+    """Decode HTTP/1.1 chunked framing (RFC 9112 section 7.1) from the raw input into `out`."""
+    size = 0
+    while True:
+        line = stream.readline(1024)
+        if not line.endswith(b"\n"):
+            raise ValueError("The chunked request body is malformed (a chunk size line is missing or too long).")
+        try:
+            length = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise ValueError("The chunked request body is malformed (a chunk size is not hexadecimal).") from None
+        if length < 0:
+            raise ValueError("The chunked request body is malformed (a negative chunk size).")
+        if length == 0:
+            while stream.readline(1024) not in (b"\r\n", b"\n", b""):  # trailer fields, ignored
+                pass
+            return size
+        size += length
+        if size > limit:
+            raise ValueError(f"The request body is larger than {limit:,} bytes.")
+        remaining = length
+        while remaining:
+            block = stream.read(min(remaining, 64 * 1024))
+            if not block:
+                raise ValueError("The chunked request body ended before its last chunk.")
+            out.write(block)
+            remaining -= len(block)
+        if stream.readline(1024) not in (b"\r\n", b"\n"):
+            raise ValueError("The chunked request body is malformed (a chunk does not end with CRLF).")

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Chunked request bodies (the Node SDK's uploads) read and given a length before anything reads the body.
+    "medialib.middleware.ChunkedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, with a lock met saving the session a 503 (as DatabaseBusyMiddleware makes one in a view).
     "medialib.middleware.SessionMiddleware",

@@ -1,13 +1,17 @@
 """medialib.middleware: a database locked past its timeout (SQLite) is a 503 "try again", not a 500."""
+import io
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from django.db import OperationalError, connection
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
 from medialib import services
-from medialib.middleware import BUSY_MESSAGE, database_busy
+from medialib.middleware import BUSY_MESSAGE, chunked_body_read, database_busy
 from tests import images
 from tests.conftest import upload_file
 
@@ -117,3 +121,49 @@ def test_a_session_save_failing_otherwise_is_still_an_error(client, user, settin
     monkeypatch.setattr(import_module(settings.SESSION_ENGINE).SessionStore, "save", save)
     with pytest.raises(OperationalError):
         client.get(reverse("medialib:gallery"))
+
+
+# --- Chunked request bodies (the official Node SDK streams its uploads so)
+
+
+def _chunked(parts: list[bytes]) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+@given(parts=st.lists(st.binary(min_size=1, max_size=300), max_size=8), tail=st.binary(max_size=20))
+def test_chunked_bodies_decode_to_their_bytes_and_stop_at_their_end(parts, tail):
+    stream = io.BytesIO(_chunked(parts) + tail)
+    out = io.BytesIO()
+    assert chunked_body_read(stream, out, 10_000) == sum(map(len, parts))
+    assert out.getvalue() == b"".join(parts)
+    assert stream.read() == tail  # the next request on the connection is left alone
+
+
+@given(data=st.binary(max_size=200))
+def test_any_bytes_are_a_body_or_a_readable_error(data):
+    try:
+        chunked_body_read(io.BytesIO(data), io.BytesIO(), 100)
+    except ValueError as exc:
+        assert "chunked" in str(exc) or "larger than" in str(exc)
+
+
+def test_a_chunked_body_over_the_limit_is_a_413_and_a_malformed_one_a_400(rf, settings):
+    from medialib.middleware import ChunkedRequestMiddleware
+
+    settings.MEDIALIB_MAX_UPLOAD_BYTES = 10
+    seen = []
+    middleware = ChunkedRequestMiddleware(lambda request: seen.append(request.body) or HttpResponse("ok"))
+
+    def post(body):
+        request = rf.post("/x", data=b"", content_type="application/octet-stream")
+        request.environ.pop("CONTENT_LENGTH", None)
+        request.META.pop("CONTENT_LENGTH", None)
+        request.environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+        request.environ["wsgi.input"] = io.BytesIO(body)
+        return middleware(request)
+
+    assert post(_chunked([b"hello ", b"world"])).status_code == 200 and seen == [b"hello world"]
+    assert post(_chunked([b"x" * (10 + ChunkedRequestMiddleware.SLACK + 1)])).status_code == 413
+    assert post(b"zz\r\nhello\r\n0\r\n\r\n").status_code == 400
+    assert post(b"5\r\nhel").status_code == 400
+    assert len(seen) == 1  # refused bodies never reach the view
