@@ -399,11 +399,84 @@ def asset_delete(*, asset: Asset, user) -> None:
             transaction.on_commit(lambda name=name: default_storage.delete(name))
 
 
+CONTEXT_MAX_KEYS = 100
+CONTEXT_MAX_LENGTH = 1000  # per key and per value
+
+
+def context_clean(context: dict) -> dict[str, str]:
+    """Cloudinary's contextual metadata: text keys and values; refuses what cannot be stored or shown sensibly."""
+    if not isinstance(context, dict):
+        raise ValidationError("context must be key=value pairs.")
+    if len(context) > CONTEXT_MAX_KEYS:
+        raise ValidationError(f"context holds {len(context)} keys, more than {CONTEXT_MAX_KEYS}.")
+    cleaned = {}
+    for key, value in context.items():
+        key, value = str(key).strip(), "" if value is None else str(value)
+        if not key:
+            raise ValidationError("A context key is empty.")
+        if "\x00" in key or "\x00" in value:  # PostgreSQL cannot store it
+            raise ValidationError(f"context {key.replace(chr(0), '')[:30]!r} contains a NUL character (\\x00).")
+        if len(key) > CONTEXT_MAX_LENGTH or len(value) > CONTEXT_MAX_LENGTH:
+            raise ValidationError(f"context {key[:30]!r}: keys and values are at most {CONTEXT_MAX_LENGTH} characters.")
+        cleaned[key] = value
+    return cleaned
+
+
+def asset_details_update(*, asset: Asset, user, tags: Iterable[str] | None = None, context: dict | None = None,
+                         asset_folder: str | None = None) -> Asset:
+    """Replace the asset's manual tags (add-on tags stay: they are the analysis' to change), its context and its
+    folder, each only when given; only the owner or staff may. Returns the asset as stored."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can change it.")
+    names = tag_names_clean(tags) if tags is not None else None
+    context = context_clean(context) if context is not None else None
+    if asset_folder:
+        asset_folder = asset_folder.strip("/")
+        try:
+            validate_public_id(asset_folder)
+        except ValidationError:
+            raise ValidationError(f"asset_folder {asset_folder[:60]!r} is not a valid folder path: folder names hold "
+                                  "letters, digits, '_', '-' and '.', separated by '/'.") from None
+    with transaction.atomic():
+        current = Asset.objects.select_for_update().get(pk=asset.pk)
+        if names is not None:
+            keep = {name.lower() for name in names}
+            manual = AssetTag.objects.filter(content_object=current, source=AssetTag.SOURCE_MANUAL)
+            gone = [pk for pk, name in manual.values_list("pk", "tag__name") if name.lower() not in keep]
+            AssetTag.objects.filter(pk__in=gone).delete()
+            _tags_attach(asset=current, names=names, source=AssetTag.SOURCE_MANUAL)
+        fields = []
+        if context is not None:
+            current.context, fields = context, [*fields, "context"]
+        if asset_folder is not None:
+            current.asset_folder, fields = asset_folder, [*fields, "asset_folder"]
+        if fields:
+            current.save(update_fields=[*fields, "updated_at"])
+    return current
+
+
+def assets_delete(*, assets: Iterable[Asset], user) -> list[str]:
+    """Delete these assets with their files, all or none: if the user may not delete one of them, nothing is
+    deleted (PermissionDenied). Returns the public_ids deleted."""
+    assets = list(assets)
+    refused = [asset.public_id for asset in assets if not asset_can_edit(user=user, asset=asset)]
+    if refused:
+        raise PermissionDenied(f"Only the person who uploaded an image, or staff, can delete it; not yours: "
+                               f"{', '.join(refused[:10])}{'…' if len(refused) > 10 else ''}. Nothing was deleted.")
+    with transaction.atomic():
+        for asset in assets:
+            asset_delete(asset=asset, user=user)
+    return [asset.public_id for asset in assets]
+
+
 __all__ = [
     "FORMAT_MIME_TYPES",
     "RENDITION_SPECS",
     "UploadError",
     "asset_delete",
+    "asset_details_update",
+    "assets_delete",
+    "context_clean",
     "asset_tag_remove",
     "asset_tags_add",
     "asset_upload",

@@ -70,6 +70,8 @@ def api_endpoint(*methods: str):
                 response = error_response(error.message, error.status, error.headers)
             for header, value in getattr(request, "api_rate_limit_headers", {}).items():
                 response.setdefault(header, value)
+            # As Cloudinary's: the SDKs give it to their callers (Response.request_id) to quote in a report.
+            response["X-Request-Id"] = uuid.uuid4().hex
             return response
 
         return wrapper
@@ -145,12 +147,6 @@ def _eager(asset: Asset, eager, eager_async: bool, *, request) -> list[dict]:
         entry.update(url=url, secure_url=secure_url)
         entries.append(entry)
     return entries
-
-
-@api_endpoint("GET")
-def resource(request, public_id: str):
-    key = auth.basic_authenticate(request)
-    return resource_response(_asset(public_id, key.user), request=request, secret=key.secret)
 
 
 def _asset(public_id: str, user) -> Asset:
