@@ -311,8 +311,11 @@ def asset_tag_names(asset_ids: Sequence[int]) -> dict[int, list[str]]:
 
 def tag_names_page(*, user, limit: int, prefix: str = "", after: str | None = None) -> tuple[list[str], str | None]:
     """Names of the tags on assets the user may see, by name (keyset), and the last name when there are more."""
-    uses = AssetTag.objects.filter(visible_q(user, through="content_object__"))
-    tags = Tag.objects.filter(pk__in=uses.values("tag_id"))
+    from django.db.models import Exists, OuterRef
+
+    # Walks the tags by name and probes each one's uses by the tag index, stopping at the page's end.
+    uses = AssetTag.objects.filter(visible_q(user, through="content_object__"), tag_id=OuterRef("pk"))
+    tags = Tag.objects.filter(Exists(uses))
     if prefix:
         tags = tags.filter(name__startswith=prefix)
     if after is not None:

@@ -23,7 +23,16 @@ from tagging.services.analysis import analysis_rerun
 from . import admin_params as p
 from . import auth
 from .responses import ApiError, api_response, resource_data, resource_response
-from .views import _asset, api_endpoint
+from .views import api_endpoint
+
+
+def _asset(public_id: str, user) -> Asset:
+    """The asset, if the key's user may see it (MEDIALIB_VISIBILITY): another's is "not found", as on the pages."""
+    # No public_id holds NUL (validate_public_id), and PostgreSQL refuses to compare text holding one.
+    asset = selectors.assets_visible_to(user).filter(public_id=public_id).first() if "\x00" not in public_id else None
+    if asset is None:
+        raise Asset.DoesNotExist(f"Resource not found - {public_id[:255].replace(chr(0), '')}")
+    return asset
 
 
 def _page_response(request, key, page: selectors.AssetsPage, params, kind: str):

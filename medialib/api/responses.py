@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ def api_response(data: dict, status: int = 200, headers: dict | None = None) -> 
     response = JsonResponse(data, status=status, headers=headers)
     # Answers to authenticated calls are for the caller only; no shared cache may keep them.
     response["Cache-Control"] = "private, no-store"
+    # As Cloudinary's, on every answer: the SDKs give it to their callers (Response.request_id) to quote.
+    response["X-Request-Id"] = uuid.uuid4().hex
     return response
 
 

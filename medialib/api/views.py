@@ -70,8 +70,6 @@ def api_endpoint(*methods: str):
                 response = error_response(error.message, error.status, error.headers)
             for header, value in getattr(request, "api_rate_limit_headers", {}).items():
                 response.setdefault(header, value)
-            # As Cloudinary's: the SDKs give it to their callers (Response.request_id) to quote in a report.
-            response["X-Request-Id"] = uuid.uuid4().hex
             return response
 
         return wrapper

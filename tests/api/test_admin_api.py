@@ -340,3 +340,71 @@ def test_admin_lists_what_each_key_may_do(client, key, other_key, staff_user):
     assert "read, change and delete every image (staff)" in page
     assert page.count("change and delete only its user&#x27;s images") == 2
     assert staff_key.key in page
+
+
+def _poll(public_id, until, worker):
+    from tests.api.sdk import poll_resource
+
+    return poll_resource(public_id, until=until, timeout=180, worker=worker)
+
+
+@pytest.mark.worker
+class TestUpdateWithAddOns:
+    """update's add-ons re-run the analysis exactly as explicit does: a real worker runs them."""
+
+    @pytest.fixture
+    def celery_worker_env(self):
+        return {"TAGGING_BACKEND": "fake"}
+
+    def test_update_runs_the_add_ons_and_auto_tags(self, cloudinary_sdk, celery_worker_process, key, user):
+        from tests.api.sdk import statuses
+
+        _upload(user, "red", tags=["mine"])
+        cloudinary_sdk(key)
+        result = cloudinary.api.update("red", categorization="aws_rek_tagging", auto_tagging=0.6, tags=["mine", "car"])
+        assert statuses(result) == {"aws_rek_tagging": "pending"}
+        assert result["tags"] == ["car", "mine"]
+        resource = _poll("red", lambda r: statuses(r) == {"aws_rek_tagging": "complete"}, celery_worker_process)
+        assert resource["info"]["categorization"]["aws_rek_tagging"]["data"][0] == {"tag": "Red", "confidence": 0.9}
+        assert {"car", "mine", "red"} <= set(resource["tags"])
+        with pytest.raises(exceptions.BadRequest, match="auto_tagging needs an add-on"):
+            cloudinary.api.update("red", auto_tagging=0.5)
+
+
+@pytest.mark.worker
+class TestUpdateWithTheLocalModels:
+    """The issue's example: update with an add-on tags a photo of a cat as `cat` (the embedded classifier)."""
+
+    @pytest.fixture
+    def celery_worker_env(self):
+        return {"TAGGING_BACKEND": "local", "TAGGING_BACKEND_AWS_REK_TAGGING": "", "TAGGING_BACKEND_AWS_REK_FACE": ""}
+
+    def test_a_cat_photo_is_tagged_cat(self, cloudinary_sdk, celery_worker_process, key, user):
+        from tests.api.sdk import statuses
+
+        _upload(user, "chelsea", data=images.photo_bytes("cat.jpg"))
+        cloudinary_sdk(key)
+        result = cloudinary.api.update("chelsea", categorization="aws_rek_tagging", auto_tagging=0.5)
+        assert statuses(result) == {"aws_rek_tagging": "pending"}
+        resource = _poll("chelsea", lambda r: statuses(r)["aws_rek_tagging"] != "pending", celery_worker_process)
+        tagging = resource["info"]["categorization"]["aws_rek_tagging"]
+        assert tagging["status"] == "complete", tagging
+        labels = {label["tag"]: label["confidence"] for label in tagging["data"]}
+        # On this photo the embedded classifier says Cat 0.92 (Feline 0.94, Pet 0.93, Egyptian Mau 0.40).
+        assert labels["Cat"] >= 0.5 and "cat" in resource["tags"], labels
+        assert set(resource["tags"]) == {name.lower() for name, c in labels.items() if c >= 0.5}
+
+
+def test_update_by_put_and_errors_as_cloudinary(client, key, user):
+    _upload(user, "put-me")
+    url = f"/v1_1/{cloudinary_sdk_cloud()}/resources/image/upload/put-me"
+    response = client.put(url, '{"tags": "a,b", "context": {"alt": "x"}}', content_type="application/json",
+                          **_basic(key))
+    assert response.status_code == 200, response.content
+    assert (response.json()["tags"], response.json()["context"]) == (["a", "b"], {"custom": {"alt": "x"}})
+    response = client.delete(url, **_basic(key))
+    assert response.status_code == 405 and response.json()["error"]["message"].startswith("DELETE is not allowed")
+    response = client.get(f"/v1_1/{cloudinary_sdk_cloud()}/resources/image/upload", {"max_results": "x"})
+    assert (response.status_code, response.json()) == (401, {"error": {"message": "Must supply api_key"}})
+    for answer in (response, client.get(f"/v1_1/{cloudinary_sdk_cloud()}/nothing/here")):
+        assert len(answer["X-Request-Id"]) == 32
