@@ -408,3 +408,14 @@ def test_update_by_put_and_errors_as_cloudinary(client, key, user):
     assert (response.status_code, response.json()) == (401, {"error": {"message": "Must supply api_key"}})
     for answer in (response, client.get(f"/v1_1/{cloudinary_sdk_cloud()}/nothing/here")):
         assert len(answer["X-Request-Id"]) == 32
+
+
+def test_a_staff_key_may_change_and_delete_anyones_images(cloudinary_sdk, user, staff_user, media_root):
+    _upload(user, "alice/1", tags=["x"])
+    _upload(user, "alice/2")
+    cloudinary_sdk(api_key_create(name="staff", user=staff_user))
+    assert cloudinary.api.update("alice/1", tags=["checked"])["tags"] == ["checked"]
+    assert cloudinary.api.delete_resources(["alice/1"])["deleted"] == {"alice/1": "deleted"}
+    assert cloudinary.api.delete_resources_by_prefix("alice/")["deleted"] == {"alice/2": "deleted"}
+    assert not Asset.objects.exists()
+    assert not [name for name in stored_files(media_root) if name.startswith("originals/")]
