@@ -1,5 +1,5 @@
 """Reading the Admin API's parameters as the Cloudinary SDKs send them: a query string for GET (lists as `k[]`),
-a JSON body for POST, PUT and DELETE (a form for POST from curl)."""
+a JSON body (Python SDK) or a urlencoded form (Node SDK, curl) for POST, PUT and DELETE."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +8,7 @@ import json
 import re
 from datetime import datetime
 
+from django.http import QueryDict
 from django.utils import timezone
 
 from tagging.addons import addons_parse, auto_tagging_parse
@@ -58,6 +59,11 @@ def request_params(request) -> dict:
                 raise ApiError("The request body must be a JSON object of parameters.")
             for name, value in data.items():
                 put(name, value)
+        elif request.content_type == "application/x-www-form-urlencoded":
+            # The Node SDK sends its POST and DELETE parameters so; Django parses such a body for POST only.
+            for name, values in QueryDict(body, encoding=request.encoding).lists():
+                for value in values:
+                    put(name, value)
         elif request.method == "POST":
             for name, values in request.POST.lists():
                 for value in values:

@@ -419,3 +419,34 @@ def test_a_staff_key_may_change_and_delete_anyones_images(cloudinary_sdk, user, 
     assert cloudinary.api.delete_resources_by_prefix("alice/")["deleted"] == {"alice/2": "deleted"}
     assert not Asset.objects.exists()
     assert not [name for name in stored_files(media_root) if name.startswith("originals/")]
+
+
+def test_the_node_sdk_lists_updates_and_deletes(live_server, key, other_key, user):
+    """The official Node SDK sends its writes as urlencoded forms (DELETE included), not JSON."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    for name in ("n/1", "n/2", "n/3"):
+        _upload(user, name, tags=["node"])
+    config = {"cloud_name": cloudinary_sdk_cloud(), "api_key": key.key, "api_secret": key.secret,
+              "upload_prefix": live_server.url}
+    calls = [
+        ["resources", {"type": "upload", "max_results": 2, "tags": True}],
+        ["update", "n/1", {"tags": "a,b", "context": "alt=x\\=y|caption=z"}],
+        ["delete_resources", ["n/2", "nope"], {}],
+        ["resources_by_tag", "node", {}],
+        ["resource", "missing", {}],
+    ]
+    node_dir = Path(__file__).resolve().parents[1] / "node"
+    out = subprocess.run(["node", str(node_dir / "admin_api.js")], input=json.dumps({"config": config, "calls": calls}),
+                         capture_output=True, text=True, cwd=node_dir, timeout=60, check=True)
+    answers = json.loads(out.stdout)
+    listing, updated, deleted, by_tag, missing = answers
+    assert [r["public_id"] for r in listing["resources"]] == ["n/3", "n/2"] and listing["next_cursor"], answers
+    assert listing["resources"][0]["tags"] == ["node"]
+    assert (updated["tags"], updated["context"]) == (["a", "b"], {"custom": {"alt": "x=y", "caption": "z"}})
+    assert deleted["deleted"] == {"n/2": "deleted", "nope": "not_found"}
+    assert [r["public_id"] for r in by_tag["resources"]] == ["n/3"]
+    assert missing["error"]["message"] == "Resource not found - missing"
+    assert set(Asset.objects.values_list("public_id", flat=True)) == {"n/1", "n/3"}
