@@ -382,8 +382,9 @@ def _rendition_record(*, asset: Asset, spec: str, stored: str, width: int, heigh
     return rendition
 
 
-def asset_delete(*, asset: Asset, user) -> None:
-    """Delete an asset with its files; only the owner or staff may. Safe while a worker makes its renditions."""
+def asset_delete(*, asset: Asset, user) -> int:
+    """Delete an asset with its files; only the owner or staff may. Safe while a worker makes its renditions.
+    Returns how many derived files (renditions) went with it."""
     if not asset_can_edit(user=user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can delete it.")
     with transaction.atomic():
@@ -391,12 +392,13 @@ def asset_delete(*, asset: Asset, user) -> None:
         # committed, so no rendition file outlives the asset.
         current = Asset.objects.select_for_update().filter(pk=asset.pk).first()
         if current is None:
-            return  # deleted by someone else meanwhile
+            return 0  # deleted by someone else meanwhile
         names = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True),
                  *DeliveredRendition.objects.filter(asset=current).exclude(file="").values_list("file", flat=True)]
         current.delete()
         for name in names:
             transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return len(names) - 1
 
 
 CONTEXT_MAX_KEYS = 100
@@ -455,18 +457,16 @@ def asset_details_update(*, asset: Asset, user, tags: Iterable[str] | None = Non
     return current
 
 
-def assets_delete(*, assets: Iterable[Asset], user) -> list[str]:
+def assets_delete(*, assets: Iterable[Asset], user) -> dict[str, int]:
     """Delete these assets with their files, all or none: if the user may not delete one of them, nothing is
-    deleted (PermissionDenied). Returns the public_ids deleted."""
+    deleted (PermissionDenied). Returns {public_id: how many derived files went with it}."""
     assets = list(assets)
     refused = [asset.public_id for asset in assets if not asset_can_edit(user=user, asset=asset)]
     if refused:
         raise PermissionDenied(f"Only the person who uploaded an image, or staff, can delete it; not yours: "
                                f"{', '.join(refused[:10])}{'…' if len(refused) > 10 else ''}. Nothing was deleted.")
     with transaction.atomic():
-        for asset in assets:
-            asset_delete(asset=asset, user=user)
-    return [asset.public_id for asset in assets]
+        return {asset.public_id: asset_delete(asset=asset, user=user) for asset in assets}
 
 
 __all__ = [

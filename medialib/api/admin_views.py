@@ -90,7 +90,7 @@ def _delete(assets: list[Asset], *, key, named: list[str] | None = None, more: b
     answer: dict = {"deleted": {public_id: "deleted" for public_id in deleted}}
     for public_id in named or []:
         answer["deleted"].setdefault(public_id, "not_found")
-    answer["deleted_counts"] = {public_id: {"original": 1, "derived": 0} for public_id in deleted}
+    answer["deleted_counts"] = {public_id: {"original": 1, "derived": derived} for public_id, derived in deleted.items()}
     answer["partial"] = more
     if more and assets:
         answer["next_cursor"] = p.cursor_encode(kind, [assets[-1].pk])
@@ -216,7 +216,7 @@ def resources_delete_by_asset_ids(request):
     answer = _delete(assets, key=key)
     # Cloudinary answers by_asset_ids deletes keyed by asset_id.
     answer["deleted"] = {a: "deleted" if a in by_asset_id else "not_found" for a in asset_ids}
-    answer["deleted_counts"] = {a: {"original": 1, "derived": 0} for a in by_asset_id}
+    answer["deleted_counts"] = {a: answer["deleted_counts"][public_id] for a, public_id in by_asset_id.items()}
     return api_response(answer)
 
 

@@ -261,6 +261,7 @@ def test_delete_resources_removes_the_files(cloudinary_sdk, key, user, media_roo
     result = cloudinary.api.delete_resources(["a", "b", "nope"])
     assert result["deleted"] == {"a": "deleted", "b": "deleted", "nope": "not_found"}
     assert result["partial"] is False
+    assert result["deleted_counts"] == {"a": {"original": 1, "derived": 1}, "b": {"original": 1, "derived": 0}}
     assert set(Asset.objects.values_list("public_id", flat=True)) == {"keep"}
     assert set(stored_files(media_root)) == before
     with pytest.raises(exceptions.BadRequest, match="At most 100 public_ids"):
