@@ -198,6 +198,44 @@ def stored_image_decode(name: str, **sizes) -> DecodedImage:
         return image_decode(handle, **sizes)
 
 
+def dominant_colors(fileobj, *, count: int = 10) -> list[tuple[str, float]]:
+    """The image's most common colours as ("#RRGGBB", percent), most common first: a median-cut quantisation of
+    a 100-pixel copy, cheap enough to run on each request (Cloudinary's `colors`)."""
+    with Image.open(fileobj) as image:
+        image.draft("RGB", (200, 200))  # JPEG decodes at a reduced scale
+        small = rgb_flatten(image)
+        small.thumbnail((100, 100))
+        quantized = small.quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    palette = quantized.getpalette() or []
+    counts = sorted(quantized.getcolors() or [], reverse=True)
+    total = sum(n for n, _ in counts) or 1
+    return [("#{:02X}{:02X}{:02X}".format(*palette[index * 3:index * 3 + 3]), round(100 * n / total, 1))
+            for n, index in counts]
+
+
+def exif_metadata(fileobj) -> dict[str, str]:
+    """The image's EXIF tags as text, by their EXIF names (Cloudinary's `image_metadata`); binary tags are left out."""
+    from PIL.ExifTags import IFD, TAGS
+
+    with Image.open(fileobj) as image:
+        exif = image.getexif()
+        tags = dict(exif)
+        for ifd in (IFD.Exif, IFD.GPSInfo):
+            try:
+                tags.update(exif.get_ifd(ifd))
+            except (KeyError, ValueError, TypeError):
+                continue
+    metadata = {}
+    for tag, value in tags.items():
+        name = TAGS.get(tag)
+        if name is None or isinstance(value, bytes | dict) or name in ("ExifOffset", "GPSInfo"):
+            continue
+        text = str(value).replace("\x00", "").strip()
+        if text:
+            metadata[name] = text
+    return metadata
+
+
 def thumbnail_render(fileobj, *, max_size: int, quality: int = 82) -> tuple[bytes, int, int]:
     """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
     image = image_decode(fileobj, min_size=(max_size, max_size)).image

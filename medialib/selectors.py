@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Tag
+from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Rendition, Tag
 from .transformations import Transformation, TransformationError
 
 
@@ -101,12 +101,15 @@ class GalleryPage:
 
 
 def gallery_page(*, before: int | None = None, after: int | None = None, limit: int = 48,
-                 prefetch: Sequence = (), user=None) -> GalleryPage:
+                 prefetch: Sequence = (), user=None, folder: str | None = None) -> GalleryPage:
     """A page of the assets the user may see, newest first, by keyset on the primary key (no OFFSET scans).
 
-    `before=<id>` gives the next (older) page, `after=<id>` the previous (newer) one.
+    `before=<id>` gives the next (older) page, `after=<id>` the previous (newer) one; `folder`: only the assets
+    in that asset_folder.
     """
     visible = assets_visible_to(user)
+    if folder:
+        visible = visible.filter(asset_folder=folder)
     queryset = _with_tile_data(visible, prefetch)
     if after is not None:
         rows = list(queryset.filter(pk__gt=after).order_by("pk")[: limit + 1])
@@ -216,3 +219,125 @@ def transformation_allowed_unsigned(*, asset: Asset, transformation: Transformat
     return DeliveredRendition.objects.filter(
         asset=asset, version=asset.version, format=fmt, transformation__in={canonical, str(expanded)},
     ).exclude(file="").exists()
+
+
+def assets_editable_by(user) -> QuerySet[Asset]:
+    """The assets this user may change or delete (asset_can_edit): staff all, others their own, nobody else none."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return Asset.objects.none()
+    return Asset.objects.all() if user.is_staff else Asset.objects.filter(uploaded_by=user)
+
+
+@dataclass
+class AssetsPage:
+    assets: list[Asset]
+    next_key: tuple | None  # where the next page starts (after this key), None on the last page
+
+
+def _after(fields: Sequence[str], key: Sequence, descending: bool) -> Q:
+    """Rows strictly after `key` in the order of `fields` (a keyset condition, walking the index, no OFFSET)."""
+    op = "lt" if descending else "gt"
+    condition = Q()
+    for i, name in enumerate(fields):
+        step = Q(**{f"{name}__{op}": key[i]}, **{fields[j]: key[j] for j in range(i)})
+        condition |= step
+    return condition
+
+
+def assets_page(*, user, limit: int, after: tuple | None = None, descending: bool = True, prefix: str | None = None,
+                tag: str | None = None, start_at=None) -> AssetsPage:
+    """A page of the assets the user may see, by keyset, in Cloudinary's orders: newest first (`descending`) or
+    oldest first by creation, or by public_id when a `prefix` is given; `tag` walks the tag's index
+    (assettag_tag_newest). Creation order is the primary key's: ids are given in the order rows are created,
+    and it is indexed where created_at is not."""
+    if tag is not None:
+        uses = AssetTag.objects.filter(tag__name=tag).filter(visible_q(user, through="content_object__"))
+        if start_at is not None:
+            uses = uses.filter(asset_created_at__gte=start_at)
+        fields = ("asset_created_at", "content_object_id")
+        if after is not None:
+            uses = uses.filter(_after(fields, after, descending))
+        order = [f"-{f}" if descending else f for f in fields]
+        rows = list(uses.order_by(*order).values_list(*fields)[: limit + 1])
+        by_pk = Asset.objects.in_bulk([pk for _, pk in rows[:limit]])
+        assets = [by_pk[pk] for _, pk in rows[:limit] if pk in by_pk]
+        last = rows[limit - 1] if len(rows) > limit else None
+        return AssetsPage(assets=assets, next_key=last and (last[0].isoformat(), last[1]))
+    queryset = assets_visible_to(user)
+    if prefix is not None:
+        fields, descending = ("public_id",), False  # as Cloudinary: by public_id, whatever the direction
+        queryset = queryset.filter(public_id__startswith=prefix)
+    else:
+        fields = ("pk",)
+    if start_at is not None:
+        queryset = queryset.filter(created_at__gte=start_at)
+    if after is not None:
+        queryset = queryset.filter(_after(fields, after, descending))
+    rows = list(queryset.order_by(*[f"-{f}" if descending else f for f in fields])[: limit + 1])
+    assets = rows[:limit]
+    last = assets[-1] if len(rows) > limit else None
+    return AssetsPage(assets=assets, next_key=last and (last.public_id if prefix is not None else last.pk,))
+
+
+def asset_tag_names(asset_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each asset's tag names, sorted case-insensitively, in one query for a whole page."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for asset_id, name in AssetTag.objects.filter(content_object_id__in=list(asset_ids)).values_list(
+            "content_object_id", "tag__name"):
+        names[asset_id].append(name)
+    return {asset_id: sorted(names.get(asset_id, []), key=str.lower) for asset_id in asset_ids}
+
+
+def tag_names_page(*, user, limit: int, prefix: str = "", after: str | None = None) -> tuple[list[str], str | None]:
+    """Names of the tags on assets the user may see, by name (keyset), and the last name when there are more."""
+    from django.db.models import Exists, OuterRef
+
+    # Walks the tags by name and probes each one's uses by the tag index, stopping at the page's end.
+    uses = AssetTag.objects.filter(visible_q(user, through="content_object__"), tag_id=OuterRef("pk"))
+    tags = Tag.objects.filter(Exists(uses))
+    if prefix:
+        tags = tags.filter(name__startswith=prefix)
+    if after is not None:
+        tags = tags.filter(name__gt=after)
+    names = list(tags.order_by("name").values_list("name", flat=True)[: limit + 1])
+    return names[:limit], names[limit - 1] if len(names) > limit else None
+
+
+def library_usage(*, user) -> dict:
+    """How many images and renditions the user may see, and their bytes (the whole library for staff, or shared)."""
+    from django.db.models import Count, Sum
+
+    visible = assets_visible_to(user)
+    assets = visible.aggregate(count=Count("pk"), bytes=Sum("bytes"))
+    delivered = DeliveredRendition.objects.filter(visible_q(user, through="asset__")).exclude(file="").aggregate(
+        count=Count("pk"), bytes=Sum("bytes"))
+    renditions = Rendition.objects.filter(visible_q(user, through="asset__")).count()
+    return {"resources": assets["count"], "bytes": assets["bytes"] or 0,
+            "derived_resources": delivered["count"] + renditions, "derived_bytes": delivered["bytes"] or 0}
+
+
+def asset_colors(asset: Asset) -> list[tuple[str, float]]:
+    """The asset's dominant colours, from its preview rendition when the worker has made it (smaller to decode)."""
+    from django.core.files.storage import default_storage
+
+    from .images import dominant_colors
+
+    rendition = Rendition.objects.filter(asset=asset, version=asset.version, spec="preview").first()
+    with default_storage.open(rendition.file.name if rendition else asset.file.name, "rb") as file:
+        return dominant_colors(file)
+
+
+def asset_image_metadata(asset: Asset) -> dict[str, str]:
+    """The EXIF tags of the asset's original, as text (the original keeps them; renditions do not)."""
+    from django.core.files.storage import default_storage
+
+    from .images import exif_metadata
+
+    with default_storage.open(asset.file.name, "rb") as file:
+        return exif_metadata(file)
+
+
+def asset_folders(*, user, limit: int = 500) -> list[str]:
+    """The asset_folders of the assets the user may see, by name (for the gallery's folder filter)."""
+    folders = assets_visible_to(user).exclude(asset_folder="").values_list("asset_folder", flat=True)
+    return list(folders.order_by("asset_folder").distinct()[:limit])

@@ -232,21 +232,25 @@ CONTEXT_VALUE_MAX_LENGTH = 1000
 CONTEXT_MAX_KEYS = 50
 
 
-def context_clean(context: dict[str, str]) -> dict[str, str]:
-    """Refuse contextual metadata this library cannot keep (ValidationError): too many, too long, or NUL."""
+def context_clean(context: dict) -> dict[str, str]:
+    """Cloudinary's contextual metadata as text keys and values (None is ""); refuses (ValidationError) what this
+    library cannot keep: too many, too long, empty keys, or NUL."""
+    if not isinstance(context, dict):
+        raise ValidationError("context must be key=value pairs.")
     if len(context) > CONTEXT_MAX_KEYS:
         raise ValidationError(f"context holds {len(context)} keys; at most {CONTEXT_MAX_KEYS} are kept.")
+    cleaned = {}
     for key, value in context.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ValidationError("context keys and values must be text.")
+        key, value = str(key).strip(), "" if value is None else str(value)
+        if "\x00" in key or "\x00" in value:  # PostgreSQL cannot store it
+            raise ValidationError("context holds a NUL character (\\x00); remove it.")
         if not key or len(key) > CONTEXT_KEY_MAX_LENGTH:
             raise ValidationError(f"context key {key[:30]!r} must be 1 to {CONTEXT_KEY_MAX_LENGTH} characters.")
         if len(value) > CONTEXT_VALUE_MAX_LENGTH:
             raise ValidationError(f"context value of {key[:30]!r} is longer than {CONTEXT_VALUE_MAX_LENGTH} "
                                   "characters.")
-        if "\x00" in key or "\x00" in value:
-            raise ValidationError("context holds a NUL character (\\x00); remove it.")
-    return context
+        cleaned[key] = value
+    return cleaned
 
 
 def _row_may_be_committed(*, raised_inside: bool, committed: bool, row_exists: Callable[[], bool]) -> bool:
@@ -489,8 +493,9 @@ def _rendition_record(*, asset: Asset, spec: str, stored: str, width: int, heigh
     return rendition
 
 
-def asset_delete(*, asset: Asset, user) -> None:
-    """Delete an asset with its files; only the owner or staff may. Safe while a worker makes its renditions."""
+def asset_delete(*, asset: Asset, user) -> int:
+    """Delete an asset with its files; only the owner or staff may. Safe while a worker makes its renditions.
+    Returns how many derived files (renditions) went with it."""
     if not asset_can_edit(user=user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can delete it.")
     with transaction.atomic():
@@ -498,12 +503,58 @@ def asset_delete(*, asset: Asset, user) -> None:
         # committed, so no rendition file outlives the asset.
         current = Asset.objects.select_for_update().filter(pk=asset.pk).first()
         if current is None:
-            return  # deleted by someone else meanwhile
+            return 0  # deleted by someone else meanwhile
         names = [current.file.name, *Rendition.objects.filter(asset=current).values_list("file", flat=True),
                  *DeliveredRendition.objects.filter(asset=current).exclude(file="").values_list("file", flat=True)]
         current.delete()
         for name in names:
             transaction.on_commit(lambda name=name: default_storage.delete(name))
+    return len(names) - 1
+
+
+def asset_details_update(*, asset: Asset, user, tags: Iterable[str] | None = None, context: dict | None = None,
+                         asset_folder: str | None = None) -> Asset:
+    """Replace the asset's manual tags (add-on tags stay: they are the analysis' to change), its context and its
+    folder, each only when given; only the owner or staff may. Returns the asset as stored."""
+    if not asset_can_edit(user=user, asset=asset):
+        raise PermissionDenied("Only the person who uploaded this image, or staff, can change it.")
+    names = tag_names_clean(tags) if tags is not None else None
+    context = context_clean(context) if context is not None else None
+    if asset_folder:
+        asset_folder = asset_folder.strip("/")
+        try:
+            validate_public_id(asset_folder)
+        except ValidationError:
+            raise ValidationError(f"asset_folder {asset_folder[:60]!r} is not a valid folder path: folder names hold "
+                                  "letters, digits, '_', '-' and '.', separated by '/'.") from None
+    with transaction.atomic():
+        current = Asset.objects.select_for_update().get(pk=asset.pk)
+        if names is not None:
+            keep = {name.lower() for name in names}
+            manual = AssetTag.objects.filter(content_object=current, source=AssetTag.SOURCE_MANUAL)
+            gone = [pk for pk, name in manual.values_list("pk", "tag__name") if name.lower() not in keep]
+            AssetTag.objects.filter(pk__in=gone).delete()
+            _tags_attach(asset=current, names=names, source=AssetTag.SOURCE_MANUAL)
+        fields = []
+        if context is not None:
+            current.context, fields = context, [*fields, "context"]
+        if asset_folder is not None:
+            current.asset_folder, fields = asset_folder, [*fields, "asset_folder"]
+        if fields:
+            current.save(update_fields=[*fields, "updated_at"])
+    return current
+
+
+def assets_delete(*, assets: Iterable[Asset], user) -> dict[str, int]:
+    """Delete these assets with their files, all or none: if the user may not delete one of them, nothing is
+    deleted (PermissionDenied). Returns {public_id: how many derived files went with it}."""
+    assets = list(assets)
+    refused = [asset.public_id for asset in assets if not asset_can_edit(user=user, asset=asset)]
+    if refused:
+        raise PermissionDenied(f"Only the person who uploaded an image, or staff, can delete it; not yours: "
+                               f"{', '.join(refused[:10])}{'…' if len(refused) > 10 else ''}. Nothing was deleted.")
+    with transaction.atomic():
+        return {asset.public_id: asset_delete(asset=asset, user=user) for asset in assets}
 
 
 __all__ = [
@@ -511,6 +562,9 @@ __all__ = [
     "RENDITION_SPECS",
     "UploadError",
     "asset_delete",
+    "asset_details_update",
+    "assets_delete",
+    "context_clean",
     "asset_tag_remove",
     "asset_tags_add",
     "asset_upload",

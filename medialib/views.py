@@ -42,7 +42,14 @@ def gallery(request):
     # Filters compile to the search's query model and run through it; without any, the plain keyset by id.
     filters = GalleryFilterForm(request.GET)
     node = filters.node() if filters.is_valid() else None
-    if node is not None:
+    folder = (request.GET.get("folder") or "").strip().strip("/")
+    if folder:
+        # The API's asset_folder (Cloudinary's dynamic folders), by the same keyset as the plain gallery.
+        page = selectors.gallery_page(
+            before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
+            prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)], user=request.user, folder=folder,
+        )
+    elif node is not None:
         after = request.GET.get("after")
         page = query_page(node=node, cursor=after or request.GET.get("before"), newer=bool(after),
                           limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False, user=request.user)
@@ -56,6 +63,7 @@ def gallery(request):
         params.pop(name, None)
     return render(request, "medialib/gallery.html", {
         "page": page, "filters": filters, "filtered": node is not None, "filter_query": params.urlencode(),
+        "folder": folder, "folders": selectors.asset_folders(user=request.user),
     })
 
 

@@ -1,4 +1,5 @@
 """API keys in the admin: the secret is shown once, on the page that follows creation, and never again."""
+from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
@@ -8,7 +9,7 @@ from .services import api_key_cloudinary_url, api_keys_revoke
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "key", "user", "is_active", "created_at", "last_used_at"]
+    list_display = ["name", "key", "user", "may", "is_active", "created_at", "last_used_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "key", "user__username"]
     list_select_related = ["user"]
@@ -36,6 +37,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
         )
         response["Cache-Control"] = "no-store"  # the only page that ever shows the secret
         return response
+
+    @admin.display(description="What it may do")
+    def may(self, obj):
+        """A key acts as its user (medialib.selectors: assets_visible_to, asset_can_edit): say what that means."""
+        user = obj.user
+        if not user.is_active:
+            return "Nothing: its user is deactivated."
+        if user.is_staff:
+            return "Upload; read, change and delete every image (staff)."
+        sees = "every image" if settings.MEDIALIB_VISIBILITY == "shared" else "its user's images"
+        return f"Upload; read {sees}; change and delete only its user's images."
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request, queryset):

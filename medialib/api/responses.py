@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -31,6 +32,8 @@ def api_response(data: dict, status: int = 200, headers: dict | None = None) -> 
     response = JsonResponse(data, status=status, headers=headers)
     # Answers to authenticated calls are for the caller only; no shared cache may keep them.
     response["Cache-Control"] = "private, no-store"
+    # As Cloudinary's, on every answer: the SDKs give it to their callers (Response.request_id) to quote.
+    response["X-Request-Id"] = uuid.uuid4().hex
     return response
 
 
@@ -50,15 +53,18 @@ def delivery_urls(asset: Asset, *, request, transformation: str = "", fmt: str |
     return f"http://{host}{path}", f"https://{host}{path}"
 
 
-def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> dict:
+def resource_data(asset: Asset, *, request, secret: str, info: dict | None, tags: list[str] | None = None) -> dict:
     """The asset as Cloudinary describes an image resource, with `info` (add-on results) when there is any.
 
     `etag` is the first 32 hex digits of the file's SHA-256 (Cloudinary sends an MD5, also 32 hex digits: this
     library hashes uploads with SHA-256 only); like Cloudinary's, it changes exactly when the bytes do.
     `original_filename` is without its extension, as Cloudinary gives it ("file" when there was no name).
+    `tags`: the asset's tag names when the caller fetched them for a whole page (else one query here).
+    `context` is there when the asset has some, as Cloudinary's `{"custom": {...}}`.
     """
     url, secure_url = delivery_urls(asset, request=request)
     data = {
+        "asset_id": asset.asset_id,
         "public_id": asset.public_id,
         "version": asset.version,
         "version_id": hashlib.sha256(f"{asset.public_id}:{asset.version}:{asset.sha256}".encode()).hexdigest()[:32],
@@ -68,7 +74,7 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
         "format": asset.format,
         "resource_type": "image",
         "created_at": asset.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "tags": sorted(asset.tags.names(), key=str.lower),
+        "tags": tags if tags is not None else sorted(asset.tags.names(), key=str.lower),
         "bytes": asset.bytes,
         "type": "upload",
         "etag": asset.sha256[:32],
@@ -76,11 +82,10 @@ def resource_data(asset: Asset, *, request, secret: str, info: dict | None) -> d
         "url": url,
         "secure_url": secure_url,
         "original_filename": PurePosixPath(asset.original_filename).stem or "file",
+        "asset_folder": asset.asset_folder,
     }
     if asset.context:
         data["context"] = {"custom": dict(asset.context)}  # as Cloudinary nests it
-    if asset.asset_folder:
-        data["asset_folder"] = asset.asset_folder
     if info:
         data["info"] = info
     return data

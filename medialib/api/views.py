@@ -167,12 +167,6 @@ def _eager(asset: Asset, eager, eager_async: bool, *, request) -> list[dict]:
     return entries
 
 
-@api_endpoint("GET")
-def resource(request, public_id: str):
-    key = auth.basic_authenticate(request)
-    return resource_response(_asset(public_id, key.user), request=request, secret=key.secret)
-
-
 def _asset(public_id: str, user) -> Asset:
     """The asset, if the key's user may see it (MEDIALIB_VISIBILITY): another's is "not found", as on the pages."""
     # Not selectors.asset_get: the page's prefetches would be wasted here, and stale once explicit has written.

@@ -57,6 +57,7 @@ def test_upload_answers_a_cloudinary_resource(api_client, api_key, user):
     version = asset.version
     delivery = f"testserver/{settings.MEDIALIB_CLOUD_NAME}/image/upload/v{version}/trips/2024/beach.jpg"
     assert body == {
+        "asset_id": asset.asset_id,
         "public_id": "trips/2024/beach",
         "version": version,
         "version_id": body["version_id"],
@@ -74,6 +75,7 @@ def test_upload_answers_a_cloudinary_resource(api_client, api_key, user):
         "url": f"http://{delivery}",
         "secure_url": f"https://{delivery}",
         "original_filename": "holiday.photo",
+        "asset_folder": "",
         "info": {
             "categorization": {"aws_rek_tagging": {"status": "pending"}},
             "detection": {"aws_rek_face": {"status": "pending"}},
