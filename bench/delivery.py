@@ -19,8 +19,6 @@ the machine falls on all of them alike:
   pillow   Pillow with JPEG draft mode doing the same crop/resize/encode minimally (the floor)
   vips     pyvips thumbnail_buffer + crop + save (the other floor)
   thumbor  thumbor on loopback, file loader, no storage or result storage, its OpenCV Haar face detector
-  ours+    ours with three changes swapped in by this script (ProposedCanvas, proposed_min_size,
-           proposed_flatten below), a prototype of what could go into medialib/images.py
 Each is timed by the wall clock and by CPU time (this process's for all but thumbor, thumbor's process'
 from /proc for it, all threads included): with other work on the machine, CPU time is the steadier
 figure; on an idle machine multi-threaded encoders (libaom, libvips) take less wall than CPU time.
@@ -72,7 +70,6 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from medialib import images as medialib_images  # noqa: E402
 from medialib.images import transformation_render  # noqa: E402
 from medialib.models import DeliveredRendition  # noqa: E402
 from medialib.services import asset_upload  # noqa: E402
@@ -192,107 +189,6 @@ def ours(data, transformation, fmt, faces):
     rendered = transformation_render(io.BytesIO(data), transformation, fmt=fmt, faces=lambda: faces,
                                      max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
     return rendered.data, (rendered.width, rendered.height)
-
-
-# --- a prototype of three renderer changes (not in medialib: the bench swaps them in around the "ours+" runs)
-
-class ProposedCanvas(medialib_images._Canvas):
-    """_Canvas with its resize deferred, so that a crop right after it resizes only the window
-    (Image.resize(size, box=...)) instead of the whole image, then crops."""
-
-    _pending = None  # the (width, height) self._image is to be resized to
-
-    @property
-    def image(self):
-        if self._pending is not None:
-            self._image = self._image.resize(self._pending, Image.Resampling.LANCZOS)
-            self._pending = None
-        return self._image
-
-    @image.setter
-    def image(self, value):
-        self._image, self._pending = value, None
-
-    @property
-    def size(self):
-        return self._pending or self._image.size
-
-    def resize(self, width, height):
-        width, height = max(1, round(width)), max(1, round(height))
-        self.check(width, height)
-        w, h = self.size
-        if (width, height) != (w, h):
-            self._pending = None if (width, height) == self._image.size else (width, height)
-            fx, fy = width / w, height / h
-            self.sx, self.sy, self.ox, self.oy = self.sx * fx, self.sy * fy, self.ox * fx, self.oy * fy
-
-    def crop(self, left, top, width, height):
-        if self._pending is None:
-            return super().crop(left, top, width, height)
-        left, top = round(left), round(top)
-        width, height = max(1, round(width)), max(1, round(height))
-        self.check(width, height)
-        if (left, top, width, height) == (0, 0) + self.size:
-            return
-        fx, fy = self._pending[0] / self._image.width, self._pending[1] / self._image.height
-        box = (left / fx, top / fy, (left + width) / fx, (top + height) / fy)
-        self.image = self._image.resize((width, height), Image.Resampling.LANCZOS, box=box)
-        self.ox, self.oy = self.ox - left, self.oy - top
-
-
-_original_min_size = medialib_images._first_min_size
-_original_flatten = medialib_images._flatten_reduced
-
-
-def proposed_min_size(faces):
-    """_first_min_size that also drafts a JPEG for a first c_thumb with g_face/g_faces: the face window (the
-    face box doubled, divided by z_, widened to the aspect) need only be decoded at the output's size."""
-
-    def first_min_size(transformation, displayed):
-        size = _original_min_size(transformation, displayed)
-        if size is not None or not transformation.components or not faces:
-            return size
-        first = transformation.components[0]
-        w_text, h_text = first.get("w"), first.get("h")
-        if first.get("c") != "thumb" or first.get("g") not in ("face", "faces") or not w_text or not h_text \
-                or "." in w_text + h_text:
-            return None
-        dpr = float(first.get("dpr", "1.0"))
-        out_w, out_h = int(w_text) * dpr, int(h_text) * dpr
-        boxes = [(left, top, left + width, top + height) for left, top, width, height in faces]
-        if first.get("g") == "face":
-            box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-        else:
-            box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-                   max(b[3] for b in boxes))
-        zoom, ratio = float(first.get("z", "1.0")), out_w / out_h
-        fw, fh = (box[2] - box[0]) * 2.0 / zoom, (box[3] - box[1]) * 2.0 / zoom
-        rw = fh * ratio if fw / fh < ratio else fw
-        rw = min(rw, displayed[0], displayed[1] * ratio)
-        scale = out_w / rw
-        if scale > 0.5:  # libjpeg scales by 1/2, 1/4, 1/8 only
-            return None
-        return (math.ceil(displayed[0] * scale), math.ceil(displayed[1] * scale))
-
-    return first_min_size
-
-
-def proposed_flatten(image, factor):
-    """_flatten_reduced without the strip-by-strip copy when there is nothing to flatten or reduce."""
-    if factor == 1 and image.mode == "RGB" and "transparency" not in image.info:
-        return image
-    return _original_flatten(image, factor)
-
-
-def ours_proposed(data, transformation, fmt, faces):
-    saved = medialib_images._Canvas, medialib_images._first_min_size, medialib_images._flatten_reduced
-    medialib_images._Canvas = ProposedCanvas
-    medialib_images._first_min_size = proposed_min_size(faces)
-    medialib_images._flatten_reduced = proposed_flatten
-    try:
-        return ours(data, transformation, fmt, faces)
-    finally:
-        medialib_images._Canvas, medialib_images._first_min_size, medialib_images._flatten_reduced = saved
 
 
 def pixel_difference(a: bytes, b: bytes) -> float:
@@ -420,7 +316,6 @@ def cold(items, runs_for, thumbor):
                 impls["vips"] = lambda: vips_floor(data, fmt, geom)
             if thumbor is not None:
                 impls["thumbor"] = lambda: thumbor.get(label, thumbor_name)
-            impls["ours+"] = lambda: ours_proposed(data, transformation, fmt, faces)
             wall = {name: [] for name in impls}
             cpu = {name: [] for name in impls}
             outputs = {}
@@ -444,7 +339,6 @@ def cold(items, runs_for, thumbor):
                 "image": image_label, "op": label, "wall": wall, "cpu": cpu, "size": expected,
                 "bytes": {name: len(out[0]) for name, out in outputs.items()},
                 "mismatched": {name: out[1] for name, out in outputs.items() if out[1] != expected},
-                "proposed_diff": pixel_difference(outputs["ours"][0], outputs["ours+"][0]),
             })
             print(f"  {image_label} {label}: " + ", ".join(
                 f"{name} {statistics.median(wall[name]):.1f}/{statistics.median(cpu[name]):.1f}" for name in impls)
@@ -453,10 +347,10 @@ def cold(items, runs_for, thumbor):
 
 
 def cold_table(rows, kind):
-    names = [n for n in ("ours", "view", "pillow", "vips", "thumbor", "ours+") if n in rows[0][kind]]
+    names = [n for n in ("ours", "view", "pillow", "vips", "thumbor") if n in rows[0][kind]]
     header = ["image", "operation", "output"] + [
         f"{n} {'mean' if kind == 'cpu' and n == 'thumbor' else 'p50'} / p95" for n in names] + [
-        "ours / floor", "ours / thumbor", "ours+ / floor"]
+        "ours / floor", "ours / thumbor"]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in rows:
         med = {n: statistics.median(row[kind][n]) for n in names}
@@ -468,18 +362,15 @@ def cold_table(rows, kind):
         cells += [f"{med[n]:.1f} / {p95[n]:.1f}" for n in names]
         cells.append(f"{med['ours'] / floor:.2f}x")
         cells.append(f"{med['ours'] / med['thumbor']:.2f}x" if "thumbor" in med else "-")
-        cells.append(f"{med['ours+'] / floor:.2f}x")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def cold_notes(rows):
-    names = [n for n in ("ours", "view", "pillow", "vips", "thumbor", "ours+") if n in rows[0]["wall"]]
+    names = [n for n in ("ours", "view", "pillow", "vips", "thumbor") if n in rows[0]["wall"]]
     lines = ["output KB: " + "; ".join(
         f"{row['image']} {row['op']}: " + ", ".join(f"{n} {row['bytes'][n] / 1024:.0f}" for n in names)
         for row in rows)]
-    lines.append("ours+ against ours, mean absolute pixel difference (0-255): " + "; ".join(
-        f"{row['image']} {row['op']} {row['proposed_diff']:.2f}" for row in rows))
     mismatches = [f"{row['image']} {row['op']}: {row['mismatched']}" for row in rows if row["mismatched"]]
     lines.append("output sizes differing from ours: " + ("; ".join(mismatches) if mismatches else "none"))
     return "\n".join(lines)

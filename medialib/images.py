@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
@@ -180,6 +181,8 @@ def _flatten_reduced(image: Image.Image, factor: int) -> Image.Image:
     (12 bytes a pixel: 1.2 GB for a 100 MP PNG of 400 KB). Strips whose height is a multiple of the factor
     are flattened and box-reduced on their own, which gives the same pixels as the whole at once.
     """
+    if factor == 1 and image.mode == "RGB" and "transparency" not in image.info:
+        return image  # nothing to flatten or reduce: a strip-by-strip copy would only cost time
     width, height = image.size
     rows = max(factor, (_STRIP_PIXELS // max(1, width)) // factor * factor)
     if rows >= height:
@@ -310,18 +313,31 @@ class _Canvas:
     """The image through the chain, and where the original's pixels went (for face boxes): a point (x, y) of
     the displayed original is at (x * sx + ox, y * sy + oy) now; `mapped` False once a rotation lost that."""
 
-    def __init__(self, image, scale_x, scale_y, faces, max_pixels):
+    _pending = None  # (width, height) the image is to be resized to: deferred, so a crop can resize its window only
+
+    def __init__(self, image, scale_x, scale_y, faces, max_pixels, face_boxes=None):
         self.image = image
         self.sx, self.sy, self.ox, self.oy = scale_x, scale_y, 0.0, 0.0
         self.swapped = False  # after a quarter turn the current x comes from the original's y
         self.mapped = True
         self._faces = faces
-        self._face_boxes = None
+        self._face_boxes = face_boxes  # already fetched by the caller (the draft size of a face c_thumb)
         self.max_pixels = max_pixels
 
     @property
+    def image(self):
+        if self._pending is not None:
+            self._image = self._image.resize(self._pending, Image.Resampling.LANCZOS)
+            self._pending = None
+        return self._image
+
+    @image.setter
+    def image(self, value):
+        self._image, self._pending = value, None
+
+    @property
     def size(self):
-        return self.image.size
+        return self._pending or self._image.size
 
     def check(self, width, height):
         from .transformations import TransformationError
@@ -335,7 +351,7 @@ class _Canvas:
         self.check(width, height)
         w, h = self.size
         if (width, height) != (w, h):
-            self.image = self.image.resize((width, height), Image.Resampling.LANCZOS)
+            self._pending = None if (width, height) == self._image.size else (width, height)
             fx, fy = width / w, height / h
             self.sx, self.sy, self.ox, self.oy = self.sx * fx, self.sy * fy, self.ox * fx, self.oy * fy
 
@@ -343,9 +359,15 @@ class _Canvas:
         left, top = round(left), round(top)
         width, height = max(1, round(width)), max(1, round(height))
         self.check(width, height)
-        if (left, top, width, height) != (0, 0) + self.size:
+        if (left, top, width, height) == (0, 0) + self.size:
+            return
+        if self._pending is not None:  # resize only the window: one resize(box=) in pre-resize pixels
+            fx, fy = self._pending[0] / self._image.width, self._pending[1] / self._image.height
+            box = (left / fx, top / fy, (left + width) / fx, (top + height) / fy)
+            self.image = self._image.resize((width, height), Image.Resampling.LANCZOS, box=box)
+        else:
             self.image = self.image.crop((left, top, left + width, top + height))
-            self.ox, self.oy = self.ox - left, self.oy - top
+        self.ox, self.oy = self.ox - left, self.oy - top
 
     def faces(self):
         """The face boxes (left, top, right, bottom) in current pixels that are at least partly visible."""
@@ -691,6 +713,39 @@ def _first_min_size(transformation, displayed):
     return (w, h)
 
 
+def _face_thumb_min_size(transformation, displayed, face_boxes):
+    """min_size for a first c_thumb with g_face/g_faces and pixel w_/h_: the face window (the box doubled,
+    divided by z_, widened to the aspect, no bigger than the image) decoded at the output's size, when that
+    is at most half the original's (libjpeg scales by 1/2, 1/4, 1/8 only); else None."""
+    first = transformation.components[0]
+    w_text, h_text = first.get("w"), first.get("h")
+    if not face_boxes or not w_text or not h_text or "." in w_text + h_text:
+        return None
+    dpr = float(first.get("dpr", "1.0"))
+    out_w, out_h = int(w_text) * dpr, int(h_text) * dpr
+    boxes = [(left, top, left + width, top + height) for left, top, width, height in face_boxes]
+    if first.get("g") == "face":
+        box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+    else:
+        box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+               max(b[3] for b in boxes))
+    zoom, ratio = float(first.get("z", "1.0")), out_w / out_h
+    fw, fh = (box[2] - box[0]) * 2.0 / zoom, (box[3] - box[1]) * 2.0 / zoom
+    if fw <= 0 or fh <= 0:
+        return None
+    window_w = fh * ratio if fw / fh < ratio else fw
+    window_w = min(window_w, displayed[0], displayed[1] * ratio)
+    scale = out_w / window_w
+    if scale > 0.5:
+        return None
+    return (max(1, math.ceil(displayed[0] * scale)), max(1, math.ceil(displayed[1] * scale)))
+
+
+def _is_face_thumb(transformation):
+    first = transformation.components[0] if transformation.components else None
+    return first is not None and first.get("c") == "thumb" and first.get("g") in ("face", "faces")
+
+
 def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_output_pixels: int) -> Rendered:
     """Render `transformation` (a medialib.transformations.Transformation, already expanded) of the original
     in `fileobj` as `fmt`. `faces` is a callable giving FaceBoxes, called only when a gravity needs them (and at
@@ -709,6 +764,9 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
       upscales (if w x h is bigger than the image it takes the largest window of that aspect, unscaled).
     - c_crop with x_/y_ and no gravity (or g_north_west) takes the region whose top-left is (x, y); with a
       compass gravity x_/y_ move the window away from that edge; the window is clamped inside the image.
+    - A JPEG is decoded at a reduced scale (libjpeg's 1/2, 1/4, 1/8) when the first component is a plain
+      downscale in pixels, or a c_thumb with g_face/g_faces in pixels whose face window (found before
+      decoding) is scaled by 1/2 or less; then a resize followed by a crop resizes only the crop's window.
     - c_thumb with g_face/g_faces/g_auto (faces found): the window is the face box doubled and divided by z_
       (z_0.8: more context, z_2: closer), widened to the asked aspect, no bigger than the image, centred on the
       face, then scaled to w x h. Without a face it is c_fill.
@@ -737,10 +795,16 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
     if orientation in QUARTER_TURN_ORIENTATIONS:
         displayed = (displayed[1], displayed[0])
     min_size = _first_min_size(transformation, displayed)
+    face_boxes = None
+    if min_size is None and faces is not None and _is_face_thumb(transformation):
+        # The faces are needed anyway; fetched before decoding, the face window gives the draft size.
+        face_boxes = list(faces() or [])
+        min_size = _face_thumb_min_size(transformation, displayed, face_boxes)
     if min_size and orientation in QUARTER_TURN_ORIENTATIONS:
         min_size = (min_size[1], min_size[0])  # image_decode reduces the stored (unturned) image
     image = image_decode(fileobj, min_size=min_size).image
-    canvas = _Canvas(image, image.width / displayed[0], image.height / displayed[1], faces, max_output_pixels)
+    canvas = _Canvas(image, image.width / displayed[0], image.height / displayed[1], faces, max_output_pixels,
+                     face_boxes=face_boxes)
 
     quality = _DEFAULT_QUALITY
     flatten_on = None

@@ -300,3 +300,58 @@ def test_faces_follow_flips_and_quarter_turns(turn, color):
 def test_faces_are_dropped_after_an_arbitrary_angle():
     _, image = render("a_30/c_crop,g_face,h_10,w_10", faces=lambda: [(330, 230, 30, 30)])
     assert image.size == (10, 10)
+
+
+def _jpeg_render(text, source, faces=None):
+    data = images.encode(source, "JPEG")
+    rendered = transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png", faces=faces,
+                                     max_output_pixels=LIMIT)
+    return Image.open(io.BytesIO(rendered.data)).convert("RGB")
+
+
+def test_face_thumb_decodes_reduced_and_keeps_the_face_in_the_crop(monkeypatch):
+    from medialib import images as medialib_images
+
+    source = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    source.paste((255, 0, 0), (1200, 200, 1280, 280))  # the "face": a red square
+    asked, calls = [], []
+    original = medialib_images.image_decode
+
+    def spy(fileobj, **sizes):
+        asked.append(sizes.get("min_size"))
+        return original(fileobj, **sizes)
+
+    monkeypatch.setattr(medialib_images, "image_decode", spy)
+
+    def faces():
+        calls.append(1)
+        return [(1200, 200, 80, 80)]
+
+    image = _jpeg_render("c_thumb,g_face,w_40,h_40,z_1.0", source, faces)
+    assert image.size == (40, 40)
+    assert calls == [1]  # fetched before decoding, and not again by the canvas
+    assert asked[0] is not None and asked[0][0] <= 800  # a reduced decode (scale <= 1/2)
+    assert close(image.getpixel((20, 20)), (255, 0, 0), tolerance=40)  # the face is in the middle
+    assert close(image.getpixel((1, 1)), (0, 0, 255), tolerance=40)  # context around it
+
+
+def test_crop_window_resize_equals_resize_then_crop():
+    from PIL import ImageChops, ImageStat
+
+    source = Image.new("RGB", (640, 480))  # smooth, so that only the resampling could differ
+    source.putdata([(x * 255 // 640, y * 255 // 480, (x + y) * 255 // 1120) for y in range(480) for x in range(640)])
+    rendered, image = render("c_fill,w_200,h_100,g_north", source)
+    expected = source.resize((200, 150), Image.Resampling.LANCZOS).crop((0, 0, 200, 100))
+    assert image.size == (200, 100)
+    diff = sum(ImageStat.Stat(ImageChops.difference(image.convert("RGB"), expected)).mean) / 3
+    assert diff < 1.0
+
+
+def test_rgb_flatten_shortcut_returns_the_image_itself_without_reduction():
+    from medialib.images import _flatten_reduced
+
+    rgb = Image.new("RGB", (2000, 1000), (10, 20, 30))
+    assert _flatten_reduced(rgb, 1) is rgb
+    rgba = Image.new("RGBA", (2000, 1000), (10, 20, 30, 0))
+    flat = _flatten_reduced(rgba, 1)
+    assert flat.mode == "RGB" and flat.getpixel((0, 0)) == (255, 255, 255)
