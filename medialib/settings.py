@@ -250,6 +250,10 @@ MEDIALIB_DELIVERY_FACE_BOXES = "tagging.selectors.face_boxes"
 # faces (tagging.services.gravity). One photo takes the local detector well under a second when the worker is
 # free; 10 s leaves room for a queue. 0: never wait (that request crops without faces, later ones get them).
 MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = env_seconds("MEDIALIB_DELIVERY_FACES_WAIT_SECONDS", 10.0)
+# upload, explicit and the Admin API's update with add-ons wait this long for the worker's results and answer them
+# ("status": "complete" and the auto tags), as Cloudinary's synchronous calls do; past it they answer "pending".
+# async=true answers at once. One photo with both add-ons takes the local detectors about a second.
+MEDIALIB_API_RESULT_WAIT_SECONDS = env_seconds("MEDIALIB_API_RESULT_WAIT_SECONDS", 10.0)
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

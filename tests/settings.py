@@ -43,3 +43,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Most tests run no worker: a g_face on an image nobody analysed queues the detection and crops without faces at
 # once instead of waiting 10 s for nobody (tagging.services.gravity); the tests with a worker wait for it.
 MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = 0.0
+
+# No worker in most tests: the API answers "pending" at once; tests with a worker raise it.
+MEDIALIB_API_RESULT_WAIT_SECONDS = 0

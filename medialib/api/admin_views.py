@@ -18,7 +18,7 @@ from medialib import selectors
 from medialib.models import Asset
 from medialib.services import asset_details_update, assets_delete
 from tagging.selectors import asset_info, face_boxes
-from tagging.services.analysis import analysis_rerun
+from tagging.services.analysis import analysis_rerun, analysis_wait
 
 from . import admin_params as p
 from . import auth
@@ -235,8 +235,11 @@ def resource(request, kind: str, public_id: str):
     with transaction.atomic():
         asset = asset_details_update(asset=asset, user=key.user, **arguments)  # PermissionDenied: another's
         if addons:
-            # Exactly as explicit does: the worker runs them; the answer says "pending".
+            # Exactly as explicit does: the worker runs them, and the answer waits for their results a while.
             analysis_rerun(asset=asset, user=key.user, addons=addons, auto_tagging=auto_tagging)
+    if addons and settings.MEDIALIB_API_RESULT_WAIT_SECONDS > 0:
+        analysis_wait(asset_id=asset.pk, addons=addons, timeout=settings.MEDIALIB_API_RESULT_WAIT_SECONDS)
+        asset = _asset(public_id, key.user)
     return resource_response(asset, request=request, secret=key.secret, with_data=True)
 
 

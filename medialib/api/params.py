@@ -35,7 +35,7 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
         "file", "api_key", "timestamp", "signature", "public_id", "public_id_prefix", "type", "faces", "use_filename",
         "unique_filename", "discard_original_filename", "filename_override", "invalidate", "eager", "eager_async",
         "folder", "asset_folder", "use_asset_folder_as_public_id_prefix", "overwrite", "categorization", "detection",
-        "auto_tagging", "tags", "allowed_formats", "context",
+        "auto_tagging", "tags", "allowed_formats", "context", "async",
     ]),
     "callback": "it redirects a browser form upload to a page; this API answers JSON only",
     "format": "originals are stored unchanged; ask for another format in the delivery URL (f_ or the extension)",
@@ -63,7 +63,6 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
     "upload_preset": "upload presets are not implemented",
     "phash": "perceptual hashes are not computed",
     "return_delete_token": "delete tokens (delete_by_token) are not implemented; use destroy",
-    "async": "uploads are processed during the call; analysis runs in the background already",
     "cinemagraph_analysis": "cinemagraph analysis is not implemented",
     "accessibility_analysis": "accessibility analysis is not implemented",
     "auto_chaptering": "videos are not stored",
@@ -82,12 +81,13 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
 # Refused only when set: "false" (what an SDK sends for False) asks for nothing this server would not do anyway.
 REFUSED_WHEN_TRUE = frozenset({
     "backup", "image_metadata", "media_metadata", "exif", "colors", "use_filename_as_display_name",
-    "unique_display_name", "quality_analysis", "phash", "return_delete_token", "async", "cinemagraph_analysis",
+    "unique_display_name", "quality_analysis", "phash", "return_delete_token", "cinemagraph_analysis",
     "accessibility_analysis", "auto_chaptering", "similarity_search", "visual_search",
 })
 # What explicit takes besides what it shares with upload; everything else upload knows is refused on explicit.
 EXPLICIT_IMPLEMENTED = frozenset({"file", "api_key", "timestamp", "signature", "public_id", "type", "invalidate",
-                                  "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags"})
+                                  "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags",
+                                  "async"})
 TRUE_VALUES, FALSE_VALUES = ("1", "true"), ("", "0", "false")
 
 
@@ -347,6 +347,8 @@ def upload_arguments(params, files, headers) -> dict:
         "asset_folder": (asset_folder or folder) if ("asset_folder" in params or folder) else None,
         "allowed_formats": allowed_formats,
         "faces": _flag(params, "faces"),
+        # Cloudinary's async: answer at once; otherwise the add-ons' results are waited for (MEDIALIB_API_RESULT_WAIT_SECONDS).
+        "async_": _flag(params, "async"),
         **addons_arguments(params),
         **eager_arguments(params),
     }
@@ -360,7 +362,8 @@ def explicit_arguments(params) -> dict:
     if not public_id:
         raise ApiError("Missing required parameter - public_id")
     tags = _list(params, "tags") if "tags" in params else None
-    arguments = {"public_id": public_id, "tags": tags, **addons_arguments(params), **eager_arguments(params)}
+    arguments = {"public_id": public_id, "tags": tags, **addons_arguments(params), **eager_arguments(params),
+                 "async_": _flag(params, "async")}
     if not arguments["addons"] and not arguments["eager"] and tags is None:
         raise ApiError("explicit needs at least one add-on (categorization, detection), eager transformations "
                        "or tags.")

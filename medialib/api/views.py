@@ -18,7 +18,7 @@ from medialib.services import UploadError, asset_upload
 from medialib.transformations import TransformationError
 from tagging.addons import AddonError
 from tagging.selectors import face_boxes
-from tagging.services.analysis import analysis_on_upload, analysis_rerun
+from tagging.services.analysis import analysis_on_upload, analysis_rerun, analysis_wait
 
 from . import auth, params
 from .responses import ApiError, delivery_urls, error_response, resource_response
@@ -85,6 +85,7 @@ def image_upload(request):
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
     faces = arguments.pop("faces")
+    async_ = arguments.pop("async_")
     found = {"existing": False}
 
     def upload() -> str:
@@ -102,14 +103,26 @@ def image_upload(request):
     # The same signed request again (a replay, a client's retry) answers with the first upload, not a copy.
     public_id, _ = signed_write_once(key=key, action="upload", signature=form["signature"],
                                      content_sha256=params.file_sha256(arguments["file"]), write=upload)
+    if addons and not found["existing"]:
+        _results_wait(public_id, key.user, addons, async_)
     asset = _asset(public_id, key.user)
     extra = {"existing": True} if found["existing"] else {}
     if faces:
         # What this library knows; a new file has none yet (its analysis runs after the answer).
         extra["faces"] = [list(box) for box in face_boxes(asset)] if found["existing"] else []
-    return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=False,
+    return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=True,
                              eager=[] if found["existing"] else _eager(asset, eager, eager_async, request=request),
                              extra=extra)
+
+
+def _results_wait(public_id: str, user, addons: list[str], async_: bool) -> None:
+    """Cloudinary answers upload, explicit and update with the add-ons' results: wait for the worker's (never
+    running a detector here), at most MEDIALIB_API_RESULT_WAIT_SECONDS; async=true answers at once ("pending")."""
+    if async_ or settings.MEDIALIB_API_RESULT_WAIT_SECONDS <= 0:
+        return
+    asset_id = assets_visible_to(user).filter(public_id=public_id).values_list("pk", flat=True).first()
+    if asset_id is not None:
+        analysis_wait(asset_id=asset_id, addons=addons, timeout=settings.MEDIALIB_API_RESULT_WAIT_SECONDS)
 
 
 @api_endpoint("POST")
@@ -119,7 +132,7 @@ def image_explicit(request):
     asset = _asset(arguments.pop("public_id"), key.user)
 
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
-    tags = arguments.pop("tags")
+    tags, async_ = arguments.pop("tags"), arguments.pop("async_")
     if not asset_can_edit(user=key.user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can run explicit on it.")
 
@@ -132,7 +145,10 @@ def image_explicit(request):
         return asset.public_id
 
     signed_write_once(key=key, action="explicit", signature=form["signature"], write=rerun)
-    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=False,
+    if arguments["addons"]:
+        _results_wait(asset.public_id, key.user, arguments["addons"], async_)
+        asset = _asset(asset.public_id, key.user)
+    return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=True,
                              eager=_eager(asset, eager, eager_async, request=request))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -177,6 +178,24 @@ def _face_crops_queue(asset: Asset) -> None:
              if text not in every_image]
     if crops:
         eager_renditions_queue(asset, [(text, page_extension(asset)) for text in crops])
+
+
+def analysis_wait(*, asset_id: int, addons: Iterable[str], timeout: float) -> bool:
+    """Wait until no result of these add-ons on the asset is pending, at most `timeout` seconds; True if none is.
+    For the API's synchronous answers: call it outside any transaction. It asks the database with a backoff (50 ms
+    doubling to 500 ms, one indexed query each), so 50 waiting uploads cost about 100 queries a second."""
+    addons = list(addons)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        if not AnalysisResult.objects.filter(asset_id=asset_id, addon__in=addons,
+                                             status=AnalysisResult.PENDING).exists():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.5)
 
 
 def analysis_fail_pending(*, asset_id: int, message: str) -> int:

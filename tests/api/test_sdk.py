@@ -201,3 +201,26 @@ def test_a_retried_upload_is_one_asset(cloudinary_sdk, key, red_photo, monkeypat
     first = cloudinary.uploader.upload(str(red_photo), tags=["walk"])
     again = cloudinary.uploader.upload(str(red_photo), tags=["walk"])
     assert again["public_id"] == first["public_id"] and Asset.objects.count() == 1
+
+
+def test_the_articles_calls_answer_complete_with_the_tags_in_the_response_itself(
+        cloudinary_sdk, celery_worker_process, key, red_photo, settings):
+    """Cloudinary's auto-tagging article reads the labels and tags from the upload's own answer."""
+    settings.MEDIALIB_API_RESULT_WAIT_SECONDS = 30
+    cloudinary_sdk(key)
+    labels = cloudinary.uploader.upload(str(red_photo), categorization="aws_rek_tagging", auto_tagging=0.7)
+    assert statuses(labels) == {"aws_rek_tagging": "complete"}
+    assert labels["info"]["categorization"]["aws_rek_tagging"]["data"][0] == {"tag": "Red", "confidence": 0.9}
+    assert labels["tags"] == ["colour", "red"]
+    faces = cloudinary.uploader.upload(str(red_photo), detection="aws_rek_face", auto_tagging=0.7)
+    assert statuses(faces) == {"aws_rek_face": "complete"}
+    assert len(faces["info"]["detection"]["aws_rek_face"]["data"]["unrecognized_faces"]) == 1
+    both = cloudinary.uploader.explicit(labels["public_id"], type="upload", categorization="aws_rek_tagging",
+                                        detection="aws_rek_face", auto_tagging=0.7)
+    assert statuses(both) == {"aws_rek_tagging": "complete", "aws_rek_face": "complete"}
+    updated = cloudinary.api.update(faces["public_id"], categorization="aws_rek_tagging", auto_tagging=0.7)
+    assert statuses(updated)["aws_rek_tagging"] == "complete" and "red" in updated["tags"]
+
+    started = time.monotonic()
+    at_once = cloudinary.uploader.upload(str(red_photo), categorization="aws_rek_tagging", **{"async": True})
+    assert statuses(at_once) == {"aws_rek_tagging": "pending"} and time.monotonic() - started < 5

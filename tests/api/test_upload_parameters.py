@@ -32,6 +32,20 @@ def _upload(photo, **options):
     return cloudinary.uploader.upload(str(photo), **options)
 
 
+def _answers_at_once(photo):
+    """Without async the call waits for the add-ons (no worker here: the whole wait); with it, it does not."""
+    from django.test import override_settings
+
+    with override_settings(MEDIALIB_API_RESULT_WAIT_SECONDS=1.5):
+        started = time.monotonic()
+        _upload(photo, categorization="aws_rek_tagging")
+        waited = time.monotonic() - started
+        started = time.monotonic()
+        result = _upload(photo, categorization="aws_rek_tagging", **{"async": True})
+        at_once = time.monotonic() - started
+    return waited >= 1.5 > at_once + 0.5 and result["info"]["categorization"]["aws_rek_tagging"]["status"] == "pending"
+
+
 def _taken(photo):
     _upload(photo, public_id="walk/taken", tags=["first"])
     return _upload(photo, public_id="walk/taken", overwrite=False)
@@ -73,6 +87,7 @@ EXPECTED = {
     "auto_tagging": lambda p, m: _upload(p, categorization="aws_rek_tagging", auto_tagging=0.42) and
     AnalysisResult.objects.filter(auto_tagging=0.42).exists(),
     "eager": lambda p, m: _upload(p, eager=["c_scale,w_10"])["eager"][0]["width"] == 10,
+    "async": lambda p, m: _answers_at_once(p),
     "eager_async": lambda p, m: _upload(p, eager=["c_scale,w_10"], eager_async=True)["eager"][0]["status"]
     == "processing",
     "tags": lambda p, m: _upload(p, tags=["a", "b"])["tags"] == ["a", "b"],
