@@ -16,6 +16,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import PurePosixPath
 
@@ -53,16 +54,26 @@ def rendition_key(*, transformation, fmt: str, faces: Sequence[Box] | None = Non
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rendition_render(asset: Asset, transformation, *, fmt: str, faces: Sequence[Box] | None = None) -> Rendered:
-    """Render a transformation of an asset's original, read through the storage (never .path: it may be on S3).
-    Raises TransformationError for what cannot be done."""
+@contextmanager
+def original_spooled(asset: Asset):
+    """The asset's original, copied once from the storage (never .path: it may be on S3) into a spooled file."""
     with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
         with default_storage.open(asset.file.name, "rb") as source:
             for chunk in iter(lambda: source.read(1024 * 1024), b""):
                 original.write(chunk)
         original.seek(0)
-        return transformation_render(original, transformation, fmt=fmt, faces=lambda: list(faces or ()),
-                                     max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
+        yield original
+
+
+def rendition_render(asset: Asset, transformation, *, fmt: str, faces: Sequence[Box] | None = None,
+                     original=None) -> Rendered:
+    """Render a transformation of an asset's original (`original`, when the caller has read it already).
+    Raises TransformationError for what cannot be done."""
+    if original is None:
+        with original_spooled(asset) as original:
+            return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
+    return transformation_render(original, transformation, fmt=fmt, faces=lambda: list(faces or ()),
+                                 max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
 
 
 def _kept(asset: Asset, key: str) -> DeliveredRendition | None:
@@ -70,7 +81,7 @@ def _kept(asset: Asset, key: str) -> DeliveredRendition | None:
 
 
 def delivered_rendition(*, asset: Asset, transformation, fmt: str, faces: Sequence[Box] | None = None,
-                        wait_seconds: float | None = None) -> DeliveredRendition | Rendered:
+                        wait_seconds: float | None = None, original=None) -> DeliveredRendition | Rendered:
     """The kept rendition of `transformation` (expanded) as `fmt` for the asset's current version, made now if
     it does not exist yet. Returns the DeliveredRendition (its file is in storage), or the Rendered bytes when
     the rendition is not kept: the asset already has MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET renditions of this
@@ -85,19 +96,19 @@ def delivered_rendition(*, asset: Asset, transformation, fmt: str, faces: Sequen
     if DeliveredRendition.objects.filter(asset_id=asset.pk, version=asset.version).count() \
             >= settings.MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET:
         # A cap on what one image can fill the storage with (in public mode anyone may ask for new sizes).
-        return rendition_render(asset, transformation, fmt=fmt, faces=faces)
+        return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
 
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
     while True:
         claim = _claim(asset, key=key, transformation=transformation, fmt=fmt)
         if claim is not None:
-            return _make(asset, claim, transformation=transformation, fmt=fmt, faces=faces)
+            return _make(asset, claim, transformation=transformation, fmt=fmt, faces=faces, original=original)
         row = _kept(asset, key)
         if row is not None:
             return row
         if not Asset.objects.filter(pk=asset.pk, version=asset.version).exists() or time.monotonic() >= deadline:
-            return rendition_render(asset, transformation, fmt=fmt, faces=faces)
+            return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
         time.sleep(delay)
         delay = min(delay * 2, 0.25)
 
@@ -125,9 +136,10 @@ def _claim(asset: Asset, *, key: str, transformation, fmt: str) -> DeliveredRend
     return row
 
 
-def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, faces) -> DeliveredRendition | Rendered:
+def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, faces,
+          original=None) -> DeliveredRendition | Rendered:
     try:
-        rendered = rendition_render(asset, transformation, fmt=fmt, faces=faces)
+        rendered = rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
     except BaseException:
         DeliveredRendition.objects.filter(pk=claim.pk, file="").delete()  # let the next request try again
         raise
@@ -220,6 +232,7 @@ __all__ = [
     "eager_renditions_queue",
     "eager_renditions_run",
     "face_boxes_known",
+    "original_spooled",
     "rendition_key",
     "rendition_render",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import PurePosixPath
 
@@ -22,7 +22,7 @@ from django.utils import timezone
 from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
 from .models import Asset, AssetTag, DeliveredRendition, Rendition, Tag, validate_public_id
 from .queueing import broker_pause_reset, task_enqueue
-from .renditions import delivered_renditions_purge
+from .renditions import delivered_renditions_purge, original_spooled
 from .selectors import asset_can_edit, assets_visible_to
 
 logger = logging.getLogger(__name__)
@@ -379,12 +379,10 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
             _renditions_done(asset)
         return []
 
-    # Read the original once through the storage (never .path: it may be on S3).
-    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as original:
+    # Read the original once through the storage (never .path: it may be on S3), for every rendition.
+    with ExitStack() as stack:
         try:
-            with default_storage.open(asset.file.name, "rb") as source:
-                for chunk in iter(lambda: source.read(1024 * 1024), b""):
-                    original.write(chunk)
+            original = stack.enter_context(original_spooled(asset))
         except FileNotFoundError:
             if not Asset.objects.filter(pk=asset_id).exists():
                 return []  # deleted while we read it: its files go with it
@@ -398,13 +396,13 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
             if rendition is None:
                 return []  # the asset was deleted meanwhile; its files are being deleted with it
             made.append(rendition)
-    if not page_renditions_make(asset):
-        return []  # the asset was deleted meanwhile
+        if not page_renditions_make(asset, original=original):
+            return []  # the asset was deleted meanwhile
     _renditions_done(asset)
     return made
 
 
-def page_renditions_make(asset: Asset) -> bool:
+def page_renditions_make(asset: Asset, *, original=None) -> bool:
     """Make (or find) the kept delivery renditions the pages show for every image (page_images: tile and preview
     at 1x and 2x), so that a page's first view renders nothing; False if the asset went away meanwhile."""
     from .page_images import eager_transformations, page_extension
@@ -414,7 +412,7 @@ def page_renditions_make(asset: Asset) -> bool:
     for text in eager_transformations():
         try:
             made = delivered_rendition(asset=asset, transformation=Transformation.from_string(text),
-                                       fmt=page_extension(asset))
+                                       fmt=page_extension(asset), original=original)
         except FileNotFoundError:
             if not Asset.objects.filter(pk=asset.pk).exists():
                 return False  # deleted while we read its original: its files go with it

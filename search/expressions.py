@@ -481,24 +481,7 @@ def _dates(field: str, op: str, value, pos: int, now: datetime):
 
 # --- The parser: OR of ANDs of (negated) terms and groups, as search.query's.
 
-class _Parser:
-    def __init__(self, tokens: list[_Token], length: int):
-        self.tokens = tokens
-        self.index = 0
-        self.length = length
-        self.depth = 0
-
-    def peek(self) -> str | None:
-        return self.tokens[self.index].kind if self.index < len(self.tokens) else None
-
-    def pos(self) -> int:
-        return self.tokens[self.index].pos if self.index < len(self.tokens) else self.length
-
-    def take(self) -> _Token:
-        token = self.tokens[self.index]
-        self.index += 1
-        return token
-
+class _Parser(q.TokenCursor):
     def parse(self):
         node = self.parse_or()
         if self.peek() == ")":

@@ -348,13 +348,15 @@ _FIELD_EXAMPLES = {
 
 # --- The parser: OR of ANDs of (negated) terms and groups.
 
-class _Parser:
-    def __init__(self, tokens: list[_Token], length: int, max_depth: int = MAX_DEPTH):
+class TokenCursor:
+    """Where a recursive-descent parser is in its tokens (anything with `kind` and `pos`): this parser's and
+    search.expressions' (Cloudinary's expression language)."""
+
+    def __init__(self, tokens: list, length: int):
         self.tokens = tokens
         self.index = 0
         self.length = length
         self.depth = 0
-        self.max_depth = max_depth
 
     def peek(self) -> str | None:
         return self.tokens[self.index].kind if self.index < len(self.tokens) else None
@@ -362,10 +364,16 @@ class _Parser:
     def pos(self) -> int:
         return self.tokens[self.index].pos if self.index < len(self.tokens) else self.length
 
-    def take(self) -> _Token:
+    def take(self):
         token = self.tokens[self.index]
         self.index += 1
         return token
+
+
+class _Parser(TokenCursor):
+    def __init__(self, tokens: list[_Token], length: int, max_depth: int = MAX_DEPTH):
+        super().__init__(tokens, length)
+        self.max_depth = max_depth
 
     def parse(self):
         node = self.parse_or()

@@ -14,6 +14,22 @@ from .services import analysis, gravity, people
 logger = logging.getLogger(__name__)
 
 
+# The tasks that run a detector: retried with backoff on a detector's or the storage's passing failure, redelivered
+# when a worker dies mid-task, and stopped when they run too long.
+DETECTOR_TASK_OPTIONS = dict(
+    bind=True,
+    acks_late=True,  # a worker that dies mid-task leaves the message to be delivered again
+    reject_on_worker_lost=True,
+    autoretry_for=(TransientDetectorError, OSError),
+    retry_backoff=2,
+    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=settings.TAGGING_MAX_ATTEMPTS - 1,
+    soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,
+    time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
+)
+
+
 class AnalysisTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """Out of retries, or a crash outside the add-ons: say so on the results instead of leaving them pending.
@@ -36,19 +52,7 @@ class AnalysisTask(Task):
                            exc_info=True)
 
 
-@shared_task(
-    base=AnalysisTask,
-    bind=True,
-    acks_late=True,  # a worker that dies mid-task leaves the message to be delivered again
-    reject_on_worker_lost=True,
-    autoretry_for=(TransientDetectorError, OSError),
-    retry_backoff=2,
-    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=settings.TAGGING_MAX_ATTEMPTS - 1,
-    soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,
-    time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
-)
+@shared_task(base=AnalysisTask, **DETECTOR_TASK_OPTIONS)
 def analyze_asset(self, asset_id: int) -> dict:
     try:
         return analysis.analysis_run(asset_id=asset_id)
@@ -85,19 +89,7 @@ class GravityFacesTask(Task):
             logger.warning("Could not mark the gravity faces of asset %s failed (database down)", asset_id, exc_info=True)
 
 
-@shared_task(
-    base=GravityFacesTask,
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(TransientDetectorError, OSError),
-    retry_backoff=2,
-    retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=settings.TAGGING_MAX_ATTEMPTS - 1,
-    soft_time_limit=settings.TAGGING_TIME_LIMIT_SECONDS,
-    time_limit=settings.TAGGING_TIME_LIMIT_SECONDS + 30,
-)
+@shared_task(base=GravityFacesTask, **DETECTOR_TASK_OPTIONS)
 def gravity_faces_detect(self, asset_id: int, version: int) -> str:
     """Faces for delivery's face gravity in an image nobody analysed (tagging.services.gravity)."""
     try:
