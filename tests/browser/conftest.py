@@ -1,5 +1,6 @@
 """Headless Chromium (Debian's package) driven by Playwright; no browser is ever downloaded."""
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,24 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+AXE = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG 2 A/AA violations on the page as it is now: [{id, impact, help, targets}].
+
+    The script is evaluated through the DevTools protocol, which the page's CSP does not govern, so the
+    CSP stays as strict in these tests as in production.
+    """
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: npm ci --prefix tests/node (make install-test does this)")
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' '))})))"
+    )
+    return result
