@@ -13,4 +13,4 @@ RUN pip install --no-cache-dir . && python manage.py collectstatic --no-input -v
     && chown medialib /var/lib/medialib
 USER medialib
 EXPOSE 8000
-CMD ["gunicorn", "medialib.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "medialib.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "16"]

@@ -254,6 +254,9 @@ MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = env_seconds("MEDIALIB_DELIVERY_FACES_WAIT
 # ("status": "complete" and the auto tags), as Cloudinary's synchronous calls do; past it they answer "pending".
 # async=true answers at once. One photo with both add-ons takes the local detectors about a second.
 MEDIALIB_API_RESULT_WAIT_SECONDS = env_seconds("MEDIALIB_API_RESULT_WAIT_SECONDS", 10.0)
+# The worker wakes those waiting requests through Redis publish/subscribe (medialib/wakeups.py): this URL, else the
+# broker's or the cache's when they are Redis; with none, the waiters ask the database with a 25-250 ms backoff.
+MEDIALIB_WAKEUP_REDIS_URL = os.environ.get("MEDIALIB_WAKEUP_REDIS_URL", "")
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.

@@ -44,5 +44,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 # once instead of waiting 10 s for nobody (tagging.services.gravity); the tests with a worker wait for it.
 MEDIALIB_DELIVERY_FACES_WAIT_SECONDS = 0.0
 
-# No worker in most tests: the API answers "pending" at once; tests with a worker raise it.
-MEDIALIB_API_RESULT_WAIT_SECONDS = 0
+# No worker in most tests: the API answers "pending" at once; tests with a worker raise it (in a server process
+# they start, through this variable).
+MEDIALIB_API_RESULT_WAIT_SECONDS = float(os.environ.get("MEDIALIB_TEST_API_RESULT_WAIT_SECONDS", "0"))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -18,6 +17,7 @@ from PIL import Image
 from medialib.models import Asset
 from medialib.queueing import broker_pause_reset, task_enqueue
 from medialib.selectors import asset_can_edit
+from medialib.wakeups import wakeup_send, wakeup_wait
 
 from .. import contract, rules
 from ..addons import ADDONS, FACES_ADDON, LABELS_ADDON, AddonError, auto_tagging_parse
@@ -107,7 +107,9 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
         image = analysis_image(asset, max_pixels=max_pixels)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         # Uploads are validated, so this is a file damaged in storage: no retry will mend it.
-        return {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
+        failed = {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
+        analysis_written(asset_id)
+        return failed
 
     written: dict[str, str] = {}
     transient: TransientDetectorError | None = None
@@ -127,6 +129,8 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
             written[result.addon] = _result_fail(result, f"The {result.addon} detector failed: {exc}")
             continue
         written[result.addon] = _result_complete(result, data, backend_alias_for(result.addon))
+    if written:
+        analysis_written(asset_id)
     if transient is not None:
         raise transient
     return written
@@ -182,27 +186,34 @@ def _face_crops_queue(asset: Asset) -> None:
 
 def analysis_wait(*, asset_id: int, addons: Iterable[str], timeout: float) -> bool:
     """Wait until no result of these add-ons on the asset is pending, at most `timeout` seconds; True if none is.
-    For the API's synchronous answers: call it outside any transaction. It asks the database with a backoff (50 ms
-    doubling to 500 ms, one indexed query each), so 50 waiting uploads cost about 100 queries a second."""
+    For the API's synchronous answers: call it outside any transaction. The worker wakes it when it has written
+    (medialib.wakeups: Redis publish/subscribe, one indexed query per wakeup; with no Redis a 25-250 ms backoff)."""
     addons = list(addons)
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        if not AnalysisResult.objects.filter(asset_id=asset_id, addon__in=addons,
-                                             status=AnalysisResult.PENDING).exists():
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.5)
+
+    def ready() -> bool:
+        return not AnalysisResult.objects.filter(asset_id=asset_id, addon__in=addons,
+                                                 status=AnalysisResult.PENDING).exists()
+
+    return wakeup_wait(analysis_topic(asset_id), ready, timeout=timeout)
+
+
+def analysis_topic(asset_id: int) -> str:
+    return f"analysis:{asset_id}"
+
+
+def analysis_written(asset_id: int) -> None:
+    """Wake the requests waiting on this asset's analysis, once what was written is committed."""
+    transaction.on_commit(lambda: wakeup_send(analysis_topic(asset_id)))
 
 
 def analysis_fail_pending(*, asset_id: int, message: str) -> int:
     """Mark what is still pending as failed (the task gave up); returns how many."""
-    return AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(
+    failed = AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(
         status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now()
     )
+    if failed:
+        analysis_written(asset_id)
+    return failed
 
 
 def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:

@@ -261,3 +261,40 @@ def test_faces_found_queue_the_people_pages_crops_which_the_worker_makes(user, m
                                                    for url in urls}
     assert renditions.eager_renditions_run(asset_id=asset.pk, version=asset.version, eager=eager) == len(eager)
     assert DeliveredRendition.objects.filter(asset=asset).exclude(file="").count() == len(eager)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_wakes_a_waiting_request_through_redis_after_its_commit(user, settings):
+    """analysis_wait subscribes, the run publishes once its results are committed: the waiter answers within a
+    round trip, not at its one-second recheck."""
+    import threading
+    import time
+
+    settings.MEDIALIB_WAKEUP_REDIS_URL = "redis://127.0.0.1:6379/15"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"analysis-wakeup-{time.time_ns()}:"}
+    asset = _upload(user, addons=["aws_rek_tagging"], auto_tagging=0.7)
+    answer = {}
+
+    def wait():
+        answer["ready"] = analysis_services.analysis_wait(asset_id=asset.pk, addons=["aws_rek_tagging"], timeout=5)
+        answer["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.3)  # subscribed and asked once: still pending
+    assert "ready" not in answer
+    assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete"}
+    finished = time.monotonic()
+    waiter.join(5)
+    assert answer["ready"] is True
+    assert answer["at"] - finished < 0.3, answer["at"] - finished
+    from django.db import connections
+
+    connections.close_all()  # the waiter thread's connection, so the test database can be dropped
+
+
+def test_a_wait_with_nothing_pending_answers_at_once_and_a_timeout_answers_false(user):
+    asset = _upload(user, addons=["aws_rek_tagging"])
+    assert analysis_services.analysis_wait(asset_id=asset.pk, addons=["aws_rek_tagging"], timeout=0.2) is False
+    analysis_services.analysis_run(asset_id=asset.pk)
+    assert analysis_services.analysis_wait(asset_id=asset.pk, addons=["aws_rek_tagging"], timeout=0) is True
