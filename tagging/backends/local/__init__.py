@@ -6,22 +6,26 @@ from django.conf import settings
 from ...contract import best_labels
 from ..base import AnalysisImage, Backend, FacesResult, Label
 
-# Faces are found on a working copy of about 6 MP (tagging/backends/local/faces.py); labels need a 256 px short side.
-FACE_PIXELS = 6_000_000
+# One decode serves both add-ons: the size the largest need requires, each model resizing its own copy from it.
+# YuNet finds faces on a 960 px copy, but dlib's landmarks and embeddings need the face's detail: a JPEG draft at 1/2
+# of a 12 MP photo (3 MP; a 25 px face on the 960 px copy drifts 0.42 from its full-size embedding). HOG and the CNN
+# scan a copy of about 6 MP (tagging/backends/local/faces.py). Labels alone need a 256 px short side.
+FACE_PIXELS = {"yunet": 3_000_000, "hog": 6_000_000, "cnn": 6_000_000}
 LABEL_PIXELS = 256 * 256 * 2
 
 
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, *, threads: int = 2, face_detector: str = "hog", face_landmarks: int = 5, **options):
+    def __init__(self, *, threads: int = 2, face_detector: str = "yunet", face_landmarks: int = 5,
+                 face_min_score: float | None = None, **options):
         super().__init__(**options)
         self.threads = threads
-        self.face_options = {"detector": face_detector, "landmarks": face_landmarks}
+        self.face_options = {"detector": face_detector, "landmarks": face_landmarks, "min_score": face_min_score}
 
     def decode_size(self, addons: list[str]) -> int | None:
         # Labels include Person/Face/People from the face detector, so both add-ons need the face size.
-        return FACE_PIXELS if addons else LABEL_PIXELS
+        return FACE_PIXELS.get(self.face_options["detector"], max(FACE_PIXELS.values())) if addons else LABEL_PIXELS
 
     def _faces(self, image: AnalysisImage):
         if "local_faces" not in image.memo:
