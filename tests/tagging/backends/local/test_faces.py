@@ -55,7 +55,7 @@ def landmark(face: DetectedFace, name: str):
 
 def test_models_are_loaded_once_per_process():
     assert faces.face_model() is faces.face_model()
-    assert faces.face_model(landmarks=5, detector="hog") is faces.face_model()
+    assert faces.face_model(landmarks=5, detector="yunet") is faces.face_model()
     assert faces.face_model(embeddings=False) is not faces.face_model()
     # model files are shared between option sets
     assert faces.face_model(embeddings=False)._shape5 is faces.face_model()._shape5
