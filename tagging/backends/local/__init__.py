@@ -12,6 +12,22 @@ from ..base import AnalysisImage, Backend, FacesResult, Label
 # scan a copy of about 6 MP (tagging/backends/local/faces.py). Labels alone need a 256 px short side.
 FACE_PIXELS = {"yunet": 3_000_000, "hog": 6_000_000, "cnn": 6_000_000}
 LABEL_PIXELS = 256 * 256 * 2
+FACE_DETECTORS = ("yunet", "hog", "cnn")
+
+
+def face_option_problems(*, face_detector: str = "yunet", face_landmarks: int = 5, face_min_score=None,
+                         **other) -> list[str]:
+    """What is wrong with the local backend's face options (settings TAGGING_BACKENDS["local"]["OPTIONS"])."""
+    problems = []
+    if face_detector not in FACE_DETECTORS:
+        problems.append(f"TAGGING_LOCAL_FACE_DETECTOR is {face_detector!r}; it must be one of {', '.join(FACE_DETECTORS)}.")
+    if face_landmarks not in (5, 68):
+        problems.append(f"TAGGING_LOCAL_FACE_LANDMARKS is {face_landmarks!r}; it must be 5 or 68.")
+    if face_min_score is not None and (isinstance(face_min_score, bool) or not isinstance(face_min_score, (int, float))):
+        problems.append(f"TAGGING_LOCAL_FACE_MIN_SCORE is {face_min_score!r}; it must be a number.")
+    elif face_detector == "yunet" and face_min_score is not None and not 0 <= face_min_score <= 100:
+        problems.append(f"TAGGING_LOCAL_FACE_MIN_SCORE is {face_min_score!r}; YuNet's scores are 0-100.")
+    return problems
 
 
 class LocalBackend(Backend):

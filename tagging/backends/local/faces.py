@@ -148,7 +148,7 @@ def _load(kind: str):
     return dlib.shape_predictor(str(path))
 
 
-DETECTORS = ("yunet", "hog", "cnn")
+DETECTORS = ("yunet", "hog", "cnn")  # also tagging.backends.local.FACE_DETECTORS, for the system check
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ def test_yunet_is_the_default():
     assert faces.face_model().options.detector == "yunet"
     assert LocalBackend().face_options["detector"] == "yunet"
     assert faces.face_model().min_score == faces.YUNET_MIN_SCORE
+    from tagging.backends.local import FACE_DETECTORS
+
+    assert faces.DETECTORS == FACE_DETECTORS  # the system check's list
 
 
 def test_recall_and_precision_on_the_pascal_photos(detector):
@@ -182,6 +185,9 @@ def test_yunet_runs_on_one_openmp_thread():
     """yuface's own libgomp reads OMP_NUM_THREADS when it is loaded: faces.py sets 1 before importing it."""
     assert run_python(OMP_THREADS) == "1 1"
     assert run_python(OMP_THREADS, OMP_NUM_THREADS="2") == "2 2"  # an operator's choice is kept
+    # The worker of `make run` (honcho, Procfile) gets it in its environment as well.
+    worker = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+    assert "OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} " in worker
 
 
 NO_CV_NO_TORCH = """
