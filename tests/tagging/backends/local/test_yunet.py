@@ -211,3 +211,12 @@ print(len(found.faces), any(l.name == "Person" for l in labels),
 
 def test_analysis_imports_neither_opencv_nor_torch():
     assert run_python(NO_CV_NO_TORCH) == "2 True []"
+
+
+def test_person_labels_only_from_clear_yunet_faces():
+    from tagging.backends.local import PERSON_MIN_FACE_CONFIDENCE, person_labels
+
+    dog = faces.face_model().detect(open_photo("dogs.jpg"))
+    assert person_labels(dog, PERSON_MIN_FACE_CONFIDENCE["yunet"]) == []
+    people = faces.face_model().detect(open_photo("two_people.jpg"))
+    assert [l.name for l in person_labels(people, PERSON_MIN_FACE_CONFIDENCE["yunet"])] == ["Person", "Face", "People"]
