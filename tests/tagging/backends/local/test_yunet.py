@@ -139,11 +139,12 @@ def test_confidence_is_the_yunet_score_and_landmarks_include_the_mouth():
     assert points["eyeLeft"].y < points["nose"].y < points["mouthLeft"].y
 
 
-def test_animals(detector):
-    """Known false positive: one dog's face scores 77 (>= 70, kept to find every small human face; faces.py), a
-    second one 66 and the cat 26. Should it ever be more, precision on pets has got worse."""
-    assert len(detector.detect(open_photo("dogs.jpg"))) <= 1
+def test_no_face_on_animals(detector):
+    """One dog's face scores 77 at YuNet (kept from 70 to find every small human face), the cat 26: faces under 85
+    are confirmed by HOG on a crop, which the dog fails (-0.70; small human faces 0.74-1.99)."""
+    assert detector.detect(open_photo("dogs.jpg")) == []
     assert detector.detect(open_photo("cat.jpg")) == []
+    assert faces.face_model(embeddings=False, min_score=70).find(open_photo("2008_002079.jpg"))  # not all refused
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "two_people.jpg", "kit_harington1.jpg", "obama-240p.jpg"])
