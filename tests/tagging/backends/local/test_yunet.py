@@ -221,3 +221,38 @@ def test_person_labels_only_from_clear_yunet_faces():
     assert person_labels(dog, PERSON_MIN_FACE_CONFIDENCE["yunet"]) == []
     people = faces.face_model().detect(open_photo("two_people.jpg"))
     assert [l.name for l in person_labels(people, PERSON_MIN_FACE_CONFIDENCE["yunet"])] == ["Person", "Face", "People"]
+
+
+PEOPLE = {
+    "Barack Obama": ("obama.jpg", "obama2.jpg"),
+    "Joe Biden": ("biden.jpg", "biden2.jpg"),
+    "Kit Harington": ("kit_harington1.jpg", "kit_harington2.jpg"),
+    "Rose Leslie": ("rose_leslie1.jpg", "rose_leslie2.jpg"),
+}
+
+
+def test_people_enrolled_with_hog_are_recognised_with_yunet():
+    """Existing libraries: example faces stored by the HOG detector, new photos analysed with YuNet. Every second
+    photo's nearest enrolled face is the right person, under the 0.6 match distance; so is obama-240p.jpg."""
+    from tagging.backends.local.faces import SAME_PERSON_DISTANCE, face_distance
+
+    hog, yunet = faces.face_model(detector="hog"), faces.face_model()
+    enrolled = {name: hog.detect(open_photo(first))[0].embedding for name, (first, _) in PEOPLE.items()}
+    enrolled["Alex Lacamoire"] = hog.detect(open_photo("alex_lacamoire.jpg"))[0].embedding
+    probes = [(name, second) for name, (_, second) in PEOPLE.items()] + [("Barack Obama", "obama-240p.jpg")]
+    for name, photo in probes:
+        (face,) = yunet.detect(open_photo(photo))
+        best = min(enrolled, key=lambda n: face_distance(face.embedding, enrolled[n]))
+        assert best == name and face_distance(face.embedding, enrolled[name]) < SAME_PERSON_DISTANCE, photo
+
+
+def test_a_name_carries_over_from_a_hog_face_to_the_yunet_face():
+    """Re-analysis keeps a name when the new box overlaps the old at IoU >= 0.5 (tagging.matching)."""
+    from tagging.matching import CARRY_OVER_IOU
+
+    for name in ("obama.jpg", "biden.jpg", "two_people.jpg", "rose_leslie1.jpg", "kit_harington2.jpg"):
+        image = open_photo(name)
+        old = boxes(faces.face_model(detector="hog", embeddings=False).detect(image), image)
+        new = boxes(faces.face_model(embeddings=False).detect(image), image)
+        assert len(old) == len(new)
+        assert all(max(iou(n, o) for o in old) >= CARRY_OVER_IOU for n in new), name
