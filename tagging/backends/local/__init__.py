@@ -1,4 +1,4 @@
-"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime and dlib faces, models loaded once per process."""
+"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime, YuNet + dlib faces, models loaded once per process."""
 from __future__ import annotations
 
 from django.conf import settings

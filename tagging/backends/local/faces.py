@@ -1,4 +1,4 @@
-"""Offline face detection, landmarks, pose, quality and 128-d embeddings with dlib, for the aws_rek_face add-on."""
+"""Offline faces for the aws_rek_face add-on: YuNet (yuface) or dlib boxes, dlib landmarks, pose, quality, embeddings."""
 from __future__ import annotations
 
 import importlib.util
