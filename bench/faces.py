@@ -1,7 +1,9 @@
 """Face detector benchmark: speed per photo size and per face, model load time, recall and precision on boxes.xml.
 
-Run from the repository root: .venv/bin/python bench/faces.py [--photos DIR] [--repeat N] [--people DIR]
-The Haar cascade baseline needs `pip install 'opencv-python-headless<5'` (the `bench` extra).
+Run from the repository root: .venv/bin/python bench/faces.py [--photos DIR] [--repeat N] [--people DIR] [--detectors]
+--detectors: only the side-by-side table of YuNet (the default), HOG and Haar, with ratios to HOG from the same run.
+The Haar cascade baseline needs OpenCV 4, which the app must not depend on: install it apart, e.g.
+`.venv/bin/pip install --target var/haar --no-deps 'opencv-python-headless>=4.10,<5'` and run with PYTHONPATH=var/haar.
 DIR holds face_boxes.xml (or boxes.xml) and the photos it names; default tests/photos. Prints figures only.
 """
 from __future__ import annotations
@@ -71,6 +73,72 @@ def match(found, truth) -> int:
     return hits
 
 
+def detectors_report(folder: Path, repeat: int) -> None:
+    """YuNet, HOG (auto, ~6 MP copy) and Haar side by side: recall, precision and ms per photo on the PASCAL photos,
+    on the 4x4 mosaic at 12 MP (72 small faces), and from a 12 MP JPEG file to faces (decode included)."""
+    import io
+
+    from medialib.images import image_decode
+    from tagging.backends.local import FACE_PIXELS
+
+    truth = load_boxes(folder)
+    images = [(Image.open(p).convert("RGB"), boxes) for p, boxes in truth.items()]
+    sheet, boxes = mosaic([p for p, _ in images], [b for _, b in images], 4)
+    big, big_boxes = scaled(sheet, boxes, 12)
+    buffer = io.BytesIO()
+    big.save(buffer, "JPEG", quality=90)
+    detectors = {"yunet": faces.face_model(embeddings=False), "hog": faces.face_model(detector="hog", embeddings=False)}
+    rows = {}
+    for name, model in detectors.items():
+        fixture = [evaluate(model, images) for _ in range(repeat)]
+        small = [evaluate(model, [(big, big_boxes)]) for _ in range(max(1, repeat // 2))]
+
+        def from_file(model=model, name=name):
+            decoded = image_decode(buffer, min_pixels=FACE_PIXELS[name]).image
+            return model.find(decoded)
+
+        rows[name] = (fixture[0][:3], statistics.median(f[3] for f in fixture), small[0][:3],
+                      statistics.median(f[3] for f in small), ms(from_file, max(1, repeat // 2)))
+    haar = haar_rows(images, [(big, big_boxes)], repeat)
+    if haar:
+        rows["haar"] = haar
+    print(f"\ndetectors side by side (match IoU >= {IOU_MATCH}; {len(images)} PASCAL photos, "
+          f"{sum(len(b) for _, b in images)} faces; 4x4 mosaic at 12 MP, {len(big_boxes)} faces; ratio: ms / HOG's ms)")
+    ref = rows["hog"]
+    print("| detector | PASCAL recall | precision | ms/photo (x HOG) | mosaic recall | precision | ms (x HOG) "
+          "| 12 MP JPEG file to faces ms (x HOG) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, ((h1, f1, t1), ms1, (h2, f2, t2), ms2, file_ms) in rows.items():
+        print(f"| {name} | {h1}/{t1} | {h1}/{f1} | {ms1:.0f} ({ms1 / ref[1]:.2f}) | {h2}/{t2} | {h2}/{f2} "
+              f"| {ms2:.0f} ({ms2 / ref[3]:.2f}) | {file_ms:.0f} ({file_ms / ref[4]:.2f}) |")
+
+
+def haar_rows(images, mosaic_images, repeat):
+    try:
+        import cv2
+    except ImportError:
+        print("  Haar cascade: not measured (OpenCV 4 not importable; see the module's docstring)")
+        return None
+    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+
+    def run(imgs):
+        hits = n_found = n_true = 0
+        t = 0.0
+        for image, truth in imgs:
+            t0 = time.perf_counter()
+            gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
+            found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(20, 20))
+            t += time.perf_counter() - t0
+            hits += match([((int(x), int(y), int(w), int(h)), 1.0) for x, y, w, h in found], truth)
+            n_found += len(found)
+            n_true += len(truth)
+        return (hits, n_found, n_true), t * 1000 / len(imgs)
+
+    a, ta = run(images)
+    b, tb = run(mosaic_images)
+    return a, ta, b, tb, float("nan")
+
+
 def evaluate(model: faces.FaceModel, images: list[tuple[Image.Image, list]]) -> tuple[int, int, int, float]:
     hits = n_found = n_true = 0
     t = 0.0
@@ -109,8 +177,12 @@ def main():
     parser.add_argument("--photos", type=Path, default=ROOT / "tests" / "photos")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--people", type=Path, default=ROOT.parent / "shared" / "fixtures" / "people")
+    parser.add_argument("--detectors", action="store_true", help="only the YuNet / HOG / Haar table")
     args = parser.parse_args()
     repeat = args.repeat
+    detectors_report(args.photos, repeat)
+    if args.detectors:
+        return
 
     # model load
     for kind in ("hog", "landmarks5", "landmarks68", "embedding"):
@@ -123,9 +195,10 @@ def main():
     faces.FaceModel()
     print(f"load FaceModel() (hog, 5 points, embeddings): {(time.perf_counter() - t0) * 1000:.0f} ms")
 
-    auto = faces.face_model(embeddings=False)
-    up0 = faces.face_model(upsample=0, embeddings=False)
-    up1 = faces.face_model(upsample=1, embeddings=False)
+    # The sections below are dlib HOG's policies (the detector before issue 16), as they were.
+    auto = faces.face_model(detector="hog", embeddings=False)
+    up0 = faces.face_model(detector="hog", upsample=0, embeddings=False)
+    up1 = faces.face_model(detector="hog", upsample=1, embeddings=False)
     policies = {"auto": auto, "upsample 0": up0, "upsample 1": up1}
 
     # detection time per photo size
@@ -142,7 +215,7 @@ def main():
         print(f"{mp:>5} MP ({image.width}x{image.height}, auto scale {scale:.2f}): " + "; ".join(row))
     image, _ = scaled(source, [], 12)
     print(f"12 MP: np.asarray {ms(lambda: np.asarray(image), repeat):.0f} ms")
-    full = faces.face_model()
+    full = faces.face_model(detector="hog")
     print(f"12 MP: detect() with landmarks, pose, quality, embeddings: {ms(lambda: full.detect(image), 3):.0f} ms")
 
     # per face
@@ -178,7 +251,7 @@ def main():
         report(f"  {name}", model, images)
     haar_report(images, repeat)
     for score in (-0.3, 0.5):
-        report(f"  auto, min_score {score}", faces.face_model(embeddings=False, min_score=score), images)
+        report(f"  auto, min_score {score}", faces.face_model(detector="hog", embeddings=False, min_score=score), images)
 
     # group-photo stand-ins: the same faces smaller relative to the photo
     pascal = images
@@ -191,7 +264,7 @@ def main():
             share = short / image.width * 100
             print(f"{grid}x{grid} tiles at {mp:.1f} MP, {len(boxes)} faces, smallest {short} px, {share:.1f}% of width")
             for work in (2_000_000, 3_000_000, 4_000_000, 6_000_000):
-                model = faces.face_model(embeddings=False, work_pixels=work)
+                model = faces.face_model(detector="hog", embeddings=False, work_pixels=work)
                 tag = " (default)" if work == faces.AUTO_WORK_PIXELS else ""
                 report(f"  auto {work / 1e6:.0f} MP{tag}", model, [(image, scaled_boxes)])
             if mp < 4:

@@ -289,8 +289,10 @@ TAGGING_ADDON_BACKENDS = {
 TAGGING_BACKENDS = {
     "local": {"BACKEND": "tagging.backends.local.LocalBackend", "OPTIONS": {
         "threads": env_int("TAGGING_LOCAL_THREADS", 2),
-        "face_detector": os.environ.get("TAGGING_LOCAL_FACE_DETECTOR", "hog"),
+        # yunet (default), hog or cnn (README, "Faces"); the minimum score: YuNet 0-100 (70), dlib's SVM margin (0.0).
+        "face_detector": os.environ.get("TAGGING_LOCAL_FACE_DETECTOR", "yunet"),
         "face_landmarks": env_int("TAGGING_LOCAL_FACE_LANDMARKS", 5),
+        "face_min_score": float(os.environ["TAGGING_LOCAL_FACE_MIN_SCORE"]) if os.environ.get("TAGGING_LOCAL_FACE_MIN_SCORE") else None,
     }},
     # Amazon Rekognition: credentials, and the region unless given here, from boto3's usual chain (README).
     "rekognition": {"BACKEND": "tagging.backends.rekognition.RekognitionBackend", "OPTIONS": {

@@ -6,6 +6,7 @@ and scripts keep working.
 from django.conf import settings
 from django.core.checks import Error, register
 
+from .backends.local import face_option_problems  # dlib and yuface are imported only when a model is built
 from .backends.rekognition import configuration_problems  # boto3 is imported only when a client is built
 
 VALID_TAGGING_BACKENDS = ("local", "rekognition", "fake")
@@ -31,3 +32,10 @@ def check_rekognition(app_configs, **kwargs):
         return []
     options = settings.TAGGING_BACKENDS.get("rekognition", {}).get("OPTIONS", {})
     return [Error(problem, id="medialib.E007") for problem in configuration_problems(**options)]
+
+
+@register()
+def check_local_face_options(app_configs, **kwargs):
+    """The local backend's face_detector (yunet, hog, cnn), face_landmarks (5, 68) and face_min_score must fit."""
+    options = settings.TAGGING_BACKENDS.get("local", {}).get("OPTIONS", {})
+    return [Error(problem, id="tagging.E001") for problem in face_option_problems(**options)]

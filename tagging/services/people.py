@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, DELETION
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -23,10 +24,10 @@ from medialib.services import UploadError, asset_delete, asset_upload, tag_usage
 from .. import contract, rules
 from ..addons import FACES_ADDON
 from ..backends.base import FacesResult
-from ..backends.local import FACE_PIXELS, LocalBackend
+from ..backends.local import LocalBackend
 from ..images import analysis_image
 from ..matching import NO_OWNER, FaceReferences, face_carried_over, face_recognise
-from ..models import AnalysisResult, Face, FaceRejection, Person
+from ..models import AnalysisResult, Face, FaceRejection, Person, TagSynonym
 from ..selectors import asset_faces_data
 from .tags import (
     auto_tags_apply,
@@ -107,6 +108,31 @@ def faces_result_refresh(*, asset: Asset) -> None:
                             candidates=rules.auto_tag_candidates(FACES_ADDON, result.data, result.auto_tagging))
 
 
+def person_find(name: str) -> Person | None:
+    """The person a name means, compared without case: their own name, or a tag synonym of it ("obama" -> tag
+    "Barack Obama" -> the person "Barack Obama"), so that naming and enrolment never make a second person of them."""
+    name = " ".join(str(name).split())
+    person = Person.objects.filter(name__iexact=name).first()
+    if person is None:
+        synonym = TagSynonym.objects.filter(label__iexact=name).select_related("tag").first()
+        if synonym is not None:
+            person = Person.objects.filter(name__iexact=synonym.tag.name).first()
+    return person
+
+
+def person_for_folder(name: str) -> tuple[str, Person | None]:
+    """The enrol command's reading of a folder name: a person it names or means (person_find), else the one person
+    whose name has it as a whole word ("obama" -> "Barack Obama"; two such people: nobody). Returns (name, person)."""
+    name = " ".join(str(name).split())
+    person = person_find(name)
+    if person is None and name and " " not in name:
+        words = [p for p in Person.objects.filter(name__icontains=name)
+                 if name.lower() in p.name.lower().split()]
+        if len(words) == 1:
+            person = words[0]
+    return (person.name if person is not None else name), person
+
+
 def person_get_or_create(name: str, *, approved: bool = False) -> Person:
     """The person of that name (any case), created if new; `approved` when whoever creates them vouches for them
     (staff, a moderator, the enrol command, a recogniser). An existing person keeps their approval as it is."""
@@ -117,7 +143,7 @@ def person_get_or_create(name: str, *, approved: bool = False) -> Person:
         raise ValidationError("A name cannot contain a NUL character (\\x00).")
     if len(name) > 200:
         raise ValidationError("A name is at most 200 characters.")
-    person = Person.objects.filter(name__iexact=name).first()
+    person = person_find(name)
     if person is not None:
         return person
     try:
@@ -237,7 +263,9 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
         except UploadError as exc:
             return False, " ".join(exc.messages)
     # Enrolment needs embeddings, which only the local detector gives, whatever backend analyses uploads.
-    found = LocalBackend().faces(analysis_image(asset, max_pixels=FACE_PIXELS))
+    # The face options the library analyses with (detector, landmarks), so that enrolled faces compare like-for-like.
+    backend = LocalBackend(**settings.TAGGING_BACKENDS.get("local", {}).get("OPTIONS", {}))
+    found = backend.faces(analysis_image(asset, max_pixels=backend.decode_size([FACES_ADDON])))
     if len(found.faces) != 1:
         if created:
             asset_delete(asset=asset, user=_System())

@@ -1,4 +1,4 @@
-"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime and dlib faces, models loaded once per process."""
+"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime, YuNet + dlib faces, models loaded once per process."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -6,22 +6,43 @@ from django.conf import settings
 from ...contract import best_labels
 from ..base import AnalysisImage, Backend, FacesResult, Label
 
-# Faces are found on a working copy of about 6 MP (tagging/backends/local/faces.py); labels need a 256 px short side.
-FACE_PIXELS = 6_000_000
+# One decode serves both add-ons: the size the largest need requires, each model resizing its own copy from it.
+# YuNet finds faces on a 960 px copy, but dlib's landmarks and embeddings need the face's detail: a JPEG draft at 1/2
+# of a 12 MP photo (3 MP; a 25 px face on the 960 px copy drifts 0.42 from its full-size embedding). HOG and the CNN
+# scan a copy of about 6 MP (tagging/backends/local/faces.py). Labels alone need a 256 px short side.
+FACE_PIXELS = {"yunet": 3_000_000, "hog": 6_000_000, "cnn": 6_000_000}
 LABEL_PIXELS = 256 * 256 * 2
+FACE_DETECTORS = ("yunet", "hog", "cnn")
+PERSON_MIN_FACE_CONFIDENCE = {"yunet": 80.0}  # 0-100 by detector, see person_labels(); dlib's: every kept face
+
+
+def face_option_problems(*, face_detector: str = "yunet", face_landmarks: int = 5, face_min_score=None,
+                         **other) -> list[str]:
+    """What is wrong with the local backend's face options (settings TAGGING_BACKENDS["local"]["OPTIONS"])."""
+    problems = []
+    if face_detector not in FACE_DETECTORS:
+        problems.append(f"TAGGING_LOCAL_FACE_DETECTOR is {face_detector!r}; it must be one of {', '.join(FACE_DETECTORS)}.")
+    if face_landmarks not in (5, 68):
+        problems.append(f"TAGGING_LOCAL_FACE_LANDMARKS is {face_landmarks!r}; it must be 5 or 68.")
+    if face_min_score is not None and (isinstance(face_min_score, bool) or not isinstance(face_min_score, (int, float))):
+        problems.append(f"TAGGING_LOCAL_FACE_MIN_SCORE is {face_min_score!r}; it must be a number.")
+    elif face_detector == "yunet" and face_min_score is not None and not 0 <= face_min_score <= 100:
+        problems.append(f"TAGGING_LOCAL_FACE_MIN_SCORE is {face_min_score!r}; YuNet's scores are 0-100.")
+    return problems
 
 
 class LocalBackend(Backend):
     name = "local"
 
-    def __init__(self, *, threads: int = 2, face_detector: str = "hog", face_landmarks: int = 5, **options):
+    def __init__(self, *, threads: int = 2, face_detector: str = "yunet", face_landmarks: int = 5,
+                 face_min_score: float | None = None, **options):
         super().__init__(**options)
         self.threads = threads
-        self.face_options = {"detector": face_detector, "landmarks": face_landmarks}
+        self.face_options = {"detector": face_detector, "landmarks": face_landmarks, "min_score": face_min_score}
 
     def decode_size(self, addons: list[str]) -> int | None:
         # Labels include Person/Face/People from the face detector, so both add-ons need the face size.
-        return FACE_PIXELS if addons else LABEL_PIXELS
+        return FACE_PIXELS.get(self.face_options["detector"], max(FACE_PIXELS.values())) if addons else LABEL_PIXELS
 
     def _faces(self, image: AnalysisImage):
         if "local_faces" not in image.memo:
@@ -38,20 +59,25 @@ class LocalBackend(Backend):
             min_confidence=settings.TAGGING_MIN_LABEL_CONFIDENCE,
             max_labels=settings.TAGGING_MAX_LABELS,
         )
-        return merge_labels(labels, person_labels(self._faces(image)))
+        min_face = PERSON_MIN_FACE_CONFIDENCE.get(self.face_options["detector"], 0.0)
+        return merge_labels(labels, person_labels(self._faces(image), min_face))
 
     def faces(self, image: AnalysisImage) -> FacesResult:
         return FacesResult(faces=tuple(self._faces(image)))
 
 
-def person_labels(faces) -> list[Label]:
+def person_labels(faces, min_confidence: float = 0.0) -> list[Label]:
     """ImageNet has no person class: Person and Face come from the faces found, People from two or more.
 
     Person and Face take the surest face's confidence; People the second surest's (both faces must be real).
+    Only faces of min_confidence or more count (PERSON_MIN_FACE_CONFIDENCE for YuNet): the faces add-on keeps YuNet's faces from 70 to find
+    small ones, where a dog's face (77 on tests/photos/dogs.jpg) can pass; a photo's people are labelled from its
+    clear faces (86-95 on every fixture photo).
     """
-    if not faces:
+    confidences = sorted((f.confidence / 100 for f in faces if f.confidence >= min_confidence),
+                         reverse=True)
+    if not confidences:
         return []
-    confidences = sorted((f.confidence / 100 for f in faces), reverse=True)
     labels = [Label("Person", round(confidences[0], 4)), Label("Face", round(confidences[0], 4))]
     if len(confidences) >= 2:
         labels.append(Label("People", round(confidences[1], 4)))

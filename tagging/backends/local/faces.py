@@ -1,16 +1,23 @@
-"""Offline face detection, landmarks, pose, quality and 128-d embeddings with dlib, for the aws_rek_face add-on."""
+"""Offline faces for the aws_rek_face add-on: YuNet (yuface) or dlib boxes, dlib landmarks, pose, quality, embeddings."""
 from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
-import dlib
-import numpy as np
+# YuNet (yuface) runs on its own copy of libgomp, which reads OMP_NUM_THREADS once, when the library is loaded (the first
+# `import yuface`): pinned to one thread here, before that import, unless the operator chose otherwise. Two OpenMP
+# threads per worker under load took 4x longer (MODELS.md); the worker processes are the parallelism.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import dlib  # noqa: E402
+import numpy as np  # noqa: E402
 from PIL import Image
 
 from tagging.backends.base import BoundingBox, DetectedFace, Landmark, Pose, Quality
@@ -48,6 +55,30 @@ AUTO_MAX_UPSCALE = 2.0
 # its working copy is 1 MP, which finds faces down to ~7% of the width.
 CNN_WORK_PIXELS = 1_000_000
 CNN_MAX_UPSCALE = 2.0
+
+# YuNet (libfacedetection, the `yuface` wheel; BSD-3) finds faces on a working copy whose long side is YUNET_SIDE.
+# YuNet scores are 0-100; YUNET_MIN_SCORE is the default threshold (TAGGING_LOCAL_FACE_MIN_SCORE) and the score is
+# the face's confidence as it is. On the 12 MP 4x4 mosaic of the PASCAL photos (72 faces of ~1.8% of the width,
+# ~18 px in the copy; tests/tagging/backends/local/test_yunet.py), found / detections:
+#   side  960: 72/74 at >= 70, 68/68 at >= 75 and 80;  1000: 72/72 at 70, 70/70 at 75, 67/67 at 80;  1100: 72/72 at 75.
+# True faces on the fixture photos scored 86-95 (and 52-63 for three half-hidden ones); a dog's face 77, a cat 26.
+# 1000 px and 70 (the values measured for the issue) keep every small face, but also that dog's face. So a face under
+# YUNET_SURE_SCORE is confirmed by dlib's HOG on a VERIFY_SIZE px crop of twice the box (about 2 ms): it must score
+# above VERIFY_MIN_HOG. Measured: the 13 mosaic faces scoring 73-84 had HOG crop scores 0.74-1.99, the dog -0.70.
+# yuface warns above 960 px that detection "may degrade": the mosaic says otherwise, so the warning is silenced.
+YUNET_SIDE = 1000
+YUNET_MIN_SCORE = 70.0
+YUNET_SURE_SCORE = 85.0
+VERIFY_SIZE = 160
+VERIFY_MIN_HOG = 0.0
+# dlib's 5-point model and embedding were trained on HOG boxes; a YuNet box is taller and sits higher. The HOG-like
+# box is the YuNet box moved by (YUNET_SHIFT_X, YUNET_SHIFT_Y) of its width/height and scaled by YUNET_SCALE about its
+# centre; measured by scripts/yunet_box_mapping.py on the faces both detectors find in tests/photos.
+# Measured on the 11 faces of 100 px or more (all 27 faces: -0.026, +0.032, 1.106; the issue's first estimate was
+# 0.032, 0.061, 1.107). The HOG box is square: its side is YUNET_SCALE times the YuNet width.
+YUNET_SHIFT_X = 0.027
+YUNET_SHIFT_Y = 0.038
+YUNET_SCALE = 1.075
 
 # dlib's HOG detector is a linear SVM: its score is a margin, 0 on the decision boundary. On the test photos (with
 # upsample "auto") every true face scored 0.17 or more and every false detection -0.23 or less (a dog's face, lips,
@@ -106,6 +137,10 @@ def models_dir() -> Path:
 @lru_cache(maxsize=None)
 def _load(kind: str):
     """Each model file is read once per process and shared by every FaceModel that needs it."""
+    if kind == "yunet":
+        import yuface  # its model is compiled into the library; OMP_NUM_THREADS is set at the top of this module
+
+        return yuface
     if kind == "hog":
         return dlib.get_frontal_face_detector()
     path = models_dir() / MODEL_FILES[kind]
@@ -118,32 +153,38 @@ def _load(kind: str):
     return dlib.shape_predictor(str(path))
 
 
+DETECTORS = ("yunet", "hog", "cnn")  # also tagging.backends.local.FACE_DETECTORS, for the system check
+
+
 @dataclass(frozen=True)
 class FaceOptions:
     """What a FaceModel does; also the cache key of face_model().
 
-    detector: "hog" (default; frontal faces, fast) or "cnn" (dlib's MMOD CNN: finds more profiles and small faces but
-        takes seconds per photo on a CPU; opt-in).
+    detector: "yunet" (default; YuNet on a 960 px copy: small faces too, ~25 ms per photo), "hog" (dlib's HOG on a
+        ~6 MP copy: frontal faces, ~0.5-0.7 s per big photo) or "cnn" (dlib's MMOD CNN: seconds per photo; opt-in).
     landmarks: 5 (default) or 68. The 68-point predictor was trained on the iBUG 300-W data set, whose licence
         excludes commercial use: it is opt-in, and whoever turns it on takes that licence on. The 5-point model has no
         such restriction (see MODELS.md); it is always run, since the embedding model is aligned with its points.
     upsample: "auto" (default, see AUTO_WORK_PIXELS) or a fixed number of dlib upsamplings of the original image
         (0-3; each one doubles the image's sides and quadruples the time).
-    min_score: detections with a score at or below this are dropped (HOG SVM margin / MMOD score).
+    min_score: detections with a score at or below this are dropped (HOG SVM margin / MMOD score); None: the
+        detector's default (0.0 for dlib, YUNET_MIN_SCORE for YuNet, whose scores are 0-100 and kept at or above it).
     work_pixels: the working size of "auto"; None for the detector's default.
     embeddings: compute the 128-d embedding (73-134 ms per face); turn off when only boxes are needed.
     """
 
-    detector: str = "hog"
+    detector: str = "yunet"
     landmarks: int = 5
     upsample: str | int = "auto"
-    min_score: float = DEFAULT_MIN_SCORE
+    min_score: float | None = None
     work_pixels: int | None = None
     embeddings: bool = True
 
     def __post_init__(self):
-        if self.detector not in ("hog", "cnn"):
-            raise ValueError(f"detector must be 'hog' or 'cnn', not {self.detector!r}")
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, not {self.detector!r}")
+        if self.min_score is not None and (isinstance(self.min_score, bool) or not isinstance(self.min_score, (int, float))):
+            raise ValueError(f"min_score must be a number, not {self.min_score!r}")
         if self.landmarks not in (5, 68):
             raise ValueError(f"landmarks must be 5 or 68, not {self.landmarks!r}")
         if self.upsample != "auto" and (
@@ -187,12 +228,67 @@ class FaceModel:
             if not found:
                 return []
             pixels = np.asarray(image)
-            faces = [self._describe(pixels, rect, score) for rect, score in found]
+            faces = [self._describe(pixels, rect, score, points) for rect, score, points in self.found_points]
         faces.sort(key=lambda f: f.bounding_box.width * f.bounding_box.height, reverse=True)
         return faces
 
+    @property
+    def min_score(self) -> float:
+        if self.options.min_score is not None:
+            return float(self.options.min_score)
+        return YUNET_MIN_SCORE if self.options.detector == "yunet" else DEFAULT_MIN_SCORE
+
     def find(self, image: Image.Image) -> list[tuple[dlib.rectangle, float]]:
-        """Detector boxes in the image's own pixel coordinates, with their scores (above min_score)."""
+        """Detector boxes in the image's own pixel coordinates, with their scores (above min_score).
+
+        For YuNet the box is the HOG-like box dlib's models expect (see YUNET_SHIFT_X); its 5 points (pixels, or None
+        for dlib's detectors) are left in self.found_points with the boxes, for detect().
+        """
+        if self.options.detector == "yunet":
+            self.found_points = self._find_yunet(image)
+        else:
+            self.found_points = [(rect, score, None) for rect, score in self._find_dlib(image)]
+        return [(rect, score) for rect, score, _ in self.found_points]
+
+    def _find_yunet(self, image: Image.Image) -> list[tuple[dlib.rectangle, float, np.ndarray]]:
+        width, height = image.size
+        scale = min(1.0, YUNET_SIDE / max(width, height))
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            work = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0 if scale < 0.5 else None)
+            sx, sy = size[0] / width, size[1] / height
+        else:
+            work, sx, sy = image, 1.0, 1.0
+        bgr = np.ascontiguousarray(np.asarray(work)[..., ::-1])
+        # yuface.detect() keeps scores strictly above its threshold: ask for everything and filter here (>=).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Image size", category=UserWarning)
+            confs, boxes, points = self._detector.detect(bgr, conf=0.0)
+        out = []
+        for conf, (x, y, w, h), p in zip(confs.astype(float), boxes.astype(float), points.astype(float)):
+            if conf < self.min_score or w < 1 or h < 1:
+                continue
+            x, w, y, h = x / sx, w / sx, y / sy, h / sy
+            side = YUNET_SCALE * w
+            cx, cy = x + w / 2 + YUNET_SHIFT_X * w, y + h / 2 + YUNET_SHIFT_Y * h
+            rect = dlib.rectangle(round(cx - side / 2), round(cy - side / 2), round(cx + side / 2) - 1,
+                                  round(cy + side / 2) - 1)
+            # Half a working pixel: the centre of the pixel yuface reports.
+            pts = (p.reshape(5, 2) + 0.5) / (sx, sy)
+            if conf < YUNET_SURE_SCORE and not self._hog_confirms(image, rect):
+                continue
+            out.append((rect, float(conf), pts))
+        return out
+
+    def _hog_confirms(self, image: Image.Image, rect: dlib.rectangle) -> bool:
+        side = rect.width()
+        cx, cy = (rect.left() + rect.right() + 1) / 2, (rect.top() + rect.bottom() + 1) / 2
+        crop = image.crop((round(cx - side), round(cy - side), round(cx + side), round(cy + side)))
+        crop = crop.resize((VERIFY_SIZE, VERIFY_SIZE), Image.Resampling.BILINEAR)
+        _, scores, _ = _load("hog").run(np.asarray(crop), 0, VERIFY_MIN_HOG)
+        return any(score > VERIFY_MIN_HOG for score in scores)
+
+    def _find_dlib(self, image: Image.Image) -> list[tuple[dlib.rectangle, float]]:
         width, height = image.size
         scale, upsample = self.working_scale(width, height)
         if scale != 1.0:
@@ -205,11 +301,11 @@ class FaceModel:
         if self.options.detector == "cnn":
             found = [(d.rect, float(d.confidence)) for d in self._detector(array, upsample)]
         else:
-            rects, scores, _ = self._detector.run(array, upsample, self.options.min_score)
+            rects, scores, _ = self._detector.run(array, upsample, self.min_score)
             found = list(zip(rects, (float(s) for s in scores)))
         out = []
         for rect, score in found:
-            if score <= self.options.min_score:
+            if score <= self.min_score:
                 continue
             if scale != 1.0:
                 rect = dlib.rectangle(
@@ -234,7 +330,8 @@ class FaceModel:
             scale = 1.0
         return scale, 0
 
-    def _describe(self, pixels: np.ndarray, rect: dlib.rectangle, score: float) -> DetectedFace:
+    def _describe(self, pixels: np.ndarray, rect: dlib.rectangle, score: float,
+                  yunet_points: np.ndarray | None = None) -> DetectedFace:
         height, width = pixels.shape[:2]
         shape5 = self._shape5(pixels, rect)
         points5 = _points(shape5)
@@ -242,18 +339,22 @@ class FaceModel:
             points68 = _points(self._shape68(pixels, rect))
             named = landmarks_68(points68)
             pose = estimate_pose(named["eyeLeft"], named["eyeRight"], named["nose"], NOSE_TIP_DEPTH, NOSE_TIP_DROP)
+        elif yunet_points is not None:
+            named = landmarks_yunet(points5, yunet_points)
+            pose = estimate_pose(named["eyeLeft"], named["eyeRight"], named["nose"], NOSE_TIP_DEPTH, NOSE_TIP_DROP)
         else:
             named = landmarks_5(points5)
             pose = estimate_pose(named["eyeLeft"], named["eyeRight"], named["nose"], NOSE_BASE_DEPTH, NOSE_BASE_DROP)
         embedding = None
         if self._embedder is not None:
             embedding = tuple(float(v) for v in self._embedder.compute_face_descriptor(pixels, shape5))
+        face_confidence = min(100.0, score) if self.options.detector == "yunet" else confidence(score)
         box = BoundingBox(
             left=rect.left() / width, top=rect.top() / height, width=rect.width() / width, height=rect.height() / height
         )
         return DetectedFace(
             bounding_box=box,
-            confidence=confidence(score),
+            confidence=face_confidence,
             landmarks=tuple(Landmark(type=k, x=float(x) / width, y=float(y) / height) for k, (x, y) in named.items()),
             pose=pose,
             quality=face_quality(pixels, rect),
@@ -308,6 +409,23 @@ def landmarks_5(p: np.ndarray) -> dict[str, np.ndarray]:
         "eyeRight": (p[0] + p[1]) / 2,
         "nose": p[4],
     }
+
+
+def landmarks_yunet(dlib5: np.ndarray, yunet: np.ndarray) -> dict[str, np.ndarray]:
+    """Rekognition names from dlib's 5-point model and YuNet's 5 points together, in pixels.
+
+    YuNet gives an eye centre each, the nose tip and the two mouth corners (in that order: the eye on the image's
+    left first, then the right; mouth corners likewise), on the 960 px working copy, in whole pixels. Kept from
+    YuNet: the nose tip (Rekognition's "nose" is the tip; dlib's 5 points have only the base) and mouthLeft /
+    mouthRight (dlib's 5 points have no mouth). Kept from dlib: the eyes, measured on the larger analysis copy to a
+    fraction of a pixel (YuNet's are quantised to 1/960 of the photo: several pixels on a 12 MP photo), and the
+    points the embedding is aligned with. Left and right are the viewer's, as in landmarks_5.
+    """
+    named = landmarks_5(dlib5)
+    mouth = sorted([yunet[3], yunet[4]], key=lambda q: q[0])
+    named["nose"] = yunet[2]
+    named["mouthLeft"], named["mouthRight"] = mouth[0], mouth[1]
+    return named
 
 
 def landmarks_68(p: np.ndarray) -> dict[str, np.ndarray]:

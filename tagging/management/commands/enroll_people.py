@@ -17,7 +17,9 @@ def _slug(text: str) -> str:
 class Command(BaseCommand):
     help = (
         "Enrol each person from FOLDER/<person name>/<photos> (underscores read as spaces) using the photos "
-        "that show exactly one face. Safe to run again: nobody and no photo is added twice."
+        "that show exactly one face. A folder name matches an existing person without case, through a tag synonym, "
+        "or as a whole word of one person's name (obama -> Barack Obama). Files it does not read are listed as "
+        "ignored. Safe to run again: nobody and no photo is added twice."
     )
 
     def add_arguments(self, parser):
@@ -26,9 +28,18 @@ class Command(BaseCommand):
     def handle(self, *args, folder: Path, **options):
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
-        enrolled_people, enrolled, skipped = set(), 0, 0
+        enrolled_people, enrolled, skipped, ignored = set(), 0, 0, 0
+        for entry in sorted(p for p in folder.iterdir() if not p.is_dir()):
+            ignored += 1
+            self.stdout.write(f"ignored   {entry.name} (not in a person's folder)")
         for person_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
-            name = " ".join(person_dir.name.replace("_", " ").split())
+            folder_name = " ".join(person_dir.name.replace("_", " ").split())
+            name, existing = people.person_for_folder(folder_name)
+            if existing is not None and existing.name.lower() != folder_name.lower():
+                self.stdout.write(f"folder    {person_dir.name}: {name}, who is already known")
+            for entry in sorted(p for p in person_dir.iterdir() if not p.is_file()):
+                ignored += 1
+                self.stdout.write(f"ignored   {person_dir.name}/{entry.name}/ (folders inside a person's folder are not read)")
             for photo in sorted(p for p in person_dir.iterdir() if p.is_file()):
                 public_id = f"people/{_slug(person_dir.name.lower())}/{_slug(photo.stem)}"
                 with photo.open("rb") as handle:
@@ -47,4 +58,5 @@ class Command(BaseCommand):
             found = people.faces_recheck(person_id=person.pk)
             if found:
                 self.stdout.write(f"recognised {name} in {len(found)} more photo(s)")
-        self.stdout.write(f"{enrolled} photo(s) enrolled for {len(enrolled_people)} person(s); {skipped} skipped.")
+        self.stdout.write(f"{enrolled} photo(s) enrolled for {len(enrolled_people)} person(s); {skipped} skipped"
+                          + (f"; {ignored} ignored." if ignored else "."))

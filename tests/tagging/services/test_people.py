@@ -173,3 +173,41 @@ def test_a_nul_in_a_name_is_refused():
     with pytest.raises(ValidationError, match="NUL character"):
         people_services.person_get_or_create("Ada\x00")
     assert not Person.objects.exists()
+
+
+def test_an_enrol_folder_named_obama_next_to_barack_obama_is_him(tmp_path, user):
+    """Issue 16: a folder `obama` next to a person "Barack Obama" created a second person; now it is him."""
+    _enrol(user, "Barack Obama", "obama.jpg")
+    folder = tmp_path / "people"
+    (folder / "obama").mkdir(parents=True)
+    (folder / "obama" / "more").mkdir()
+    shutil.copy(images.PHOTOS / "obama2.jpg", folder / "obama" / "obama2.jpg")
+    (folder / "README.txt").write_text("loose file")
+    out = StringIO()
+    call_command("enroll_people", str(folder), stdout=out)
+    text = out.getvalue()
+    assert "folder    obama: Barack Obama, who is already known" in text
+    assert "enrolled  Barack Obama: obama2.jpg" in text
+    assert "ignored   README.txt (not in a person's folder)" in text
+    assert "ignored   obama/more/ (folders inside a person's folder are not read)" in text
+    assert "1 photo(s) enrolled for 1 person(s); 0 skipped; 2 ignored." in text
+    assert list(Person.objects.values_list("name", flat=True)) == ["Barack Obama"]
+
+
+def test_a_word_shared_by_two_people_is_nobody_in_particular(tmp_path, user):
+    people_services.person_get_or_create("Barack Obama")
+    people_services.person_get_or_create("Michelle Obama")
+    assert people_services.person_for_folder("obama") == ("obama", None)
+    assert people_services.person_for_folder("BARACK OBAMA")[1].name == "Barack Obama"
+
+
+def test_naming_through_a_tag_synonym_finds_the_person(user):
+    from medialib.models import Tag
+    from tagging.models import TagSynonym
+
+    barack = people_services.person_get_or_create("Barack Obama")
+    TagSynonym.objects.create(label="potus44", tag=Tag.objects.create(name="Barack Obama"))
+    assert people_services.person_get_or_create("POTUS44") == barack
+    asset = _analyse(user, "obama2.jpg", auto_tagging=None)
+    face = people_services.face_name(face=asset.faces.get(), user=user, name="Potus44")
+    assert face.person == barack and Person.objects.count() == 1
