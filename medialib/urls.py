@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from . import delivery_views, views
+from . import delivery_views, site_views, views
 
 app_urls = (
     [
@@ -26,6 +26,7 @@ app_urls = (
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", site_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("", include("medialib.api.urls")),
     # Delivery URLs as the SDKs build them, with the cloud name and without it (private_cdn).
