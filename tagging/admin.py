@@ -286,13 +286,13 @@ class ModerationItemAdmin(ModerationPermissions, admin.ModelAdmin):
     @admin.action(description="Approve the selected auto tags", permissions=["moderate"])
     def approve(self, request, queryset):
         count = tag_services.tag_uses_approve(uses=queryset, user=request.user)
-        self.message_user(request, f"Approved {count} auto tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Approved {count} auto tag{'' if count == 1 else 's'}.", messages.SUCCESS)
 
     @admin.action(description="Reject the selected auto tags (analysis never adds them back)",
                   permissions=["moderate"])
     def reject(self, request, queryset):
         count = tag_services.tag_uses_reject(uses=queryset, user=request.user)
-        self.message_user(request, f"Rejected {count} auto tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Rejected {count} auto tag{'' if count == 1 else 's'}.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.decide_view)
@@ -423,31 +423,31 @@ class TagAdmin(ModerationPermissions, ServiceLoggedAdmin):
     @admin.action(description="Block: auto-tagging never assigns the selected tags", permissions=["moderate"])
     def block(self, request, queryset):
         count = tag_services.tags_block(tags=queryset, user=request.user, blocked=True)
-        self.message_user(request, f"Blocked {count} tag(s). Their existing auto uses stay until you run "
+        self.message_user(request, f"Blocked {count} tag{'' if count == 1 else 's'}. Their existing auto uses stay until you run "
                                    "“Remove the auto uses of the selected blocked tags”.", messages.SUCCESS)
 
     @admin.action(description="Unblock the selected tags", permissions=["moderate"])
     def unblock(self, request, queryset):
         count = tag_services.tags_block(tags=queryset, user=request.user, blocked=False)
-        self.message_user(request, f"Unblocked {count} tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Unblocked {count} tag{'' if count == 1 else 's'}.", messages.SUCCESS)
 
     @admin.action(description="Remove the auto uses of the selected blocked tags", permissions=["moderate"])
     def remove_auto_uses(self, request, queryset):
         skipped = queryset.filter(blocked=False).count()
         removed = tag_services.tags_auto_uses_remove(tags=queryset, user=request.user)
-        note = f" {skipped} selected tag(s) are not blocked and were left alone." if skipped else ""
-        self.message_user(request, f"Removed {removed} auto use(s).{note}", messages.SUCCESS)
+        note = f" {skipped} selected tag{'' if skipped == 1 else 's'} {'is' if skipped == 1 else 'are'} not blocked, so left alone." if skipped else ""
+        self.message_user(request, f"Removed {removed} auto use{'' if removed == 1 else 's'}.{note}", messages.SUCCESS)
 
     @admin.action(description="Recount the uses of the selected tags", permissions=["moderate"])
     def refresh_counts(self, request, queryset):
         count = tag_usage_refresh(queryset.values("pk"))
-        self.message_user(request, f"Recounted {count} tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Recounted {count} tag{'' if count == 1 else 's'}.", messages.SUCCESS)
 
     @admin.action(description="Delete the selected tags everywhere", permissions=["moderate"])
     def delete_everywhere(self, request, queryset):
         if request.POST.get("confirmed") == "yes":
             uses = tag_services.tags_delete(tags=queryset, user=request.user)
-            self.message_user(request, f"Deleted the tag(s) and their {uses} use(s).", messages.SUCCESS)
+            self.message_user(request, f"Deleted the tag(s) and their {uses} use{'' if uses == 1 else 's'}.", messages.SUCCESS)
             return None
         tags = queryset.annotate(uses_now=Count("uses")).order_by("name")
         return TemplateResponse(request, "admin/tagging/tag_delete_everywhere.html", {
@@ -480,7 +480,7 @@ class TagSynonymAdmin(ModerationPermissions, admin.ModelAdmin):
     @admin.action(description="Apply the selected synonyms to the tags already given", permissions=["moderate"])
     def apply(self, request, queryset):
         moved, dropped = tag_services.synonyms_apply(synonyms=queryset, user=request.user)
-        self.message_user(request, f"{moved} tag use(s) now use the synonym's tag; {dropped} duplicate(s) dropped.",
+        self.message_user(request, f"{moved} tag use{'' if moved == 1 else 's'} now use the synonym's tag; {dropped} duplicate{'' if dropped == 1 else 's'} dropped.",
                           messages.SUCCESS)
 
 
@@ -592,30 +592,30 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
-        self.message_user(request, f"Merged into {target.name}: {moved} face(s) moved.", messages.SUCCESS)
+        self.message_user(request, f"Merged into {target.name}: {moved} face{'' if moved == 1 else 's'} moved.", messages.SUCCESS)
 
     @admin.action(description="Hide the selected people (not listed, not auto-tagged)", permissions=["moderate"])
     def hide(self, request, queryset):
         count = people_services.people_hide(people=queryset, hidden=True, user=request.user)
-        self.message_user(request, f"Hid {count} person(s).", messages.SUCCESS)
+        self.message_user(request, f"Hid {count} {'person' if count == 1 else 'people'}.", messages.SUCCESS)
 
     @admin.action(description="Show the selected people again", permissions=["moderate"])
     def unhide(self, request, queryset):
         count = people_services.people_hide(people=queryset, hidden=False, user=request.user)
-        self.message_user(request, f"Showed {count} person(s) again.", messages.SUCCESS)
+        self.message_user(request, f"Showed {count} {'person' if count == 1 else 'people'} again.", messages.SUCCESS)
 
     @admin.action(description="Approve the selected people: recognised on everyone's photos, from their faces named "
                               "so far", permissions=["moderate"])
     def approve(self, request, queryset):
         count = people_services.people_approve(people=queryset, approved=True, user=request.user)
-        self.message_user(request, f"Approved {count} person(s); everyone's photos are being checked.",
+        self.message_user(request, f"Approved {count} {'person' if count == 1 else 'people'}; everyone's photos are being checked.",
                           messages.SUCCESS)
 
     @admin.action(description="Withdraw approval: recognised only on the photos of whoever named them",
                   permissions=["moderate"])
     def withdraw_approval(self, request, queryset):
         count = people_services.people_approve(people=queryset, approved=False, user=request.user)
-        self.message_user(request, f"Withdrew approval of {count} person(s).", messages.SUCCESS)
+        self.message_user(request, f"Withdrew approval of {count} {'person' if count == 1 else 'people'}.", messages.SUCCESS)
 
     def changelist_view(self, request, extra_context=None):
         if ApprovalFilter.parameter_name in request.GET and not self.has_moderate_permission(request):
@@ -662,7 +662,7 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
                   permissions=["moderate"])
     def clear(self, request, queryset):
         count = people_services.faces_clear(faces=queryset, user=request.user)
-        self.message_user(request, f"Cleared {count} face(s).", messages.SUCCESS)
+        self.message_user(request, f"Cleared {count} face{'' if count == 1 else 's'}.", messages.SUCCESS)
 
     @admin.action(description="Move the selected faces to the person typed in “Move to”", permissions=["moderate"])
     def move(self, request, queryset):
@@ -672,7 +672,7 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages) + " Type who they are in “Move to”.", messages.ERROR)
             return
-        self.message_user(request, f"Moved {count} face(s) to {person.name}.", messages.SUCCESS)
+        self.message_user(request, f"Moved {count} face{'' if count == 1 else 's'} to {person.name}.", messages.SUCCESS)
 
 
 # --- The log, and the analysis results -----------------------------------------------------------------------------
