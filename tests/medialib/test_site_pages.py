@@ -98,3 +98,13 @@ def test_make_run_serves_with_debug_off_unless_asked(tmp_path):
         shown = subprocess.run(["sh", "-c", 'echo "${DEBUG:-false}"'], capture_output=True, text=True,
                                env={"PATH": "/usr/bin:/bin", **given}).stdout.strip()
         assert shown == expected
+
+
+@pytest.mark.parametrize("count, word, plural, expected", [
+    (0, "tag", None, "0 tags"), (1, "tag", None, "1 tag"), (6, "face", None, "6 faces"),
+    (1, "person", "people", "1 person"), (2, "person", "people", "2 people"),
+])
+def test_admin_messages_say_counts_in_the_right_number(count, word, plural, expected):
+    from tagging.admin import _n
+
+    assert _n(count, word, plural) == expected
