@@ -9,6 +9,17 @@ export PYTHONPYCACHEPREFIX := $(CURDIR)/var/pycache
 
 .PHONY: run test install install-test migrate clean
 
+# `make run` serves like production: DEBUG off (no debug page listing every URL), unless `DEBUG=true make run`.
+# The secret key is made once under var/ and handed to every process (medialib.E001 asks for it with DEBUG off);
+# on loopback there is no TLS, so no HTTPS redirect and no Secure-only cookies.
+RUN_ENV = DEBUG=$${DEBUG:-false} SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" \
+	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false} SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-false} \
+	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-false}
+
+var/secret_key:
+	mkdir -p var
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -27,14 +38,14 @@ $(VENV)/.installed-test: $(STAMP) tests/node/package-lock.json
 install: $(STAMP)
 install-test: $(VENV)/.installed-test
 
-migrate: install
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py collectstatic --no-input -v0
+migrate: install var/secret_key
+	$(RUN_ENV) $(BIN)/python manage.py migrate --no-input
+	$(RUN_ENV) $(BIN)/python manage.py collectstatic --no-input -v0
 
 run: migrate
-	$(BIN)/python manage.py ensure_admin
+	$(RUN_ENV) $(BIN)/python manage.py ensure_admin
 	@echo "Open http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, the worker and beat)."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
+	$(RUN_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

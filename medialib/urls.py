@@ -1,9 +1,11 @@
 """URLs of the site: the library's pages, sign-in, and the admin."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
-from . import delivery_views, views
+from . import delivery_views, site_views, views
 
 app_urls = (
     [
@@ -26,6 +28,9 @@ app_urls = (
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Pages without our <link rel="icon"> (the admin's) make browsers ask for /favicon.ico.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+    path("admin/login/", site_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("", include("medialib.api.urls")),
     # Delivery URLs as the SDKs build them, with the cloud name and without it (private_cdn).

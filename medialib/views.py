@@ -8,6 +8,7 @@ from django.core.exceptions import BadRequest, TooManyFilesSent, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -125,20 +126,29 @@ def asset_detail(request, public_id):
                                 user=request.user)
     if asset is None:
         raise Http404("No image with that public_id.")
+    tags = tagging_selectors.tag_items(asset)
     return render(
         request,
         "medialib/asset_detail.html",
         {
             "asset": asset,
+            "alt": _photo_alt(asset, tags),
             "can_edit": selectors.asset_can_edit(user=request.user, asset=asset),
             "can_reject": tag_can_reject(user=request.user, asset=asset),
             "tag_form": TagAddForm(),
             "analyses": tagging_selectors.addon_statuses(asset),
-            "tags": tagging_selectors.tag_items(asset),
+            "tags": tags,
             "rerun_form": AnalysisRerunForm(initial=tagging_selectors.analysis_defaults(asset)),
             **_face_context(asset, request.user),
         },
     )
+
+
+def _photo_alt(asset, tags):
+    """Alt text that says what is in the photo (its tags) and when it came, never the file name."""
+    when = f"Photo uploaded {date_format(asset.created_at, 'j F Y')}"
+    names = [item["name"] for item in tags[:8]]
+    return f"{when}: {', '.join(names)}" if names else when
 
 
 def _face_context(asset, user):

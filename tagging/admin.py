@@ -38,6 +38,11 @@ def _staff(request) -> bool:
     return request.user.is_active and request.user.is_staff
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """ "1 tag", "2 tags": the count with its noun in the right number."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
 class ModerationPermissions:
     """Staff see; moderators change. Actions that change things ask for permissions=["moderate"]."""
 
@@ -286,13 +291,13 @@ class ModerationItemAdmin(ModerationPermissions, admin.ModelAdmin):
     @admin.action(description="Approve the selected auto tags", permissions=["moderate"])
     def approve(self, request, queryset):
         count = tag_services.tag_uses_approve(uses=queryset, user=request.user)
-        self.message_user(request, f"Approved {count} auto tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Approved {_n(count, 'auto tag')}.", messages.SUCCESS)
 
     @admin.action(description="Reject the selected auto tags (analysis never adds them back)",
                   permissions=["moderate"])
     def reject(self, request, queryset):
         count = tag_services.tag_uses_reject(uses=queryset, user=request.user)
-        self.message_user(request, f"Rejected {count} auto tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Rejected {_n(count, 'auto tag')}.", messages.SUCCESS)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.decide_view)
@@ -423,31 +428,31 @@ class TagAdmin(ModerationPermissions, ServiceLoggedAdmin):
     @admin.action(description="Block: auto-tagging never assigns the selected tags", permissions=["moderate"])
     def block(self, request, queryset):
         count = tag_services.tags_block(tags=queryset, user=request.user, blocked=True)
-        self.message_user(request, f"Blocked {count} tag(s). Their existing auto uses stay until you run "
+        self.message_user(request, f"Blocked {_n(count, 'tag')}. Their existing auto uses stay until you run "
                                    "“Remove the auto uses of the selected blocked tags”.", messages.SUCCESS)
 
     @admin.action(description="Unblock the selected tags", permissions=["moderate"])
     def unblock(self, request, queryset):
         count = tag_services.tags_block(tags=queryset, user=request.user, blocked=False)
-        self.message_user(request, f"Unblocked {count} tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Unblocked {_n(count, 'tag')}.", messages.SUCCESS)
 
     @admin.action(description="Remove the auto uses of the selected blocked tags", permissions=["moderate"])
     def remove_auto_uses(self, request, queryset):
         skipped = queryset.filter(blocked=False).count()
         removed = tag_services.tags_auto_uses_remove(tags=queryset, user=request.user)
-        note = f" {skipped} selected tag(s) are not blocked and were left alone." if skipped else ""
-        self.message_user(request, f"Removed {removed} auto use(s).{note}", messages.SUCCESS)
+        note = f" {_n(skipped, 'selected tag')} {'is' if skipped == 1 else 'are'} not blocked, so left alone." if skipped else ""
+        self.message_user(request, f"Removed {_n(removed, 'auto use')}.{note}", messages.SUCCESS)
 
     @admin.action(description="Recount the uses of the selected tags", permissions=["moderate"])
     def refresh_counts(self, request, queryset):
         count = tag_usage_refresh(queryset.values("pk"))
-        self.message_user(request, f"Recounted {count} tag(s).", messages.SUCCESS)
+        self.message_user(request, f"Recounted {_n(count, 'tag')}.", messages.SUCCESS)
 
     @admin.action(description="Delete the selected tags everywhere", permissions=["moderate"])
     def delete_everywhere(self, request, queryset):
         if request.POST.get("confirmed") == "yes":
             uses = tag_services.tags_delete(tags=queryset, user=request.user)
-            self.message_user(request, f"Deleted the tag(s) and their {uses} use(s).", messages.SUCCESS)
+            self.message_user(request, f"Deleted the tag(s) and their {_n(uses, 'use')}.", messages.SUCCESS)
             return None
         tags = queryset.annotate(uses_now=Count("uses")).order_by("name")
         return TemplateResponse(request, "admin/tagging/tag_delete_everywhere.html", {
@@ -480,7 +485,7 @@ class TagSynonymAdmin(ModerationPermissions, admin.ModelAdmin):
     @admin.action(description="Apply the selected synonyms to the tags already given", permissions=["moderate"])
     def apply(self, request, queryset):
         moved, dropped = tag_services.synonyms_apply(synonyms=queryset, user=request.user)
-        self.message_user(request, f"{moved} tag use(s) now use the synonym's tag; {dropped} duplicate(s) dropped.",
+        self.message_user(request, f"{_n(moved, 'tag use')} now use the synonym's tag; {_n(dropped, 'duplicate')} dropped.",
                           messages.SUCCESS)
 
 
@@ -592,30 +597,30 @@ class PersonAdmin(ModerationPermissions, ServiceLoggedAdmin):
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
-        self.message_user(request, f"Merged into {target.name}: {moved} face(s) moved.", messages.SUCCESS)
+        self.message_user(request, f"Merged into {target.name}: {_n(moved, 'face')} moved.", messages.SUCCESS)
 
     @admin.action(description="Hide the selected people (not listed, not auto-tagged)", permissions=["moderate"])
     def hide(self, request, queryset):
         count = people_services.people_hide(people=queryset, hidden=True, user=request.user)
-        self.message_user(request, f"Hid {count} person(s).", messages.SUCCESS)
+        self.message_user(request, f"Hid {_n(count, 'person', 'people')}.", messages.SUCCESS)
 
     @admin.action(description="Show the selected people again", permissions=["moderate"])
     def unhide(self, request, queryset):
         count = people_services.people_hide(people=queryset, hidden=False, user=request.user)
-        self.message_user(request, f"Showed {count} person(s) again.", messages.SUCCESS)
+        self.message_user(request, f"Showed {_n(count, 'person', 'people')} again.", messages.SUCCESS)
 
     @admin.action(description="Approve the selected people: recognised on everyone's photos, from their faces named "
                               "so far", permissions=["moderate"])
     def approve(self, request, queryset):
         count = people_services.people_approve(people=queryset, approved=True, user=request.user)
-        self.message_user(request, f"Approved {count} person(s); everyone's photos are being checked.",
+        self.message_user(request, f"Approved {_n(count, 'person', 'people')}; everyone's photos are being checked.",
                           messages.SUCCESS)
 
     @admin.action(description="Withdraw approval: recognised only on the photos of whoever named them",
                   permissions=["moderate"])
     def withdraw_approval(self, request, queryset):
         count = people_services.people_approve(people=queryset, approved=False, user=request.user)
-        self.message_user(request, f"Withdrew approval of {count} person(s).", messages.SUCCESS)
+        self.message_user(request, f"Withdrew approval of {_n(count, 'person', 'people')}.", messages.SUCCESS)
 
     def changelist_view(self, request, extra_context=None):
         if ApprovalFilter.parameter_name in request.GET and not self.has_moderate_permission(request):
@@ -662,7 +667,7 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
                   permissions=["moderate"])
     def clear(self, request, queryset):
         count = people_services.faces_clear(faces=queryset, user=request.user)
-        self.message_user(request, f"Cleared {count} face(s).", messages.SUCCESS)
+        self.message_user(request, f"Cleared {_n(count, 'face')}.", messages.SUCCESS)
 
     @admin.action(description="Move the selected faces to the person typed in “Move to”", permissions=["moderate"])
     def move(self, request, queryset):
@@ -672,7 +677,7 @@ class FaceAdmin(ModerationPermissions, admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages) + " Type who they are in “Move to”.", messages.ERROR)
             return
-        self.message_user(request, f"Moved {count} face(s) to {person.name}.", messages.SUCCESS)
+        self.message_user(request, f"Moved {_n(count, 'face')} to {person.name}.", messages.SUCCESS)
 
 
 # --- The log, and the analysis results -----------------------------------------------------------------------------
@@ -747,4 +752,4 @@ class AnalysisResultAdmin(admin.ModelAdmin):
     def analyse_again(self, request, queryset):
         for result in queryset.select_related("asset"):
             analysis_services.analysis_request(asset=result.asset, addons=[result.addon], auto_tagging=result.auto_tagging)
-        self.message_user(request, f"Queued {queryset.count()} analysis result(s) again.", messages.SUCCESS)
+        self.message_user(request, f"Queued {_n(queryset.count(), 'analysis result')} again.", messages.SUCCESS)

@@ -103,7 +103,7 @@ def faces_name_group(request):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, f"Named {count} face(s) {request.POST.get('name', '').strip()}.")
+        messages.success(request, f"Named {count} face{'' if count == 1 else 's'} {request.POST.get('name', '').strip()}.")
     return redirect("tagging:people")
 
 

@@ -49,7 +49,8 @@
     const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store" });
     if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), "text/html");
-    ["face-overlay", "face-list-section"].forEach(function (id) {
+    // The name captions over the boxes too: a face recognised by the analysis shows its name without a reload.
+    ["face-overlay", "face-captions", "face-list-section"].forEach(function (id) {
       const fresh = page.getElementById(id);
       const current = document.getElementById(id);
       if (fresh && current) current.replaceWith(document.importNode(fresh, true));

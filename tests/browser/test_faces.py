@@ -107,3 +107,21 @@ def test_naming_a_face_shows_the_name(page, live_server, logged_in):
     assert page.locator(f'g.face[data-face="{face.pk}"]').get_attribute("aria-label").startswith("Barack Obama")
     assert "Barack Obama 100%" in page.inner_text(".overlay-frame")
     page.screenshot(path=str(ROOT / "var" / "test" / "face_named.png"), full_page=True)
+
+
+def test_a_face_recognised_while_the_page_is_open_gets_its_caption_without_a_reload(page, live_server, logged_in):
+    from tagging.services import people as people_services
+
+    known = _analysed(logged_in, images.photo_bytes("obama.jpg"), "obama.jpg").faces.get()
+    people_services.face_name(face=known, user=logged_in, name="Barack Obama")
+    asset = asset_upload(file=upload_file(images.photo_bytes("obama2.jpg"), "obama2.jpg"), uploaded_by=logged_in,
+                         addons=["aws_rek_face"], auto_tagging=0.7)
+    media_services.renditions_generate(asset_id=asset.pk)
+    page.goto(f"{live_server.url}/asset/{asset.public_id}")
+    page.wait_for_selector('.addon-status[data-addon="aws_rek_face"].status-pending')
+    assert page.locator("#face-captions .face-caption").count() == 0
+    page.evaluate("window.__notReloaded = true")
+    analysis_services.analysis_run(asset_id=asset.pk)
+    page.wait_for_selector("#face-captions .face-caption", timeout=15_000)
+    assert "Barack Obama" in page.inner_text("#face-captions")
+    assert page.evaluate("window.__notReloaded") is True

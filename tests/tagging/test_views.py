@@ -86,11 +86,15 @@ def test_people_page_lists_people_and_groups_unnamed_faces(alice, user):
     _analyse(user, "obama2.jpg")
     biden = _analyse(user, "biden.jpg")
     html = alice.get(reverse("tagging:people")).content.decode()
-    assert html.count('class="card face-group"') == 2  # the two Obamas together, Biden alone
+    assert html.count('class="card face-group') == 2  # the two Obamas together, Biden alone
     assert "2 faces that look alike" in html
+    # A group of one is small and says so in the singular.
+    assert html.count('class="card face-group single"') == 1 and "1 face, not like any other" in html
+    assert "1 faces" not in html and "face(s)" not in html
     group = [f.pk for f in Face.objects.exclude(asset=biden)]
     response = alice.post(reverse("tagging:faces_name_group"), {"faces": group, "name": "Barack Obama"})
     assert response.status_code == 302
+    assert "Named 2 faces Barack Obama." in alice.get(reverse("tagging:people")).content.decode()
     assert Face.objects.filter(person__name="Barack Obama", person_source="user").count() == 2
     html = alice.get(reverse("tagging:people")).content.decode()
     assert "Barack Obama" in html and "2 photos" in html
