@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -58,12 +59,15 @@ def size_format(size: int) -> str:
     return f"{text} {unit}"
 
 
-def duplicate_find(*, sha256: str, user) -> Asset | None:
-    """The oldest image with this SHA-256 that `user` may see (MEDIALIB_VISIBILITY): someone else's private photo
-    is never found, so its existence is not told."""
+def duplicate_find(*, sha256: str, user, exclude: Asset | None = None) -> Asset | None:
+    """The oldest image with this SHA-256 that `user` may see (MEDIALIB_VISIBILITY), other than `exclude`:
+    someone else's private photo is never found, so its existence is not told."""
     if user is None:
         return None
-    return assets_visible_to(user).filter(sha256=sha256).order_by("id").first()
+    found = assets_visible_to(user).filter(sha256=sha256)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return found.order_by("id").first()
 
 
 def _duplicate_refuse(*, sha256: str, user, label: str) -> None:
@@ -196,7 +200,7 @@ def asset_upload(
             if check_duplicate:
                 # A write to the uploader's row: a row lock on PostgreSQL, the database's write lock on SQLite.
                 # A second upload of the same file waits here until the first commits, then sees it.
-                user_model = type(uploaded_by)
+                user_model = get_user_model()
                 pk_name = user_model._meta.pk.attname
                 user_model.objects.filter(pk=uploaded_by.pk).update(**{pk_name: F(pk_name)})
                 _duplicate_refuse(sha256=fields["sha256"], user=uploaded_by, label=label)

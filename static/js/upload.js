@@ -138,7 +138,7 @@
         });
       } catch (e) { /* a network hiccup: try again */ }
       poll();
-    }, watched.size && polling === null ? 300 : POLL_MS);
+    }, POLL_MS);
   }
 
   function send(item) {
