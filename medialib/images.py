@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import io
+import logging
 import math
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
+
 from PIL import Image, UnidentifiedImageError
 
 try:  # HEIC from phones, where the wheel is available
@@ -36,6 +38,8 @@ ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, GIF, TIFF" + (" or HEIC" if HEIF_SUPPOR
 QUARTER_TURN_ORIENTATIONS = {5, 6, 7, 8}
 
 
+logger = logging.getLogger(__name__)
+
 class InvalidImage(ValueError):
     """The file is not an image we accept; the message says why, in words a person understands."""
 
@@ -62,7 +66,10 @@ def image_inspect(fileobj, *, max_pixels: int) -> ImageInfo:
     except UnidentifiedImageError:
         raise InvalidImage(f"is not an image this library reads ({ACCEPTED_DESCRIPTION})") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImage(f"could not be read as an image: {exc}") from None
+        # The image library's own text ("image file is truncated", ...) means nothing to the person: logged only.
+        logger.info("image_inspect: open failed: %s", exc)
+        raise InvalidImage("could not be read as an image: the file is damaged or not complete; "
+                           "upload it again or export it anew") from None
 
     with image:
         width, height = image.size
@@ -83,7 +90,9 @@ def image_inspect(fileobj, *, max_pixels: int) -> ImageInfo:
         except Image.DecompressionBombError:
             raise InvalidImage(f"has more pixels than the limit of {max_pixels:,}") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise InvalidImage(f"is damaged or incomplete ({exc})") from None
+            logger.info("image_inspect: decoding failed: %s", exc)
+            raise InvalidImage("is damaged or incomplete (the file ends before the picture does, or its data is "
+                               "corrupt); upload it again or export it anew") from None
         mode = image.mode
 
     if orientation in QUARTER_TURN_ORIENTATIONS:

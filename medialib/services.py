@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -34,6 +35,45 @@ TAG_MAX_LENGTH = 100
 
 class UploadError(ValidationError):
     """An upload was refused; the message is meant for the person who sent the file."""
+
+
+class DuplicateUpload(UploadError):
+    """The file (same SHA-256) is already in the library the uploader sees; `asset` is that image."""
+
+    def __init__(self, message: str, *, asset: Asset):
+        super().__init__(message, code="duplicate")
+        self.asset = asset
+
+
+def size_format(size: int) -> str:
+    """A size in bytes as people read it, the same on every page and in every message: "50 MB", "1.5 kB", "12 bytes"
+    (decimal units, at most one decimal, none when it is whole)."""
+    if size < 1000:
+        return f"{size} byte{'s' if size != 1 else ''}"
+    value, unit = float(size), "bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if round(value, 1) < 1000 or unit == "TB":
+            break
+    text = f"{value:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
+
+
+def duplicate_find(*, sha256: str, user, exclude: Asset | None = None) -> Asset | None:
+    """The oldest image with this SHA-256 that `user` may see (MEDIALIB_VISIBILITY), other than `exclude`:
+    someone else's private photo is never found, so its existence is not told."""
+    if user is None:
+        return None
+    found = assets_visible_to(user).filter(sha256=sha256)
+    if exclude is not None:
+        found = found.exclude(pk=exclude.pk)
+    return found.order_by("id").first()
+
+
+def _duplicate_refuse(*, sha256: str, user, label: str) -> None:
+    found = duplicate_find(sha256=sha256, user=user)
+    if found is not None:
+        raise DuplicateUpload(f"{label} is already in your library.", asset=found)
 
 
 def _public_id_generate() -> str:
@@ -75,6 +115,7 @@ def asset_upload(
     context: dict[str, str] | None = None,
     asset_folder: str | None = None,
     allowed_formats: Iterable[str] | None = None,
+    refuse_duplicate: bool = False,
 ) -> Asset:
     """Validate an uploaded file by decoding it, store it unchanged, and create its Asset.
 
@@ -83,7 +124,9 @@ def asset_upload(
     original, its thumbnails and kept delivery renditions go; `tags` and `context`, when given, replace the manual
     tags and the context). `on_create` runs for a replaced asset too. Someone else's image is PermissionDenied if
     they may see it, else "exists", as if it belonged to nobody they know. `allowed_formats` refuses a file of
-    another format (UploadError "format_not_allowed"), before anything is stored.
+    another format (UploadError "format_not_allowed"), before anything is stored. `refuse_duplicate` refuses a file
+    whose SHA-256 is already in an image `uploaded_by` may see (DuplicateUpload, with that image); two such uploads
+    racing are serialised by a write to the uploader's user row, so one of them is stored, never both.
 
     `on_create(asset)` runs inside the upload's transaction, for what an app above this one adds to a new asset
     (tagging's analysis requests: tagging.services.analysis.analysis_on_upload). Either everything is written
@@ -105,7 +148,7 @@ def asset_upload(
         raise UploadError(f"{label} is empty (0 bytes).", code="empty")
     if size > settings.MEDIALIB_MAX_UPLOAD_BYTES:
         raise UploadError(
-            f"{label} is {size:,} bytes, more than the limit of {settings.MEDIALIB_MAX_UPLOAD_BYTES:,}.",
+            f"{label} is {size_format(size)}, more than the limit of {size_format(settings.MEDIALIB_MAX_UPLOAD_BYTES)}.",
             code="too_large",
         )
     try:
@@ -136,6 +179,9 @@ def asset_upload(
     for chunk in iter(lambda: file.read(1024 * 1024), b""):
         digest.update(chunk)
     file.seek(0)
+    check_duplicate = refuse_duplicate and uploaded_by is not None and replaced is None
+    if check_duplicate:  # before storing anything; checked again under the lock below
+        _duplicate_refuse(sha256=digest.hexdigest(), user=uploaded_by, label=label)
 
     stored_name = default_storage.save(_storage_name(info.format), File(file, name=name or "upload"))
     # What the except clause needs to know whether the row may be committed: an exception can arrive at any
@@ -151,6 +197,13 @@ def asset_upload(
                 # Locked as asset_delete and renditions_generate lock it: a thumbnail of the old version being
                 # recorded meanwhile is in the list of files to delete, or never committed.
                 current = Asset.objects.select_for_update().filter(pk=replaced.pk).first()
+            if check_duplicate:
+                # A write to the uploader's row: a row lock on PostgreSQL, the database's write lock on SQLite.
+                # A second upload of the same file waits here until the first commits, then sees it.
+                user_model = get_user_model()
+                pk_name = user_model._meta.pk.attname
+                user_model.objects.filter(pk=uploaded_by.pk).update(**{pk_name: F(pk_name)})
+                _duplicate_refuse(sha256=fields["sha256"], user=uploaded_by, label=label)
             if current is not None:
                 asset = _asset_replace(current, fields=fields, tag_names=tag_names if tags else None,
                                        context=context, asset_folder=asset_folder)

@@ -23,6 +23,7 @@ from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
+from .page_images import page_image
 from .query_params import id_or_none
 
 # Files are addressed by version, so a URL always means the same bytes: cache them for a year.
@@ -75,13 +76,15 @@ def _wants_json(request) -> bool:
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request):
-    """Take any number of files; each succeeds or fails on its own, with its own message."""
+    """Take any number of files; each succeeds or fails on its own, with its own message. A file already in the
+    library the person sees (same SHA-256, also earlier in the same batch) is reported with a link and not stored
+    again, unless they ask to keep both."""
     form = UploadForm(request.POST if request.method == "POST" else None)
     results = []
     if request.method == "POST" and form.is_valid():
         files = request.FILES.getlist("files")
         if not files:
-            form.add_error(None, "Choose at least one file to upload.")
+            form.add_error(None, NO_FILE_MESSAGE)
         elif len(files) > settings.MEDIALIB_MAX_FILES_PER_REQUEST:
             form.add_error(None, too_many_files_message())
         else:
@@ -92,15 +95,34 @@ def upload(request):
             if form.errors:
                 messages_ = [m for errors in form.errors.values() for m in errors]
                 return JsonResponse({"error": {"message": " ".join(messages_)}}, status=400)
-            status = 200 if any(r["ok"] for r in results) else 400
+            status = 200 if any(r["ok"] or r.get("duplicate") for r in results) else 400
             return JsonResponse({"results": results}, status=status)
     return render(
         request,
         "medialib/upload.html",
-        {"form": form, "results": results, "accepted": ACCEPTED_DESCRIPTION,
-         "max_bytes": settings.MEDIALIB_MAX_UPLOAD_BYTES},
+        {"form": form, "results": results, "summary": upload_summary(results), "accepted": ACCEPTED_DESCRIPTION,
+         "max_size": services.size_format(settings.MEDIALIB_MAX_UPLOAD_BYTES),
+         "max_bytes": settings.MEDIALIB_MAX_UPLOAD_BYTES, "no_file_message": NO_FILE_MESSAGE},
         status=400 if form.errors else 200,
     )
+
+
+NO_FILE_MESSAGE = "Choose at least one file to upload."
+
+
+def upload_summary(results: list[dict]) -> list[str]:
+    """"10 of 10 uploaded", "1 already in your library", "1 failed": what the page says above the list."""
+    if not results:
+        return []
+    uploaded = sum(1 for r in results if r["ok"])
+    duplicates = sum(1 for r in results if r.get("duplicate"))
+    failed = len(results) - uploaded - duplicates
+    lines = [f"{uploaded} of {len(results)} uploaded"]
+    if duplicates:
+        lines.append(f"{duplicates} already in your library")
+    if failed:
+        lines.append(f"{failed} failed")
+    return lines
 
 
 def _upload_one(request, uploaded, options: dict) -> dict:
@@ -108,10 +130,16 @@ def _upload_one(request, uploaded, options: dict) -> dict:
         asset = services.asset_upload(
             file=uploaded, uploaded_by=request.user, tags=options["tags"],
             on_create=analysis_on_upload(addons=options["addons"], auto_tagging=options["auto_tagging"]),
+            refuse_duplicate=not options["keep_both"],
         )
+    except services.DuplicateUpload as exc:
+        return {"filename": uploaded.name, "ok": False, "duplicate": True, "error": " ".join(exc.messages),
+                "public_id": exc.asset.public_id, "url": asset_detail_url(exc.asset),
+                "thumbnail": page_image(exc.asset, "tile").src}
     except ValidationError as exc:
         return {"filename": uploaded.name, "ok": False, "error": " ".join(exc.messages)}
-    return {"filename": uploaded.name, "ok": True, "public_id": asset.public_id, "url": asset_detail_url(asset)}
+    return {"filename": uploaded.name, "ok": True, "id": asset.pk, "public_id": asset.public_id,
+            "url": asset_detail_url(asset), "thumbnail": page_image(asset, "tile").src}
 
 
 def asset_detail_url(asset: Asset) -> str:

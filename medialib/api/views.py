@@ -14,7 +14,7 @@ from medialib.asset_edits import assets_tags_command
 from medialib.models import Asset, DeliveredRendition
 from medialib.renditions import SERVABLE_FORMATS, eager_renditions_make, eager_renditions_queue
 from medialib.selectors import asset_can_edit, assets_visible_to
-from medialib.services import UploadError, asset_upload
+from medialib.services import UploadError, asset_upload, duplicate_find
 from medialib.transformations import TransformationError
 from tagging.addons import AddonError
 from tagging.selectors import face_boxes
@@ -107,6 +107,11 @@ def image_upload(request):
         _results_wait(public_id, key.user, addons, async_)
     asset = _asset(public_id, key.user)
     extra = {"existing": True} if found["existing"] else {}
+    # Cloudinary stores a file again under a new public_id, and so does this library; the answer also names the
+    # oldest image with the same bytes the caller may see (not Cloudinary's: its clients ignore unknown keys).
+    duplicate = duplicate_find(sha256=asset.sha256, user=key.user, exclude=asset)
+    if duplicate is not None:
+        extra["duplicate_of"] = duplicate.public_id
     if faces:
         # What this library knows; a new file has none yet (its analysis runs after the answer).
         extra["faces"] = [list(box) for box in face_boxes(asset)] if found["existing"] else []

@@ -111,7 +111,7 @@ def test_bad_files_are_refused_with_their_name_in_the_message(user, media_root, 
 
 def test_byte_limit(user, settings):
     settings.MEDIALIB_MAX_UPLOAD_BYTES = 1000
-    with pytest.raises(services.UploadError, match="more than the limit of 1,000"):
+    with pytest.raises(services.UploadError, match="more than the limit of 1 kB"):
         services.asset_upload(file=upload_file(images.photo_bytes("dogs.jpg"), "big.jpg"), uploaded_by=user)
 
 

@@ -53,7 +53,9 @@ def test_upload_page_takes_a_batch_and_reports_each_file(alice, media_root):
     )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "broken.jpg</strong>: <span class=\"error\">broken.jpg is not an image this library reads" in html
+    assert '<span class="upload-name">broken.jpg</span>' in html
+    assert '<span class="error">broken.jpg is not an image this library reads' in html
+    assert "2 of 3 uploaded, 1 failed" in html
     assert Asset.objects.count() == 2
     for asset in Asset.objects.all():
         assert sorted(asset.tags.names()) == ["holiday", "summer 2024"]
