@@ -27,9 +27,9 @@ def test_upload_with_labels_then_watch_the_analysis_finish_without_reloading(
     celery_worker_process.stop()
 
     page.click("nav >> text=Upload")
-    assert page.is_checked("text=Labels (aws_rek_tagging)") and page.is_checked("text=Faces (aws_rek_face)")
+    assert page.is_checked("input[name=addons][value=aws_rek_tagging]") and page.is_checked("input[name=addons][value=aws_rek_face]")
     assert page.input_value("#id_auto_tagging") == "0.6"
-    page.uncheck("text=Faces (aws_rek_face)")
+    page.uncheck("input[name=addons][value=aws_rek_face]")
     page.fill("#id_auto_tagging", "1.5")  # the browser refuses it before anything is sent
     page.set_input_files("#id_files", [str(images.PHOTOS / "dogs.jpg")])
     (ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)

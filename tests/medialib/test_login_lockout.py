@@ -51,10 +51,15 @@ def test_a_success_before_the_limit_resets_the_count(client, user, settings):
 
 
 def test_the_admin_login_is_counted_too(client, django_user_model, settings):
+    """The admin has no login form of its own any more: it sends to ours, where every failure counts."""
     django_user_model.objects.create_superuser("root", password="root-password-1")
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("admin:login"), {"username": "root", "password": "wrong"}, REMOTE_ADDR="203.0.113.7")
     response = client.post(reverse("admin:login"), {"username": "root", "password": "root-password-1"},
+                           REMOTE_ADDR="203.0.113.7")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session  # the admin's form does not sign anyone in
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "root", "password": "wrong"}, REMOTE_ADDR="203.0.113.7")
+    response = client.post(reverse("login"), {"username": "root", "password": "root-password-1"},
                            REMOTE_ADDR="203.0.113.7")
     assert response.status_code == 429
 

@@ -53,7 +53,8 @@ def _results(asset):
 
 def test_upload_page_offers_both_addons_on_and_a_threshold_of_0_6(alice):
     html = alice.get(reverse("medialib:upload")).content.decode()
-    assert "Labels (aws_rek_tagging)" in html and "Faces (aws_rek_face)" in html
+    assert "Labels" in html
+    assert "Faces and people" in html and "Labels (aws_rek_tagging)" not in html  # human names, not internal ones
     assert 'name="addons" value="aws_rek_tagging" id="id_addons_0" checked' in html
     assert 'name="addons" value="aws_rek_face" id="id_addons_1" checked' in html
     assert 'name="auto_tagging" value="0.6"' in html
