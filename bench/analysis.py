@@ -38,6 +38,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from fixture_photos import fixtures, upscaled  # noqa: E402
+
 from medialib.services import asset_upload  # noqa: E402
 from tagging.backends import backend_for  # noqa: E402
 from tagging.images import analysis_image  # noqa: E402
@@ -49,15 +51,8 @@ BOTH = analysis_on_upload(addons=ADDONS, auto_tagging=None)
 
 
 def photos(big: int) -> list[tuple[str, bytes]]:
-    found = [(p.name, p.read_bytes()) for p in sorted((ROOT / "tests" / "photos").glob("*.jp*g"))]
-    for name, data in found[:big]:
-        with Image.open(io.BytesIO(data)) as image:
-            scale = (12e6 / (image.width * image.height)) ** 0.5
-            large = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)))
-        out = io.BytesIO()
-        large.save(out, "JPEG", quality=90)
-        found.append((f"12MP-{name}", out.getvalue()))
-    return found
+    found = fixtures()
+    return found + [upscaled(name, data) for name, data in found[:big]]
 
 
 def percentile(values, q):

@@ -92,19 +92,11 @@ def worker_command() -> list[str]:
     return [sys.executable, "-m", *words]
 
 
-def photos(big: int) -> list[tuple[str, bytes]]:
-    from PIL import Image
+def photos(big: int) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+    from fixture_photos import fixtures, upscaled
 
-    found = [(p.name, p.read_bytes()) for p in sorted((ROOT / "tests" / "photos").glob("*.jp*g"))]
-    large = []
-    for name, data in found[:big]:
-        with Image.open(io.BytesIO(data)) as image:
-            scale = (12e6 / (image.width * image.height)) ** 0.5
-            copy = image.convert("RGB").resize((round(image.width * scale), round(image.height * scale)))
-        out = io.BytesIO()
-        copy.save(out, "JPEG", quality=90)
-        large.append((f"12MP-{name}", out.getvalue()))
-    return found, large
+    found = fixtures()
+    return found, [upscaled(name, data) for name, data in found[:big]]
 
 
 def upload_all(cloudinary, items, concurrent: int, tag: str) -> list[dict]:
