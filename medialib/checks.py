@@ -83,3 +83,24 @@ def check_allowed_transformations(app_configs, **kwargs):
             errors.append(Error(f"MEDIALIB_DELIVERY_ALLOWED_TRANSFORMATIONS holds {text[:60]!r}: {exc.message}",
                                 id="medialib.E014"))
     return errors
+
+
+@register()
+def check_webhooks(app_configs, **kwargs):
+    from .notifications import retry_delays
+    from .webhooks import allowed_entries
+
+    errors = []
+    try:
+        allowed_entries()
+    except ValueError as exc:
+        errors.append(Error(f"MEDIALIB_WEBHOOK_ALLOWED_HOSTS holds {exc}; list host names, IP addresses or networks "
+                            "(10.0.0.0/8), separated by commas or spaces.", id="medialib.E016"))
+    try:
+        retry_delays()
+    except ValueError as exc:
+        errors.append(Error(f"MEDIALIB_WEBHOOK_RETRY_DELAYS is {settings.MEDIALIB_WEBHOOK_RETRY_DELAYS!r}: {exc}; give "
+                            "the waits in seconds separated by commas, e.g. 10,30,120.", id="medialib.E017"))
+    if not 0 < settings.MEDIALIB_WEBHOOK_TIMEOUT_SECONDS <= 60:
+        errors.append(Error("MEDIALIB_WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 60.", id="medialib.E017"))
+    return errors

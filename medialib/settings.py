@@ -257,6 +257,15 @@ MEDIALIB_API_RESULT_WAIT_SECONDS = env_seconds("MEDIALIB_API_RESULT_WAIT_SECONDS
 # The worker wakes those waiting requests through Redis publish/subscribe (medialib/wakeups.py): this URL, else the
 # broker's or the cache's when they are Redis; with none, the waiters ask the database with a 25-250 ms backoff.
 MEDIALIB_WAKEUP_REDIS_URL = os.environ.get("MEDIALIB_WAKEUP_REDIS_URL", "")
+# Webhooks (medialib/webhooks.py): a notification URL must resolve to public addresses only, unless its host or
+# its address is listed here (names or networks, separated by commas or spaces: "hooks.internal, 10.1.0.0/16,
+# 127.0.0.1"), for a receiver on the same machine or network (check medialib.E016). One attempt lasts at most
+# the timeout (connecting, sending and reading the answer, of which 1 KB at most is read).
+MEDIALIB_WEBHOOK_ALLOWED_HOSTS = os.environ.get("MEDIALIB_WEBHOOK_ALLOWED_HOSTS", "").replace(",", " ").split()
+MEDIALIB_WEBHOOK_TIMEOUT_SECONDS = env_seconds("MEDIALIB_WEBHOOK_TIMEOUT_SECONDS", 5.0)
+# The waits before each retry of a failed delivery (seconds, separated by commas); one attempt more than there are
+# waits, then it is given up: 7 attempts over about 7 hours by default (check medialib.E017).
+MEDIALIB_WEBHOOK_RETRY_DELAYS = os.environ.get("MEDIALIB_WEBHOOK_RETRY_DELAYS", "10,30,120,600,3600,21600")
 
 # --- Cache: shared by every process. A folder under var/ on one machine; Redis (CACHE_URL=redis://...) when
 # several machines serve the site, since a file cache is only shared by the processes of one machine.
@@ -374,6 +383,10 @@ CELERY_TASK_ROUTES = {
     # The sweeps never wait behind a queue they are sweeping (exact names are matched before the patterns).
     "medialib.tasks.renditions_sweep": {"queue": "default"},
     "tagging.tasks.analysis_sweep": {"queue": "default"},
+    # Webhooks on the lightly used default queue: a slow receiver (at most MEDIALIB_WEBHOOK_TIMEOUT_SECONDS per
+    # attempt) never delays renditions or analysis.
+    "medialib.tasks.webhook_deliver": {"queue": "default"},
+    "medialib.tasks.webhooks_sweep": {"queue": "default"},
     "medialib.tasks.*": {"queue": "renditions"},
     "tagging.tasks.*": {"queue": "analysis"},
 }
@@ -383,6 +396,8 @@ CELERY_BEAT_SCHEDULE = {
     # a sweep not run within its minute is dropped, not piled up behind a stopped worker.
     "analysis-sweep": {"task": "tagging.tasks.analysis_sweep", "schedule": 60.0, "options": {"expires": 60}},
     "renditions-sweep": {"task": "medialib.tasks.renditions_sweep", "schedule": 60.0, "options": {"expires": 60}},
+    # Webhooks whose next attempt is due (a retry past its countdown, a lost message, a broker that was down).
+    "webhooks-sweep": {"task": "medialib.tasks.webhooks_sweep", "schedule": 60.0, "options": {"expires": 60}},
     # Search: tag usage counts in one batch statement, and the popular tags' co-occurrence table.
     "search-tag-usage": {"task": "search.tasks.tag_usage_refresh", "schedule": 300.0},
     "search-refresh": {"task": "search.tasks.search_refresh", "schedule": 3600.0},

@@ -2,7 +2,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from . import renditions, services
+from . import notifications, renditions, services
 from .queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
 
 
@@ -40,3 +40,17 @@ def eager_renditions(self, asset_id: int, version: int, eager: list[list[str]]) 
         return renditions.eager_renditions_run(asset_id=asset_id, version=version, eager=eager)
     except TRANSIENT_DB_ERRORS as exc:
         raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)
+
+
+@shared_task(bind=True, acks_late=True)
+def webhook_deliver(self, delivery_id: int) -> str:
+    """One attempt of a webhook; its retries are the delivery's own (medialib.notifications), not Celery's."""
+    try:
+        return notifications.webhook_deliver(delivery_id=delivery_id)
+    except TRANSIENT_DB_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)
+
+
+@shared_task
+def webhooks_sweep() -> int:
+    return len(notifications.webhooks_sweep())

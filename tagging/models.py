@@ -30,6 +30,9 @@ class AnalysisResult(models.Model):
     queued_at = models.DateTimeField(null=True, blank=True, help_text="Last time a task was queued for it.")
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Who asked to be told when it is done (a call's notification_url): {"url", "api_key_id", "host"}
+    # (medialib.notifications.notification_request); empty: only the library-wide URL, if any, is told.
+    notification = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["asset", "addon"], name="analysis_one_per_asset_addon")]

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.http import QueryDict
 from django.utils import timezone
 
+from medialib.webhooks import WebhookUrlError, notification_url_check
 from tagging.addons import addons_parse, auto_tagging_parse
 
 from .responses import ApiError
@@ -20,7 +21,7 @@ MAX_RESULTS_LIMIT = 500
 DELETE_LIMIT = 100  # public_ids per call, and assets per call of the bulk deletes, as Cloudinary
 UNSUPPORTED_UPDATE = (
     "moderation_status", "raw_convert", "quality_override", "ocr", "similarity_search", "background_removal",
-    "notification_url", "batch_id", "face_coordinates", "custom_coordinates", "regions", "metadata",
+    "batch_id", "face_coordinates", "custom_coordinates", "regions", "metadata",
     "access_control", "display_name", "unique_display_name", "clear_invalid",
 )
 UNSUPPORTED_DETAILS = (
@@ -28,7 +29,7 @@ UNSUPPORTED_DETAILS = (
     "accessibility_analysis", "versions", "related", "related_next_cursor", "derived_next_cursor",
 )
 UNSUPPORTED_LIST = ("metadata", "moderations", "fields")
-UNSUPPORTED_DELETE = ("keep_original", "transformations", "batch_id", "notification_url")
+UNSUPPORTED_DELETE = ("keep_original", "transformations", "batch_id")
 LIST_INDEX_RE = re.compile(r"^(?P<name>[\w-]+)\[\d*\]$")
 
 
@@ -205,10 +206,26 @@ def update_arguments(params) -> dict:
     auto_tagging = auto_tagging_parse(text(params, "auto_tagging") or None)
     if auto_tagging is not None and not addons:
         raise ApiError("auto_tagging needs an add-on to take tags from: add categorization or detection.")
+    notification_url = notification_url_argument(params)
+    if notification_url and not addons:
+        raise ApiError("notification_url on update tells of the add-ons' results: add categorization or detection.")
     return {
         "tags": text_list(params, "tags") if "tags" in params else None,
         "context": context_parse(params["context"]) if "context" in params else None,
         "asset_folder": text(params, "asset_folder"),
         "addons": addons,
         "auto_tagging": auto_tagging,
+        "notification_url": notification_url,
     }
+
+
+def notification_url_argument(params) -> str:
+    """notification_url, checked now: a 400 that says why one may not be reached; "" when none is given."""
+    url = text(params, "notification_url") or ""
+    if not url:
+        return ""
+    try:
+        notification_url_check(url)
+    except WebhookUrlError as exc:
+        raise ApiError(str(exc)) from None
+    return url

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from medialib import selectors
 from medialib.models import Asset
+from medialib.notifications import deleted_notify, notification_request
 from medialib.services import asset_details_update, assets_delete
 from tagging.selectors import asset_info, face_boxes
 from tagging.services.analysis import analysis_rerun, analysis_wait
@@ -83,10 +84,13 @@ def _by_ids(request, key, params, *, field: str, values: list[str]):
     return _page_response(request, key, page, params, field)
 
 
-def _delete(assets: list[Asset], *, key, named: list[str] | None = None, more: bool = False, kind: str = "") -> dict:
+def _delete(assets: list[Asset], *, key, named: list[str] | None = None, more: bool = False, kind: str = "",
+            notification_url: str = "") -> dict:
     """Cloudinary's delete answer: {"deleted": {public_id: "deleted"|"not_found"}, "partial": ...}, with
     next_cursor when a bulk delete stopped at its limit of DELETE_LIMIT images."""
-    deleted = assets_delete(assets=assets, user=key.user)
+    with transaction.atomic():
+        deleted = assets_delete(assets=assets, user=key.user)
+        deleted_notify(assets=assets, url=notification_url, api_key=key)
     answer: dict = {"deleted": {public_id: "deleted" for public_id in deleted}}
     for public_id in named or []:
         answer["deleted"].setdefault(public_id, "not_found")
@@ -97,19 +101,22 @@ def _delete(assets: list[Asset], *, key, named: list[str] | None = None, more: b
     return answer
 
 
-def _bulk_delete(request, key, params, queryset, *, kind: str):
+def _bulk_delete(request, key, params, queryset, *, kind: str, notification_url: str = ""):
     """Delete the key user's own images (staff: all) among `queryset`, DELETE_LIMIT at a time, oldest first."""
     after = p.cursor_decode(params, kind)
     mine = queryset.filter(pk__in=selectors.assets_editable_by(key.user).values("pk"))
     if after is not None:
         mine = mine.filter(pk__gt=after[0])
     rows = list(mine.order_by("pk")[: p.DELETE_LIMIT + 1])
-    return api_response(_delete(rows[: p.DELETE_LIMIT], key=key, more=len(rows) > p.DELETE_LIMIT, kind=kind))
+    return api_response(_delete(rows[: p.DELETE_LIMIT], key=key, more=len(rows) > p.DELETE_LIMIT, kind=kind,
+                                notification_url=notification_url))
 
 
-def _delete_params(params) -> None:
+def _delete_params(params) -> str:
+    """Refuses what a delete cannot honour; returns its notification_url (checked), "" when none."""
     p.unsupported_refuse(params, p.UNSUPPORTED_DELETE)
     # `invalidate` asks a CDN to drop its copies: this server has none, and its own renditions go with the image.
+    return p.notification_url_argument(params)
 
 
 @api_endpoint("GET")
@@ -166,18 +173,19 @@ def resources_by_type(request, kind: str):
         if public_ids:
             return _by_ids(request, key, params, field="public_id", values=public_ids)
         return _listing(request, key, params)
-    _delete_params(params)
+    notification_url = _delete_params(params)
     prefix = p.text(params, "prefix")
     if public_ids:
         if len(public_ids) > p.DELETE_LIMIT:
             raise ApiError(f"At most {p.DELETE_LIMIT} public_ids per call; {len(public_ids)} were given.")
         named = list(dict.fromkeys(public_ids))
         assets = list(selectors.assets_visible_to(key.user).filter(public_id__in=named))
-        return api_response(_delete(assets, key=key, named=named))
+        return api_response(_delete(assets, key=key, named=named, notification_url=notification_url))
     if prefix:
-        return _bulk_delete(request, key, params, Asset.objects.filter(public_id__startswith=prefix), kind="dprefix")
+        return _bulk_delete(request, key, params, Asset.objects.filter(public_id__startswith=prefix), kind="dprefix",
+                            notification_url=notification_url)
     if p.boolean(params, "all"):
-        return _bulk_delete(request, key, params, Asset.objects.all(), kind="dall")
+        return _bulk_delete(request, key, params, Asset.objects.all(), kind="dall", notification_url=notification_url)
     raise ApiError("Missing required parameter - public_ids (or prefix, or all=true to delete all your images)")
 
 
@@ -187,8 +195,9 @@ def resources_by_tag(request, tag: str):
     params = p.request_params(request)
     if request.method == "GET":
         return _listing(request, key, params, tag=tag)
-    _delete_params(params)
-    return _bulk_delete(request, key, params, Asset.objects.filter(tagged_items__tag__name=tag), kind="dtag")
+    notification_url = _delete_params(params)
+    return _bulk_delete(request, key, params, Asset.objects.filter(tagged_items__tag__name=tag), kind="dtag",
+                        notification_url=notification_url)
 
 
 @api_endpoint("GET")
@@ -205,7 +214,7 @@ def resources_by_asset_ids(request):
 def resources_delete_by_asset_ids(request):
     key = auth.basic_authenticate(request)
     params = p.request_params(request)
-    _delete_params(params)
+    notification_url = _delete_params(params)
     asset_ids = list(dict.fromkeys(p.text_list(params, "asset_ids")))
     if not asset_ids:
         raise ApiError("Missing required parameter - asset_ids")
@@ -213,7 +222,7 @@ def resources_delete_by_asset_ids(request):
         raise ApiError(f"At most {p.DELETE_LIMIT} asset_ids per call; {len(asset_ids)} were given.")
     assets = list(selectors.assets_visible_to(key.user).filter(asset_id__in=asset_ids))
     by_asset_id = {asset.asset_id: asset.public_id for asset in assets}
-    answer = _delete(assets, key=key)
+    answer = _delete(assets, key=key, notification_url=notification_url)
     # Cloudinary answers by_asset_ids deletes keyed by asset_id.
     answer["deleted"] = {a: "deleted" if a in by_asset_id else "not_found" for a in asset_ids}
     answer["deleted_counts"] = {a: answer["deleted_counts"][public_id] for a, public_id in by_asset_id.items()}
@@ -232,11 +241,13 @@ def resource(request, kind: str, public_id: str):
         return _details(request, key, asset, params)
     arguments = p.update_arguments(params)
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
+    notification = notification_request(url=arguments.pop("notification_url"), api_key=key, host=request.get_host())
     with transaction.atomic():
         asset = asset_details_update(asset=asset, user=key.user, **arguments)  # PermissionDenied: another's
         if addons:
             # Exactly as explicit does: the worker runs them, and the answer waits for their results a while.
-            analysis_rerun(asset=asset, user=key.user, addons=addons, auto_tagging=auto_tagging)
+            analysis_rerun(asset=asset, user=key.user, addons=addons, auto_tagging=auto_tagging,
+                           notification=notification)
     if addons and settings.MEDIALIB_API_RESULT_WAIT_SECONDS > 0:
         analysis_wait(asset_id=asset.pk, addons=addons, timeout=settings.MEDIALIB_API_RESULT_WAIT_SECONDS)
         asset = _asset(public_id, key.user)

@@ -19,6 +19,7 @@ from medialib.renditions import MAX_EAGER, SERVABLE_FORMATS
 from medialib.selectors import named_transformation
 from medialib.services import context_clean
 from medialib.transformations import Transformation, TransformationError
+from medialib.webhooks import WebhookUrlError, notification_url_check
 from tagging.addons import addons_parse, auto_tagging_parse
 
 from .responses import ApiError
@@ -35,7 +36,7 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
         "file", "api_key", "timestamp", "signature", "public_id", "public_id_prefix", "type", "faces", "use_filename",
         "unique_filename", "discard_original_filename", "filename_override", "invalidate", "eager", "eager_async",
         "folder", "asset_folder", "use_asset_folder_as_public_id_prefix", "overwrite", "categorization", "detection",
-        "auto_tagging", "tags", "allowed_formats", "context", "async",
+        "auto_tagging", "tags", "allowed_formats", "context", "async", "notification_url",
     ]),
     "callback": "it redirects a browser form upload to a page; this API answers JSON only",
     "format": "originals are stored unchanged; ask for another format in the delivery URL (f_ or the extension)",
@@ -47,8 +48,8 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
     "display_name": "there are no display names: the public_id names an image",
     "use_filename_as_display_name": "there are no display names",
     "unique_display_name": "there are no display names",
-    "notification_url": "webhooks are not implemented yet (issue 15)",
-    "eager_notification_url": "webhooks are not implemented yet (issue 15)",
+    "eager_notification_url": "eager renditions are made during the call (in its answer) or, with eager_async, "
+                              "by the worker without a notification; use notification_url for the add-ons",
     "eval": "running code sent with an upload is never done",
     "on_success": "running code sent with an upload is never done",
     "proxy": "the server never fetches remote files",
@@ -66,7 +67,7 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
     "cinemagraph_analysis": "cinemagraph analysis is not implemented",
     "accessibility_analysis": "accessibility analysis is not implemented",
     "auto_chaptering": "videos are not stored",
-    "batch_id": "notifications are not implemented yet (issue 15)",
+    "batch_id": "batch notifications are not implemented",
     "transformation": "originals are stored unchanged (an incoming transformation would alter them); "
                       "use eager or a delivery URL",
     "headers": "custom delivery headers are not implemented",
@@ -87,7 +88,7 @@ REFUSED_WHEN_TRUE = frozenset({
 # What explicit takes besides what it shares with upload; everything else upload knows is refused on explicit.
 EXPLICIT_IMPLEMENTED = frozenset({"file", "api_key", "timestamp", "signature", "public_id", "type", "invalidate",
                                   "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags",
-                                  "async"})
+                                  "async", "notification_url"})
 TRUE_VALUES, FALSE_VALUES = ("1", "true"), ("", "0", "false")
 
 
@@ -154,6 +155,19 @@ def _unsupported_refuse(params, implemented=None) -> None:
     kind = _text(params, "type") or "upload"
     if kind != "upload":
         raise ApiError(f"type {kind!r} is not supported: this server stores every image as type 'upload'.")
+
+
+def notification_url_argument(params) -> str:
+    """The call's notification_url, checked now (http(s), public addresses only, or allowed by
+    MEDIALIB_WEBHOOK_ALLOWED_HOSTS): a 400 that says why one may not be reached. "" when none is given."""
+    url = _text(params, "notification_url")
+    if not url:
+        return ""
+    try:
+        notification_url_check(url)
+    except WebhookUrlError as exc:
+        raise ApiError(str(exc)) from None
+    return url
 
 
 def addons_arguments(params) -> dict:
@@ -349,6 +363,7 @@ def upload_arguments(params, files, headers) -> dict:
         "faces": _flag(params, "faces"),
         # Cloudinary's async: answer at once; otherwise the add-ons' results are waited for (MEDIALIB_API_RESULT_WAIT_SECONDS).
         "async_": _flag(params, "async"),
+        "notification_url": notification_url_argument(params),
         **addons_arguments(params),
         **eager_arguments(params),
     }
@@ -363,10 +378,13 @@ def explicit_arguments(params) -> dict:
         raise ApiError("Missing required parameter - public_id")
     tags = _list(params, "tags") if "tags" in params else None
     arguments = {"public_id": public_id, "tags": tags, **addons_arguments(params), **eager_arguments(params),
-                 "async_": _flag(params, "async")}
+                 "async_": _flag(params, "async"), "notification_url": notification_url_argument(params)}
     if not arguments["addons"] and not arguments["eager"] and tags is None:
         raise ApiError("explicit needs at least one add-on (categorization, detection), eager transformations "
                        "or tags.")
+    if arguments["notification_url"] and not arguments["addons"]:
+        raise ApiError("notification_url on explicit tells of the add-ons' results: add categorization or "
+                       "detection (eager renditions are in the answer).")
     return arguments
 
 
@@ -382,8 +400,8 @@ def _call_refuse(params, allowed: set[str]) -> None:
     allowed = allowed | {"api_key", "timestamp", "signature", "type", "invalidate"}
     given = [name[:40] for name in params if name not in allowed]
     if given:
-        reasons = {"notification_url": "webhooks are not implemented yet (issue 15)",
-                   "batch_id": "notifications are not implemented yet (issue 15)",
+        reasons = {"notification_url": TAGS_NOTIFICATION_REASON,
+                   "batch_id": "batch notifications are not implemented",
                    "metadata": "structured metadata is not implemented; use context"}
         raise ApiError("This server does not support the parameter(s): "
                        + "; ".join(f"{n} ({reasons.get(n, 'not available on this call')})" for n in given) + ".")
@@ -392,13 +410,17 @@ def _call_refuse(params, allowed: set[str]) -> None:
         raise ApiError(f"type {kind!r} is not supported: this server stores every image as type 'upload'.")
 
 
+TAGS_NOTIFICATION_REASON = ("tag and context calls send no per-call notification (the SDKs leave it unsigned); "
+                            "the library-wide notification URL hears of uploads, add-on results, renames and deletes")
+
+
 def unsigned_notification_refuse(params) -> None:
     """The SDKs send notification_url and batch_id with tags and context unsigned: refused before the signature is
     checked, which would otherwise call them a bad signature."""
     given = [name for name in ("notification_url", "batch_id") if params.get(name)]
     if given:
         raise ApiError(f"This server does not support the parameter(s): {', '.join(given)} "
-                       "(notifications are not implemented yet, issue 15).")
+                       f"({TAGS_NOTIFICATION_REASON}).")
 
 
 def tags_arguments(params) -> dict:
@@ -421,19 +443,20 @@ def context_arguments(params) -> dict:
 
 def rename_arguments(params) -> dict:
     # `context` asks for the context in the answer, where it always is.
-    _call_refuse(params, {"from_public_id", "to_public_id", "overwrite", "to_type", "context"})
+    _call_refuse(params, {"from_public_id", "to_public_id", "overwrite", "to_type", "context", "notification_url"})
     to_type = _text(params, "to_type") or "upload"
     if to_type != "upload":
         raise ApiError(f"to_type {to_type!r} is not supported: this server stores every image as type 'upload'.")
     from_public_id, to_public_id = _text(params, "from_public_id"), _text(params, "to_public_id")
     if not from_public_id or not to_public_id:
         raise ApiError(f"Missing required parameter - {'from_public_id' if not from_public_id else 'to_public_id'}")
-    return {"from_public_id": from_public_id, "to_public_id": to_public_id, "overwrite": _flag(params, "overwrite")}
+    return {"from_public_id": from_public_id, "to_public_id": to_public_id, "overwrite": _flag(params, "overwrite"),
+            "notification_url": notification_url_argument(params)}
 
 
 def destroy_arguments(params) -> dict:
-    _call_refuse(params, {"public_id"})
+    _call_refuse(params, {"public_id", "notification_url"})
     public_id = _text(params, "public_id")
     if not public_id:
         raise ApiError("Missing required parameter - public_id")
-    return {"public_id": public_id}
+    return {"public_id": public_id, "notification_url": notification_url_argument(params)}

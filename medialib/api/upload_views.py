@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command
+from django.db import transaction
+
 from medialib.models import Asset
+from medialib.notifications import deleted_notify, renamed_notify
 from medialib.selectors import assets_visible_to
 from medialib.services import asset_delete
 
@@ -43,8 +46,12 @@ def image_rename(request):
         asset = _visible(arguments["from_public_id"], key.user)
         if asset is None:
             raise Asset.DoesNotExist(f"Resource not found - {arguments['from_public_id'][:255]}")
-        return asset_rename(asset=asset, to_public_id=arguments["to_public_id"], user=key.user,
-                            overwrite=arguments["overwrite"]).public_id
+        with transaction.atomic():
+            renamed = asset_rename(asset=asset, to_public_id=arguments["to_public_id"], user=key.user,
+                                   overwrite=arguments["overwrite"])
+            renamed_notify(asset=renamed, from_public_id=arguments["from_public_id"],
+                           url=arguments["notification_url"], api_key=key)
+        return renamed.public_id
 
     # A replay answers with the renamed image rather than "not found" for the name it no longer has.
     public_id, _ = signed_write_once(key=key, action="rename", signature=form["signature"], write=rename)
@@ -57,8 +64,11 @@ def image_rename(request):
 @api_endpoint("POST")
 def image_destroy(request):
     key, form = auth.signed_request_authenticate(request)
-    asset = _visible(params.destroy_arguments(form)["public_id"], key.user)
+    arguments = params.destroy_arguments(form)
+    asset = _visible(arguments["public_id"], key.user)
     if asset is None:
         return api_response({"result": "not found"})  # Cloudinary's answer, with 200
-    asset_delete(asset=asset, user=key.user)  # only the owner or staff (PermissionDenied: 403)
+    with transaction.atomic():
+        asset_delete(asset=asset, user=key.user)  # only the owner or staff (PermissionDenied: 403)
+        deleted_notify(assets=[asset], url=arguments["notification_url"], api_key=key)
     return api_response({"result": "ok"})

@@ -7,21 +7,23 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.views.decorators.csrf import csrf_exempt
 
 from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
 from medialib.asset_edits import assets_tags_command
 from medialib.models import Asset, DeliveredRendition
+from medialib.notifications import notification_request, notifications_queue, notifications_wanted
 from medialib.renditions import SERVABLE_FORMATS, eager_renditions_make, eager_renditions_queue
 from medialib.selectors import asset_can_edit, assets_visible_to
 from medialib.services import UploadError, asset_upload, duplicate_find
 from medialib.transformations import TransformationError
 from tagging.addons import AddonError
-from tagging.selectors import face_boxes
+from tagging.selectors import asset_info, face_boxes
 from tagging.services.analysis import analysis_on_upload, analysis_rerun, analysis_wait
 
 from . import auth, params
-from .responses import ApiError, delivery_urls, error_response, resource_response
+from .responses import ApiError, delivery_urls, error_response, resource_data, resource_response
 from .services import signed_write_once
 
 logger = logging.getLogger(__name__)
@@ -86,12 +88,21 @@ def image_upload(request):
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
     faces = arguments.pop("faces")
     async_ = arguments.pop("async_")
+    notification_url = arguments.pop("notification_url")
+    notification = notification_request(url=notification_url, api_key=key, host=request.get_host())
     found = {"existing": False}
 
     def upload() -> str:
-        on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging, replacing=arguments["overwrite"])
+        on_create = analysis_on_upload(addons=addons, auto_tagging=auto_tagging, replacing=arguments["overwrite"],
+                                       notification=notification)
         try:
-            return asset_upload(uploaded_by=key.user, on_create=on_create, **arguments).public_id
+            with transaction.atomic():  # the upload notification is made with the image, or not at all
+                asset = asset_upload(uploaded_by=key.user, on_create=on_create, **arguments)
+                if notifications_wanted(notification_url):
+                    info = asset_info(asset, addons=addons) if addons else None
+                    notifications_queue(notification_type="upload", url=notification_url, api_key=key,
+                                        payload=resource_data(asset, request=request, secret=key.secret, info=info))
+                return asset.public_id
         except UploadError as exc:
             # overwrite=false: Cloudinary answers with the image already there (if the caller may see it).
             if exc.code == "exists" and not arguments["overwrite"] and arguments["public_id"] and \
@@ -138,6 +149,8 @@ def image_explicit(request):
 
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
     tags, async_ = arguments.pop("tags"), arguments.pop("async_")
+    arguments["notification"] = notification_request(url=arguments.pop("notification_url"), api_key=key,
+                                                     host=request.get_host())
     if not asset_can_edit(user=key.user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can run explicit on it.")
 

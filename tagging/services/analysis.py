@@ -15,6 +15,8 @@ from django.utils import timezone
 from PIL import Image
 
 from medialib.models import Asset
+from medialib.notifications import (asset_notice, notification_request_key, notifications_queue,
+                                    notifications_wanted)
 from medialib.queueing import broker_pause_reset, task_enqueue
 from medialib.selectors import asset_can_edit
 from medialib.wakeups import wakeup_send, wakeup_wait
@@ -32,10 +34,13 @@ from .tags import auto_tags_apply
 logger = logging.getLogger(__name__)
 
 
-def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | None = None) -> list[AnalysisResult]:
+def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | None = None,
+                     notification: dict | None = None) -> list[AnalysisResult]:
     """Create or reset the pending results of these add-ons, and queue the analysis when the transaction commits.
 
     Runs in the caller's transaction: an upload that rolls back leaves no result and queues nothing.
+    `notification`: who to tell when each is done (medialib.notifications.notification_request), besides the
+    library-wide notification URL.
     """
     unknown = [name for name in addons if name not in ADDONS]
     if unknown:
@@ -53,6 +58,7 @@ def analysis_request(*, asset: Asset, addons: list[str], auto_tagging: float | N
                     "status": AnalysisResult.PENDING, "data": None, "error": "", "backend": "",
                     "attempts": 0, "auto_tagging": auto_tagging, "request_id": uuid.uuid4(),
                     "requested_at": now, "queued_at": now, "started_at": None, "completed_at": None,
+                    "notification": notification,
                 },
             )
             results.append(result)
@@ -137,9 +143,12 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
 
 
 def _result_fail(result: AnalysisResult, message: str) -> str:
-    updated = AnalysisResult.objects.filter(
-        pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING
-    ).update(status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now())
+    with transaction.atomic():
+        updated = AnalysisResult.objects.filter(
+            pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING
+        ).update(status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now())
+        if updated:
+            analysis_notify(AnalysisResult.objects.select_related("asset").get(pk=result.pk))
     return AnalysisResult.FAILED if updated else "skipped"
 
 
@@ -169,7 +178,25 @@ def _result_complete(result: AnalysisResult, data, backend: str) -> str:
                 addon=current.addon,
                 candidates=rules.auto_tag_candidates(current.addon, data, current.auto_tagging),
             )
+        analysis_notify(current)
     return AnalysisResult.COMPLETE
+
+
+def analysis_notify(result: AnalysisResult) -> None:
+    """Cloudinary's `info` notification of one add-on's result, to the call's notification_url (if it gave one)
+    and the library-wide URL; in the transaction that wrote the result, so it is sent exactly when that commits."""
+    notification = result.notification or {}
+    if not notifications_wanted(notification.get("url", "")):
+        return
+    payload = {
+        **asset_notice(result.asset, host=notification.get("host", "")),
+        "info_kind": result.addon,
+        "info_status": result.status,
+        "info_data": result.data if result.status == AnalysisResult.COMPLETE else {"error": {"message": result.error}},
+        "tags": sorted(result.asset.tags.names(), key=str.lower),
+    }
+    notifications_queue(notification_type="info", payload=payload, url=notification.get("url", ""),
+                        api_key=notification_request_key(notification))
 
 
 def _face_crops_queue(asset: Asset) -> None:
@@ -207,13 +234,17 @@ def analysis_written(asset_id: int) -> None:
 
 
 def analysis_fail_pending(*, asset_id: int, message: str) -> int:
-    """Mark what is still pending as failed (the task gave up); returns how many."""
-    failed = AnalysisResult.objects.filter(asset_id=asset_id, status=AnalysisResult.PENDING).update(
-        status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now()
-    )
-    if failed:
-        analysis_written(asset_id)
-    return failed
+    """Mark what is still pending as failed (the task gave up), and notify; returns how many."""
+    with transaction.atomic():
+        pending = list(AnalysisResult.objects.select_for_update().select_related("asset")
+                       .filter(asset_id=asset_id, status=AnalysisResult.PENDING))
+        for result in pending:
+            result.status, result.error, result.completed_at = AnalysisResult.FAILED, message[:2000], timezone.now()
+            result.save(update_fields=["status", "error", "completed_at"])
+            analysis_notify(result)
+        if pending:
+            analysis_written(asset_id)
+    return len(pending)
 
 
 def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
@@ -244,7 +275,8 @@ def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
     return queued
 
 
-def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | None, user) -> list[AnalysisResult]:
+def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | None, user,
+                   notification: dict | None = None) -> list[AnalysisResult]:
     """Run add-ons again on an asset because a person asked on its page; only its owner or staff may."""
     if not asset_can_edit(user=user, asset=asset):
         raise PermissionDenied("Only the person who uploaded this image, or staff, can analyse it again.")
@@ -257,11 +289,11 @@ def analysis_rerun(*, asset: Asset, addons: list[str], auto_tagging: float | Non
         auto_tagging = auto_tagging_parse(auto_tagging)
     except AddonError as exc:
         raise ValidationError(str(exc)) from None
-    return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging)
+    return analysis_request(asset=asset, addons=list(addons), auto_tagging=auto_tagging, notification=notification)
 
 
-def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None,
-                       replacing: bool = False) -> Callable[[Asset], object] | None:
+def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None, replacing: bool = False,
+                       notification: dict | None = None) -> Callable[[Asset], object] | None:
     """The hook an upload runs inside its transaction (medialib.services.asset_upload's `on_create`) to ask for
     these add-ons; None when none is asked for. `replacing`: the upload may overwrite an image, whose earlier
     analyses describe the old file: the add-ons it had are asked for again too, with their own thresholds."""
@@ -271,7 +303,7 @@ def analysis_on_upload(*, addons: Iterable[str], auto_tagging: float | None,
 
     def request(asset: Asset) -> None:
         if addons:
-            analysis_request(asset=asset, addons=addons, auto_tagging=auto_tagging)
+            analysis_request(asset=asset, addons=addons, auto_tagging=auto_tagging, notification=notification)
         if replacing:
             earlier = AnalysisResult.objects.filter(asset=asset).exclude(addon__in=addons)
             for addon, threshold in earlier.values_list("addon", "auto_tagging"):
