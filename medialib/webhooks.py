@@ -85,9 +85,9 @@ def address_refusal(address: Address) -> str:
         if embedded is not None:
             reason = address_refusal(embedded)
             return f"{reason} (inside the IPv6 address {address})" if reason else ""
-    for flag, what in (("is_loopback", "a loopback address"), ("is_link_local", "a link-local address"),
-                       ("is_private", "a private address"), ("is_multicast", "a multicast address"),
-                       ("is_unspecified", "the unspecified address"), ("is_reserved", "a reserved address")):
+    for flag, what in (("is_loopback", "a loopback address"), ("is_unspecified", "the unspecified address"),
+                       ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
+                       ("is_reserved", "a reserved address"), ("is_private", "a private address")):
         if getattr(address, flag):
             return f"{address} is {what}"
     if not address.is_global:
