@@ -24,6 +24,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=lambda: [200])
     hang: bool = False
     location: str = ""
+    tls: object = None  # an ssl.SSLContext for the server side: HTTPS
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self):
@@ -58,11 +59,13 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hooks/cloudinary"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.server_port}/hooks/cloudinary"
 
     def start(self) -> Receiver:
         self.thread.start()

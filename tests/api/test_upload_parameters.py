@@ -59,6 +59,16 @@ def _stale(photo, monkeypatch):
     return True
 
 
+def _notifies(photo, monkeypatch):
+    from django.conf import settings
+
+    from medialib.api.models import WebhookDelivery
+
+    monkeypatch.setattr(settings, "MEDIALIB_WEBHOOK_ALLOWED_HOSTS", ["127.0.0.1"])
+    public_id = _upload(photo, notification_url="http://127.0.0.1:9/hook")["public_id"]
+    return WebhookDelivery.objects.filter(url="http://127.0.0.1:9/hook", payload__public_id=public_id).exists()
+
+
 def _readme_says_no_op(name):
     row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `{name}`"))
     return "no-op" in row
@@ -95,11 +105,12 @@ EXPECTED = {
     "allowed_formats": lambda p, m: pytest.raises(exceptions.BadRequest, _upload, p, allowed_formats=["png"]) and
     _upload(p, allowed_formats=["jpg"])["format"] == "jpg",
     "timestamp": _stale,
+    "notification_url": _notifies,
 }
 # What to send for a parameter to be refused; anything not listed is sent as True (the SDK sends "1").
 REFUSED_SAMPLES = {
     "type": "private", "callback": "https://example.com/cb", "format": "png", "display_name": "Car",
-    "notification_url": "https://example.com/hook", "eager_notification_url": "https://example.com/hook",
+    "eager_notification_url": "https://example.com/hook",
     "eval": "upload_options['tags'] = 'x'", "on_success": "current_asset.update({tags: ['x']})",
     "proxy": "http://proxy.example.com", "moderation": "manual", "raw_convert": "aspose", "quality_override": "auto",
     "ocr": "adv_ocr", "background_removal": "cloudinary_ai", "upload_preset": "preset", "batch_id": "b1",

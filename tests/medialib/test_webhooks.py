@@ -264,6 +264,40 @@ def test_a_receiver_that_hangs_holds_the_attempt_no_longer_than_the_timeout(loop
     assert 0.9 < elapsed < 2.0 and 900 <= answer.duration_ms < 2000
 
 
+def _certificate(tmp_path, name: str):
+    """A self-signed certificate for `name`, and a server context holding it."""
+    import ssl
+    import subprocess
+
+    cert, key = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+                    "-addext", f"subjectAltName=DNS:{name}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    return cert, server
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_urls_host(tmp_path, settings, fake_dns, monkeypatch):
+    import ssl
+
+    cert, server_context = _certificate(tmp_path, "hooks.example.com")
+    fake_dns["hooks.example.com"] = ["127.0.0.1"]
+    fake_dns["other.example.com"] = ["127.0.0.1"]
+    settings.MEDIALIB_WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    with Receiver(tls=server_context) as receiver:
+        port = receiver.server.server_port
+        untrusted = webhook_post(f"https://hooks.example.com:{port}/x", body="{}", headers={})
+        assert untrusted.status is None and "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+        real = ssl.create_default_context
+        monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
+        answer = webhook_post(f"https://hooks.example.com:{port}/x", body="{}", headers={})
+        (got,) = receiver.wait_for(1)
+        mismatch = webhook_post(f"https://other.example.com:{port}/x", body="{}", headers={})
+    assert answer.status == 200 and got.headers["Host"] == f"hooks.example.com:{port}"
+    assert mismatch.status is None and "other.example.com" in mismatch.error  # the name the certificate must carry
+
+
 # --- deliveries ---------------------------------------------------------------------------------------------------
 
 

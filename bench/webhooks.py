@@ -1,0 +1,216 @@
+"""Benchmark (issue 15): how soon a webhook reaches its receiver after the analysis it reports has finished, beside
+the worker's own analysis time in the same run. Aim: within 1 s of completion.
+
+Run: .venv/bin/python bench/webhooks.py [--uploads 20] [--concurrent 20]
+
+The deployment's parts, on their own, as bench/upload_wait.py sets them up: a throw-away PostgreSQL database on the
+shared server (dropped at the end), a Redis server of its own on a free port, gunicorn with docker-compose.yml's
+workers and threads, and the Procfile's worker command (prefork, two processes, every queue: the webhooks share the
+worker with the analyses and the thumbnails, as in production). Uploads go through the official Python SDK with
+categorization=aws_rek_tagging, detection=aws_rek_face, auto_tagging=0.7, async=true and a notification_url on a
+loopback receiver (tests/webhook_receiver.py, let in by MEDIALIB_WEBHOOK_ALLOWED_HOSTS=127.0.0.1).
+
+Printed per set (one at a time, N at once):
+- info after completion: the receiver's arrival of each add-on's `info` notification minus that result's
+  `completed_at` (the commit that queued the delivery), p50/p95: the webhook's own delay (queue, claim, sign, POST);
+- worker's analysis: started -> completed of the analysis, the reference;
+- upload notification: arrival of the `upload` notification minus the asset's creation.
+"""
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VAR = tempfile.mkdtemp(prefix="medialib-bench-webhooks-")
+DB_NAME = f"bench_webhooks_{os.getpid()}"
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def wait_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(log.read_text())
+            time.sleep(0.2)
+    raise SystemExit(f"port {port} never opened:\n{log.read_text()}")
+
+
+def gunicorn_args() -> list[str]:
+    """docker-compose.yml's gunicorn workers and threads."""
+    line = next(line for line in (ROOT / "docker-compose.yml").read_text().splitlines() if "gunicorn medialib.wsgi" in line)
+    args = re.findall(r"--(workers|threads|worker-class|timeout)[ =](\S+)", line)
+    return [part for name, value in args for part in (f"--{name}", value.strip('"'))]
+
+
+def worker_command() -> list[str]:
+    """The Procfile's worker, without its restarter."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+    return [sys.executable, "-m", *line.split("keep_running.py", 1)[1].split()]
+
+
+REDIS_PORT = free_port()
+os.environ.update({
+    "MEDIALIB_VAR_DIR": VAR, "MEDIALIB_MEDIA_ROOT": str(Path(VAR) / "media"), "DJANGO_SETTINGS_MODULE": "medialib.settings",
+    "TAGGING_BACKEND": "local", "DATABASE_URL": f"{PG}/{DB_NAME}", "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
+    "SECRET_KEY": "bench-webhooks", "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "OMP_NUM_THREADS": "1",
+    "MEDIALIB_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+})
+
+import logging  # noqa: E402
+
+import psycopg  # noqa: E402
+
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
+
+def upload_all(cloudinary, items, concurrent: int, tag: str, url: str) -> list[str]:
+    def one(index_item):
+        index, (name, data) = index_item
+        return cloudinary.uploader.upload(io.BytesIO(data), public_id=f"{tag}/{index}", categorization="aws_rek_tagging",
+                                          detection="aws_rek_face", auto_tagging=0.7, notification_url=url,
+                                          timeout=300, **{"async": True})["public_id"]
+
+    with ThreadPoolExecutor(concurrent) as pool:
+        return list(pool.map(one, enumerate(items)))
+
+
+def measured(public_ids: list[str], receiver, timeout: float = 600) -> dict:
+    from medialib.models import Asset
+    from tagging.models import AnalysisResult
+
+    wanted = {(public_id, kind) for public_id in public_ids for kind in ("upload", "aws_rek_tagging", "aws_rek_face")}
+    deadline = time.monotonic() + timeout
+    while True:
+        arrived = {}
+        for got in receiver.received:
+            body = json.loads(got.body)
+            arrived.setdefault((body["public_id"], body.get("info_kind", body["notification_type"])), got.at)
+        if wanted <= set(arrived) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    info, worker, upload = [], [], []
+    for public_id in public_ids:
+        asset = Asset.objects.get(public_id=public_id)
+        if (public_id, "upload") in arrived:
+            upload.append(arrived[(public_id, "upload")] - asset.created_at.timestamp())
+        results = list(AnalysisResult.objects.filter(asset=asset))
+        for result in results:
+            if (public_id, result.addon) in arrived and result.completed_at:
+                info.append(arrived[(public_id, result.addon)] - result.completed_at.timestamp())
+        if all(r.completed_at for r in results):
+            worker.append(max(r.completed_at for r in results).timestamp()
+                          - min(r.started_at for r in results).timestamp())
+    return {"info": info, "worker": worker, "upload": upload, "missing": len(wanted - set(arrived))}
+
+
+def line(label: str, figures: dict) -> str:
+    def ms(values, q):
+        return f"{percentile(values, q) * 1000:.0f}" if values else "-"
+
+    i, w, u = figures["info"], figures["worker"], figures["upload"]
+    return (f"| {label} | {len(i)} | {ms(i, .5)} / {ms(i, .95)} | {ms(w, .5)} / {ms(w, .95)} "
+            f"| {ms(u, .5)} / {ms(u, .95)} | {figures['missing']} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--uploads", type=int, default=20, help="uploads per set")
+    parser.add_argument("--concurrent", type=int, default=20)
+    args = parser.parse_args()
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    processes = []
+    try:
+        redis_log = Path(VAR) / "redis.log"
+        processes.append(subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--save", "",
+                                           "--appendonly", "no"], stdout=open(redis_log, "w"), stderr=subprocess.STDOUT))
+        wait_port(REDIS_PORT, processes[-1], redis_log)
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+
+        import django
+
+        django.setup()
+        import cloudinary
+        import cloudinary.uploader
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+
+        from fixture_photos import fixtures
+        from medialib.api.services import api_key_create
+        from tests.webhook_receiver import Receiver
+
+        user = get_user_model().objects.create_user("bench", password="bench-webhooks")
+        key = api_key_create(name="bench", user=user)
+        port = free_port()
+        web_log, worker_log = Path(VAR) / "gunicorn.log", Path(VAR) / "worker.log"
+        processes.append(subprocess.Popen([sys.executable, "-m", "gunicorn", "medialib.wsgi", "--bind", f"127.0.0.1:{port}",
+                                           *gunicorn_args()], cwd=ROOT, stdout=open(web_log, "w"), stderr=subprocess.STDOUT))
+        wait_port(port, processes[-1], web_log)
+        processes.append(subprocess.Popen(worker_command(), cwd=ROOT, stdout=open(worker_log, "w"),
+                                          stderr=subprocess.STDOUT))
+        cloudinary.config(cloud_name=settings.MEDIALIB_CLOUD_NAME, api_key=key.key, api_secret=key.secret,
+                          upload_prefix=f"http://127.0.0.1:{port}")
+        photos = fixtures()
+        with Receiver() as receiver:
+            # Every worker and web process loads its models and connections before the clock starts.
+            measured(upload_all(cloudinary, photos[:4], 4, "warm", receiver.url), receiver)
+            print(f"gunicorn {' '.join(gunicorn_args())}; worker: {' '.join(worker_command()[2:])}; "
+                  f"{os.cpu_count()} cores")
+            print("| set | info notifications | info after completion p50 / p95 ms | worker's analysis p50 / p95 ms "
+                  "| upload notification after creation p50 / p95 ms | missing |")
+            print("| --- | --- | --- | --- | --- | --- |")
+            chosen = [photos[i % len(photos)] for i in range(args.uploads)]
+            single = []
+            for index, item in enumerate(chosen):  # one at a time: the next upload once this one is told
+                (public_id,) = upload_all(cloudinary, [item], 1, f"one-{index}", receiver.url)
+                measured([public_id], receiver)
+                single.append(public_id)
+            print(line("fixtures, one at a time", measured(single, receiver)), flush=True)
+            burst = upload_all(cloudinary, chosen, args.concurrent, "burst", receiver.url)
+            print(line(f"fixtures, {args.concurrent} at once", measured(burst, receiver)), flush=True)
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        shutil.rmtree(VAR, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
