@@ -25,7 +25,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         # The secret is never a field: not on the add form, not on the change form.
         if obj is None:
-            return ["name", "user", "signature_algorithm"]
+            return ["name", "user"]  # its webhooks are signed with SHA-1 until it is changed to SHA-256
         return ["name", "user", "is_active", "signature_algorithm", "key", "created_at", "last_used_at"]
 
     def response_add(self, request, obj, post_url_continue=None):

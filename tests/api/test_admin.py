@@ -34,7 +34,8 @@ def test_the_secret_is_shown_once_on_creation_and_never_again(admin_client, user
 def test_the_secret_cannot_be_set_or_changed_through_the_admin(admin_client, user):
     key = api_key_create(name="k", user=user)
     admin_client.post(f"/admin/medialib_api/apikey/{key.pk}/change/",
-                      {"name": "renamed", "user": user.pk, "is_active": "on", "secret": "mine", "key": "1"})
+                      {"name": "renamed", "user": user.pk, "is_active": "on", "signature_algorithm": "sha1",
+                       "secret": "mine", "key": "1"})
     key.refresh_from_db()
     assert key.name == "renamed"
     assert key.secret != "mine" and key.key != "1"

@@ -30,7 +30,8 @@ def test_upload_arguments_are_arguments_or_a_refusal(fields, with_file, headers)
         assert str(exc)
         return
     assert set(arguments) == {"file", "public_id", "tags", "original_filename", "addons", "auto_tagging", "eager",
-                              "eager_async", "overwrite", "context", "asset_folder", "allowed_formats", "faces", "async_"}
+                              "eager_async", "overwrite", "context", "asset_folder", "allowed_formats", "faces", "async_",
+                              "notification_url"}
 
 
 @FUZZ
