@@ -1,12 +1,13 @@
 """Benchmark (issue 15): how soon a webhook reaches its receiver after the analysis it reports has finished, beside
 the worker's own analysis time in the same run. Aim: within 1 s of completion.
 
-Run: .venv/bin/python bench/webhooks.py [--uploads 20] [--concurrent 20]
+Run: .venv/bin/python bench/webhooks.py [--uploads 20] [--concurrent 20] [--shared-worker]
 
 The deployment's parts, on their own, as bench/upload_wait.py sets them up: a throw-away PostgreSQL database on the
 shared server (dropped at the end), a Redis server of its own on a free port, gunicorn with docker-compose.yml's
-workers and threads, and the Procfile's worker command (prefork, two processes, every queue: the webhooks share the
-worker with the analyses and the thumbnails, as in production). Uploads go through the official Python SDK with
+workers and threads, the Procfile's worker command (prefork, two processes, every queue) and its `webhooks` worker
+(threads, the default queue: a webhook never waits for a process busy with an analysis); with --shared-worker, no
+webhooks worker (the webhooks then wait between the analyses and the thumbnails). Uploads go through the official Python SDK with
 categorization=aws_rek_tagging, detection=aws_rek_face, auto_tagging=0.7, async=true and a notification_url on a
 loopback receiver (tests/webhook_receiver.py, let in by MEDIALIB_WEBHOOK_ALLOWED_HOSTS=127.0.0.1).
 
@@ -69,10 +70,10 @@ def gunicorn_args() -> list[str]:
     return [part for name, value in args for part in (f"--{name}", value.strip('"'))]
 
 
-def worker_command() -> list[str]:
-    """The Procfile's worker, without its restarter."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
-    return [sys.executable, "-m", *line.split("keep_running.py", 1)[1].split()]
+def worker_command(name: str = "worker") -> list[str] | None:
+    """The Procfile's worker (or another of its processes), without its restarter; None if it has none so named."""
+    line = next((line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:")), None)
+    return None if line is None else [sys.executable, "-m", *line.split("keep_running.py", 1)[1].split()]
 
 
 REDIS_PORT = free_port()
@@ -81,7 +82,7 @@ os.environ.update({
     "TAGGING_BACKEND": "local", "DATABASE_URL": f"{PG}/{DB_NAME}", "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
     "SECRET_KEY": "bench-webhooks", "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "OMP_NUM_THREADS": "1",
     "MEDIALIB_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-})
+})  # the `async` upload parameter answers at once: what is measured is the webhooks, not the synchronous wait
 
 import logging  # noqa: E402
 
@@ -143,6 +144,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--uploads", type=int, default=20, help="uploads per set")
     parser.add_argument("--concurrent", type=int, default=20)
+    parser.add_argument("--shared-worker", action="store_true",
+                        help="no webhooks worker: the Procfile's worker sends them too, between analyses")
     args = parser.parse_args()
 
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
@@ -176,14 +179,18 @@ def main():
         wait_port(port, processes[-1], web_log)
         processes.append(subprocess.Popen(worker_command(), cwd=ROOT, stdout=open(worker_log, "w"),
                                           stderr=subprocess.STDOUT))
+        webhooks_worker = worker_command("webhooks") if not args.shared_worker else None
+        if webhooks_worker:
+            processes.append(subprocess.Popen(webhooks_worker, cwd=ROOT, stdout=open(Path(VAR) / "webhooks.log", "w"),
+                                              stderr=subprocess.STDOUT))
         cloudinary.config(cloud_name=settings.MEDIALIB_CLOUD_NAME, api_key=key.key, api_secret=key.secret,
                           upload_prefix=f"http://127.0.0.1:{port}")
         photos = fixtures()
         with Receiver() as receiver:
             # Every worker and web process loads its models and connections before the clock starts.
             measured(upload_all(cloudinary, photos[:4], 4, "warm", receiver.url), receiver)
-            print(f"gunicorn {' '.join(gunicorn_args())}; worker: {' '.join(worker_command()[2:])}; "
-                  f"{os.cpu_count()} cores")
+            print(f"gunicorn {' '.join(gunicorn_args())}; worker: {' '.join(worker_command()[2:])}; webhooks: "
+                  f"{' '.join(webhooks_worker[2:]) if webhooks_worker else 'the worker above'}; {os.cpu_count()} cores")
             print("| set | info notifications | info after completion p50 / p95 ms | worker's analysis p50 / p95 ms "
                   "| upload notification after creation p50 / p95 ms | missing |")
             print("| --- | --- | --- | --- | --- | --- |")
@@ -196,6 +203,12 @@ def main():
             print(line("fixtures, one at a time", measured(single, receiver)), flush=True)
             burst = upload_all(cloudinary, chosen, args.concurrent, "burst", receiver.url)
             print(line(f"fixtures, {args.concurrent} at once", measured(burst, receiver)), flush=True)
+    except BaseException:
+        for log in ("gunicorn.log", "worker.log"):
+            path = Path(VAR) / log
+            if path.exists():
+                print(f"--- {log} (last lines)\n" + "\n".join(path.read_text().splitlines()[-40:]), file=sys.stderr)
+        raise
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -119,6 +119,30 @@ def renamed_notify(*, asset: Asset, from_public_id: str, url: str = "",
     return notifications_queue(notification_type="rename", payload=payload, url=url, api_key=api_key)
 
 
+def tags_watch(*, public_ids) -> dict[int, tuple[Asset, set[str]]]:
+    """The tags of these images before a change, for tags_changed_notify to tell what the change did."""
+    assets = Asset.objects.filter(public_id__in=[p for p in public_ids if "\x00" not in p]).prefetch_related("tags")
+    return {asset.pk: (asset, {tag.name for tag in asset.tags.all()}) for asset in assets}
+
+
+def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]]) -> list[WebhookDelivery]:
+    """Cloudinary's `resource_tags_changed` to the library-wide URL: each image whose tags changed, with the tags
+    added and removed (read inside the transaction of the change)."""
+    now = {asset.pk: {tag.name for tag in asset.tags.all()}
+           for asset in Asset.objects.filter(pk__in=list(before)).prefetch_related("tags")}
+    resources = []
+    for pk, (asset, old) in before.items():
+        new = now.get(pk, old)
+        if new != old:
+            resources.append({"asset_id": asset.asset_id, "public_id": asset.public_id, "resource_type": "image",
+                              "type": "upload", "added": sorted(new - old, key=str.lower),
+                              "removed": sorted(old - new, key=str.lower)})
+    if not resources:
+        return []
+    return notifications_queue(notification_type="resource_tags_changed",
+                               payload={"source": "api", "resources": resources})
+
+
 def notifications_queue(*, notification_type: str, payload: dict, url: str = "",
                         api_key: ApiKey | None = None) -> list[WebhookDelivery]:
     """Deliveries of one event: to the call's notification_url (signed by the key that made the call) and to the

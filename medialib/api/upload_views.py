@@ -5,7 +5,8 @@ from medialib.asset_edits import asset_rename, assets_context_command, assets_ta
 from django.db import transaction
 
 from medialib.models import Asset
-from medialib.notifications import deleted_notify, renamed_notify
+from medialib.notifications import (deleted_notify, notifications_wanted, renamed_notify, tags_changed_notify,
+                                    tags_watch)
 from medialib.selectors import assets_visible_to
 from medialib.services import asset_delete
 
@@ -25,7 +26,12 @@ def _visible(public_id: str, user) -> Asset | None:
 def image_tags(request):
     params.unsigned_notification_refuse(form_params(request))
     key, form = auth.signed_request_authenticate(request)
-    changed = assets_tags_command(**params.tags_arguments(form), user=key.user)
+    arguments = params.tags_arguments(form)
+    with transaction.atomic():  # the library-wide URL hears what changed, with the change
+        before = tags_watch(public_ids=arguments["public_ids"]) if notifications_wanted() else None
+        changed = assets_tags_command(**arguments, user=key.user)
+        if before:
+            tags_changed_notify(before=before)
     return api_response({"public_ids": changed})
 
 

@@ -56,9 +56,13 @@ def receiver():
 
 def verified(got, secret: str, algorithm: str = "sha1") -> dict:
     """The notification's JSON, once the SDK has verified its signature with the secret."""
+    calls_secret = cloudinary.config().api_secret
     cloudinary.config(api_secret=secret)
-    assert verify_notification_signature(got.body, got.headers["X-Cld-Timestamp"], got.headers["X-Cld-Signature"],
-                                         valid_for=60, algorithm=algorithm), got.headers
+    try:
+        assert verify_notification_signature(got.body, got.headers["X-Cld-Timestamp"], got.headers["X-Cld-Signature"],
+                                             valid_for=60, algorithm=algorithm), got.headers
+    finally:
+        cloudinary.config(api_secret=calls_secret)  # the SDK's calls go on signing with the key they were given
     return json.loads(got.body)
 
 
@@ -140,6 +144,17 @@ def test_the_library_wide_url_hears_every_event_signed_by_its_key(
     got = receiver.wait_for(3, timeout=60)
     types = sorted(verified(g, signer.secret)["notification_type"] for g in got)
     assert types == ["info", "rename", "upload"]
+    cloudinary.uploader.add_tag("Blue", ["lib2", "nobody"])
+    cloudinary.uploader.remove_tag("blue", ["lib2"])
+    added, removed = (verified(g, signer.secret) for g in receiver.wait_for(5, timeout=30)[3:])
+    asset = Asset.objects.get()
+    assert added["notification_type"] == removed["notification_type"] == "resource_tags_changed"
+    assert added["resources"] == [{"asset_id": asset.asset_id, "public_id": "lib2", "resource_type": "image",
+                                   "type": "upload", "added": ["Blue"], "removed": []}]
+    assert removed["resources"][0]["removed"] == ["Blue"] and removed["resources"][0]["added"] == []
+    cloudinary.uploader.add_tag("Blue", ["nobody"])  # nothing changed: nothing sent
+    time.sleep(2)
+    assert len(receiver.received) == 5
 
 
 def test_a_receiver_answering_500_gets_the_retries_each_recorded(cloudinary_sdk, key, photo, celery_worker_process):
