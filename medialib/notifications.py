@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, timedelta
+from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -96,6 +97,18 @@ def asset_notice(asset: Asset, *, host: str = "") -> dict:
 def notifications_wanted(url: str = "") -> bool:
     """Whether an event would be sent anywhere: saves building a payload nobody receives."""
     return bool(url) or NotificationSettings.objects.exclude(url="").exists()
+
+
+def uploaded_notify(*, asset: Asset, host: str = "") -> list[WebhookDelivery]:
+    """Cloudinary's `upload` notification of an upload made on the pages, to the library-wide URL (the API's
+    uploads send their answer instead). Call it inside the upload's transaction (asset_upload's on_create)."""
+    if not notifications_wanted():
+        return []
+    payload = {**asset_notice(asset, host=host), "width": asset.width, "height": asset.height,
+               "format": asset.format, "bytes": asset.bytes, "created_at": asset.created_at.astimezone(UTC).strftime(
+                   "%Y-%m-%dT%H:%M:%SZ"), "original_filename": PurePosixPath(asset.original_filename).stem or "file",
+               "asset_folder": asset.asset_folder, "source": "ui"}
+    return notifications_queue(notification_type="upload", payload=payload)
 
 
 def deleted_notify(*, assets: list[Asset], url: str = "", api_key: ApiKey | None = None) -> list[WebhookDelivery]:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, TooManyFilesSent, ValidationError
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
@@ -23,6 +24,7 @@ from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
+from .notifications import deleted_notify, uploaded_notify
 from .page_images import page_image
 from .query_params import id_or_none
 
@@ -126,10 +128,16 @@ def upload_summary(results: list[dict]) -> list[str]:
 
 
 def _upload_one(request, uploaded, options: dict) -> dict:
+    analysis = analysis_on_upload(addons=options["addons"], auto_tagging=options["auto_tagging"])
+
+    def on_create(asset):
+        if analysis is not None:
+            analysis(asset)
+        uploaded_notify(asset=asset, host=request.get_host())  # the library-wide notification URL hears of it
+
     try:
         asset = services.asset_upload(
-            file=uploaded, uploaded_by=request.user, tags=options["tags"],
-            on_create=analysis_on_upload(addons=options["addons"], auto_tagging=options["auto_tagging"]),
+            file=uploaded, uploaded_by=request.user, tags=options["tags"], on_create=on_create,
             refuse_duplicate=not options["keep_both"],
         )
     except services.DuplicateUpload as exc:
@@ -276,7 +284,9 @@ def asset_tag_remove(request, pk):
 @require_POST
 def asset_delete(request, pk):
     asset = get_object_or_404(selectors.assets_visible_to(request.user), pk=pk)
-    services.asset_delete(asset=asset, user=request.user)
+    with transaction.atomic():
+        services.asset_delete(asset=asset, user=request.user)
+        deleted_notify(assets=[asset])
     messages.success(request, f"Deleted {asset.public_id}.")
     return redirect("medialib:gallery")
 

@@ -263,11 +263,17 @@ def analysis_sweep(*, older_than: timedelta | None = None) -> list[int]:
         .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=now - older_than))
         .exclude(started_at__gt=now - timedelta(seconds=settings.TAGGING_TIME_LIMIT_SECONDS))
     )
-    stale.filter(attempts__gte=settings.TAGGING_MAX_ATTEMPTS).update(
-        status=AnalysisResult.FAILED,
-        error=f"Gave up after {settings.TAGGING_MAX_ATTEMPTS} attempts: the worker stopped while analysing it each time.",
-        completed_at=now,
-    )
+    given_up = list(stale.filter(attempts__gte=settings.TAGGING_MAX_ATTEMPTS).values_list("pk", flat=True))
+    with transaction.atomic():
+        AnalysisResult.objects.filter(pk__in=given_up, status=AnalysisResult.PENDING).update(
+            status=AnalysisResult.FAILED,
+            error=f"Gave up after {settings.TAGGING_MAX_ATTEMPTS} attempts: the worker stopped while analysing it "
+                  "each time.",
+            completed_at=now,
+        )
+        for result in AnalysisResult.objects.filter(pk__in=given_up, status=AnalysisResult.FAILED,
+                                                    completed_at=now).select_related("asset"):
+            analysis_notify(result)  # those this sweep gave up (not one a late worker finished meanwhile)
     asset_ids = list(stale.values_list("asset_id", flat=True).distinct().order_by("asset_id"))
     queued = [asset_id for asset_id in asset_ids if analysis_enqueue(asset_id=asset_id)]
     # Counted from now again, so the next sweep does not queue it a second time while it waits in the queue.

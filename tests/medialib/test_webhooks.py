@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from medialib import notifications, webhooks
 from medialib.api.models import ApiKey, NotificationSettings, WebhookAttempt, WebhookDelivery
 from medialib.api.services import api_key_create
+from medialib.models import Asset
 from medialib.webhooks import WebhookUrlError, notification_sign, notification_url_check, webhook_post
 from tests.webhook_receiver import Receiver
 
@@ -448,3 +449,42 @@ def test_a_delivery_whose_key_was_deleted_is_given_up(key, no_broker):
     assert notifications.webhook_deliver(delivery_id=delivery.pk) == WebhookDelivery.GIVEN_UP
     delivery.refresh_from_db()
     assert "deleted" in delivery.last_error
+
+
+# --- the pages and the sweep tell the library-wide URL too -----------------------------------------------------------
+
+@pytest.mark.django_db
+def test_page_uploads_and_deletes_and_the_sweeps_give_ups_reach_the_library_wide_url(client, user, key, no_broker,
+                                                                                    settings):
+    from django.urls import reverse
+
+    from tagging.models import AnalysisResult
+    from tagging.services.analysis import analysis_sweep
+    from tests import images
+    from tests.conftest import upload_file
+
+    client.force_login(user)
+    client.post(reverse("medialib:upload"), {"files": [upload_file(images.jpeg(), "quiet.jpg")]})
+    assert not WebhookDelivery.objects.exists()  # no library-wide URL: nothing made
+    NotificationSettings.objects.create(url="http://library.example/hook")
+    files = [upload_file(images.jpeg(color=(1, 2, 3)), "ok.jpg")]
+    response = client.post(reverse("medialib:upload"), {"files": files, "addons": ["aws_rek_tagging"]},
+                           HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content[:500]
+    public_id = response.json()["results"][0]["public_id"]
+    asset = Asset.objects.get(public_id=public_id)
+    (upload,) = WebhookDelivery.objects.all()
+    assert upload.notification_type == "upload" and upload.api_key == key
+    assert {k: upload.payload[k] for k in ("public_id", "asset_id", "width", "format", "source")} == {
+        "public_id": public_id, "asset_id": asset.asset_id, "width": asset.width, "format": asset.format,
+        "source": "ui"}
+    # The worker stopped while analysing it each time: the sweep gives up and says so.
+    AnalysisResult.objects.update(status="pending", attempts=settings.TAGGING_MAX_ATTEMPTS, queued_at=None,
+                                  started_at=None)
+    analysis_sweep()
+    infos = list(WebhookDelivery.objects.filter(notification_type="info"))
+    assert infos and {d.payload["info_status"] for d in infos} == {"failed"}
+    assert "Gave up after" in infos[0].payload["info_data"]["error"]["message"]
+    client.post(reverse("medialib:asset_delete", args=[asset.pk]))
+    (delete,) = WebhookDelivery.objects.filter(notification_type="delete")
+    assert delete.payload["resources"][0]["public_id"] == public_id
