@@ -1,9 +1,9 @@
 """The Upload API calls that change existing images: tags, context, rename and destroy, signed as the SDKs sign."""
 from __future__ import annotations
 
-from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command
 from django.db import transaction
 
+from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command
 from medialib.models import Asset
 from medialib.notifications import (deleted_notify, notifications_wanted, renamed_notify, tags_changed_notify,
                                     tags_watch)
