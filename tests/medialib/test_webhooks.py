@@ -488,3 +488,15 @@ def test_page_uploads_and_deletes_and_the_sweeps_give_ups_reach_the_library_wide
     client.post(reverse("medialib:asset_delete", args=[asset.pk]))
     (delete,) = WebhookDelivery.objects.filter(notification_type="delete")
     assert delete.payload["resources"][0]["public_id"] == public_id
+
+
+def test_the_webhook_tasks_run_on_the_default_queue_and_the_sweep_every_minute(settings):
+    from medialib.celery import app
+
+    for task in ("medialib.tasks.webhook_deliver", "medialib.tasks.webhooks_sweep"):
+        assert app.amqp.router.route({}, task)["queue"].name == "default"  # the webhooks worker's queue
+    (sweep,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "medialib.tasks.webhooks_sweep"]
+    assert sweep["schedule"] == 60.0
+    # A countdown retry is held unacknowledged by a worker: it must end before Redis hands it to another.
+    assert notifications.COUNTDOWN_MAX_SECONDS <= settings.TASK_RETRY_MAX_SECONDS < settings.BROKER_VISIBILITY_TIMEOUT_SECONDS
+    assert notifications.claim_lease().total_seconds() > settings.MEDIALIB_WEBHOOK_TIMEOUT_SECONDS
