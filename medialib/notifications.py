@@ -138,9 +138,10 @@ def tags_watch(*, public_ids) -> dict[int, tuple[Asset, set[str]]]:
     return {asset.pk: (asset, {tag.name for tag in asset.tags.all()}) for asset in assets}
 
 
-def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]]) -> list[WebhookDelivery]:
+def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]], source: str = "api") -> list[WebhookDelivery]:
     """Cloudinary's `resource_tags_changed` to the library-wide URL: each image whose tags changed, with the tags
-    added and removed (read inside the transaction of the change)."""
+    added and removed (read inside the transaction of the change). `source` is Cloudinary's: "api" for the API,
+    "ui" for the pages (its Media Library)."""
     now = {asset.pk: {tag.name for tag in asset.tags.all()}
            for asset in Asset.objects.filter(pk__in=list(before)).prefetch_related("tags")}
     resources = []
@@ -153,7 +154,7 @@ def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]]) -> list[We
     if not resources:
         return []
     return notifications_queue(notification_type="resource_tags_changed",
-                               payload={"source": "api", "resources": resources})
+                               payload={"source": source, "resources": resources})
 
 
 def notifications_queue(*, notification_type: str, payload: dict, url: str = "",

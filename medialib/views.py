@@ -24,7 +24,7 @@ from . import selectors, services
 from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
-from .notifications import deleted_notify, uploaded_notify
+from .notifications import deleted_notify, notifications_wanted, tags_changed_notify, tags_watch, uploaded_notify
 from .page_images import page_image
 from .query_params import id_or_none
 
@@ -251,7 +251,11 @@ def asset_tags_add(request, pk):
     form = TagAddForm(request.POST)
     if form.is_valid():
         try:
-            added = services.asset_tags_add(asset=asset, names=form.cleaned_data["name"], user=request.user)
+            with transaction.atomic():  # the library-wide URL hears what changed, with the change
+                before = tags_watch(public_ids=[asset.public_id]) if notifications_wanted() else None
+                added = services.asset_tags_add(asset=asset, names=form.cleaned_data["name"], user=request.user)
+                if before:
+                    tags_changed_notify(before=before, source="ui")
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -272,7 +276,11 @@ def asset_tag_remove(request, pk):
     if not form.is_valid():
         return redirect("medialib:asset_detail", asset.public_id)
     name = form.cleaned_data["name"]
-    outcome = tag_remove_or_reject(asset=asset, name=name, user=request.user)
+    with transaction.atomic():
+        before = tags_watch(public_ids=[asset.public_id]) if notifications_wanted() else None
+        outcome = tag_remove_or_reject(asset=asset, name=name, user=request.user)
+        if before:
+            tags_changed_notify(before=before, source="ui")
     if outcome == "rejected":
         messages.success(request, f"Removed {name}. An add-on had found it, so re-analysis will not add it back.")
     elif outcome == "removed":

@@ -490,6 +490,31 @@ def test_page_uploads_and_deletes_and_the_sweeps_give_ups_reach_the_library_wide
     assert delete.payload["resources"][0]["public_id"] == public_id
 
 
+@pytest.mark.django_db
+def test_tags_added_and_removed_on_the_asset_page_reach_the_library_wide_url(client, user, key, no_broker):
+    from django.urls import reverse
+
+    from tests import images
+    from tests.conftest import upload_file
+
+    client.force_login(user)
+    client.post(reverse("medialib:upload"), {"files": [upload_file(images.jpeg(), "tagged.jpg")]})
+    asset = Asset.objects.get()
+    client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "quiet"})
+    assert not WebhookDelivery.objects.exists()  # no library-wide URL: nothing made
+    NotificationSettings.objects.create(url="http://library.example/hook")
+    client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "Beach, sunset"})
+    client.post(reverse("medialib:asset_tags_add", args=[asset.pk]), {"name": "beach"})  # nothing changes
+    client.post(reverse("medialib:asset_tag_remove", args=[asset.pk]), {"name": "quiet"})
+    added, removed = WebhookDelivery.objects.order_by("pk")
+    assert added.notification_type == removed.notification_type == "resource_tags_changed"
+    assert added.api_key == key and added.payload["source"] == "ui"
+    assert added.payload["resources"] == [{"asset_id": asset.asset_id, "public_id": asset.public_id,
+                                           "resource_type": "image", "type": "upload",
+                                           "added": ["Beach", "sunset"], "removed": []}]
+    assert removed.payload["resources"][0]["added"] == [] and removed.payload["resources"][0]["removed"] == ["quiet"]
+
+
 def test_the_webhook_tasks_run_on_the_default_queue_and_the_sweep_every_minute(settings):
     from medialib.celery import app
 
