@@ -11,9 +11,9 @@ from datetime import datetime
 from django.http import QueryDict
 from django.utils import timezone
 
-from medialib.webhooks import WebhookUrlError, notification_url_check
 from tagging.addons import addons_parse, auto_tagging_parse
 
+from .params import notification_url_checked
 from .responses import ApiError
 
 MAX_RESULTS_DEFAULT = 10
@@ -221,11 +221,4 @@ def update_arguments(params) -> dict:
 
 def notification_url_argument(params) -> str:
     """notification_url, checked now: a 400 that says why one may not be reached; "" when none is given."""
-    url = text(params, "notification_url") or ""
-    if not url:
-        return ""
-    try:
-        notification_url_check(url)
-    except WebhookUrlError as exc:
-        raise ApiError(str(exc)) from None
-    return url
+    return notification_url_checked(text(params, "notification_url") or "")

@@ -160,7 +160,11 @@ def _unsupported_refuse(params, implemented=None) -> None:
 def notification_url_argument(params) -> str:
     """The call's notification_url, checked now (http(s), public addresses only, or allowed by
     MEDIALIB_WEBHOOK_ALLOWED_HOSTS): a 400 that says why one may not be reached. "" when none is given."""
-    url = _text(params, "notification_url")
+    return notification_url_checked(_text(params, "notification_url"))
+
+
+def notification_url_checked(url: str) -> str:
+    """A notification URL that may be reached, or a 400 that says why not; "" stays ""."""
     if not url:
         return ""
     try:
