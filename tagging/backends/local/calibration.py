@@ -81,7 +81,7 @@ def fit(pairs: Sequence[tuple[float, bool]], *, edges: Sequence[float] = BIN_EDG
     ys = pool_adjacent_violators(ys, ws)
     knots_x, knots_y = [0.0], [0.0]
     for x, y in zip(xs, ys):
-        if x > knots_x[-1]:
+        if round(x, 4) > knots_x[-1]:
             knots_x.append(round(x, 4))
             knots_y.append(round(max(y, knots_y[-1]), 4))
     if knots_x[-1] < 1.0:
