@@ -89,8 +89,11 @@ def yolo_sources(detections: Sequence[Detection], classes: Sequence[CocoClass], 
         if raw < floor:
             continue
         found[cls.name] = LabelSource(cls.name, "yolo", raw, instances=len(scores))
-    for child in [found[classes[i].name] for i in by_class if classes[i].name in found]:
-        for parent in next(c.parents for c in classes if c.name == child.name):  # a parent: its surest child's score
+    for index in by_class:  # a parent (every ancestor is listed): its surest child's score
+        child = found.get(classes[index].name)
+        if child is None:
+            continue
+        for parent in classes[index].parents:
             have = found.get(parent)
             if have is None:
                 found[parent] = LabelSource(parent, "yolo", child.raw)
