@@ -186,16 +186,12 @@ def fit_all(evidence: Mapping[str, Evidence], truth: Mapping[str, PhotoTruth]):
 
 def tags_of(ev: Evidence, cal, which: str) -> dict[str, float]:
     """One photo's {name: confidence} from one source ("lite0", "yolo"), raw Lite0 ("lite0-raw") or all ("merged")."""
-    from .merge import Calibration, merged_labels
+    from .merge import merged_labels
 
     if which == "lite0-raw":
         return {s.name: s.raw for s in ev.lite0}
-    if which == "merged":
-        labels = merged_labels(lite0=ev.lite0, yolo=ev.yolo, faces=ev.faces, cal=cal, min_confidence=0.0,
-                              max_labels=1000)
-    else:
-        labels = merged_labels(**{which: getattr(ev, which)}, cal=cal if which != "faces" else Calibration(),
-                              min_confidence=0.0, max_labels=1000)
+    sources = {"lite0": ev.lite0, "yolo": ev.yolo, "faces": ev.faces} if which == "merged" else {which: getattr(ev, which)}
+    labels = merged_labels(**sources, cal=cal, min_confidence=0.0, max_labels=1000)
     return {label.name: label.confidence for label in labels}
 
 
