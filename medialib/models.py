@@ -54,6 +54,9 @@ class Asset(models.Model):
     # Set at upload, cleared once every rendition of the current version exists; the renditions sweep reads
     # these through a partial index that holds only the assets still waiting (services.renditions_sweep).
     renditions_missing = models.BooleanField(default=False, db_default=False)
+    # False for the photos `enroll_people` uploads only to learn faces from (unless run with --gallery): the gallery
+    # leaves them out; search, the person's page and the API still find them.
+    in_gallery = models.BooleanField(default=True, db_default=True)
     renditions_queued_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time the renditions task was queued; empty if it could not be."
     )

@@ -105,9 +105,9 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
     """A page of the assets the user may see, newest first, by keyset on the primary key (no OFFSET scans).
 
     `before=<id>` gives the next (older) page, `after=<id>` the previous (newer) one; `folder`: only the assets
-    in that asset_folder.
+    in that asset_folder. Assets kept out of the gallery (Asset.in_gallery, enrolment photos) are left out.
     """
-    visible = assets_visible_to(user)
+    visible = assets_visible_to(user).filter(in_gallery=True)
     if folder:
         visible = visible.filter(asset_folder=folder)
     queryset = _with_tile_data(visible, prefetch)

@@ -318,7 +318,9 @@ TAGGING_BACKENDS = {
         "delay": float(os.environ.get("TAGGING_FAKE_DELAY") or 0),
     }},
 }
-TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 20)
+# 30: two detectors and WordNet parents give a busy photo 25-30 labels worth keeping (a 2x2 mosaic of everyday
+# photos: 22 at >= 0.5); at 20, parents like Dishware crowded out a detected Wine Glass.
+TAGGING_MAX_LABELS = env_int("TAGGING_MAX_LABELS", 30)
 TAGGING_MIN_LABEL_CONFIDENCE = float(os.environ.get("TAGGING_MIN_LABEL_CONFIDENCE") or 0.05)
 # A detector that runs longer than this is stopped and its result marked failed.
 # 120 s is about 100 times what one 12 MP photo takes on the local backend, and 20 times Rekognition's slowest

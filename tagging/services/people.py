@@ -247,8 +247,11 @@ def faces_recheck(*, person_id: int) -> list[int]:
     return sorted(changed)
 
 
-def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[bool, str]:
+def person_enroll_photo(*, name: str, file, public_id: str, user=None, gallery: bool = False) -> tuple[bool, str]:
     """Enrol a person from a photo that shows exactly them, once; the photo joins the library.
+
+    A photo uploaded here stays out of the gallery (Asset.in_gallery) unless `gallery`: enrolment photos are
+    passport-style portraits a library's users did not choose to show. A photo already in the library keeps its place.
 
     Returns (enrolled, what happened). Running it again for the same photo changes nothing.
     """
@@ -259,7 +262,8 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
     created = asset is None
     if created:
         try:
-            asset = asset_upload(file=file, uploaded_by=user, public_id=public_id)
+            asset = asset_upload(file=file, uploaded_by=user, public_id=public_id,
+                                 on_create=None if gallery else _keep_out_of_gallery)
         except UploadError as exc:
             return False, " ".join(exc.messages)
     # Enrolment needs embeddings, which only the local detector gives, whatever backend analyses uploads.
@@ -286,6 +290,11 @@ def person_enroll_photo(*, name: str, file, public_id: str, user=None) -> tuple[
                       "attempts": 1, "requested_at": now, "queued_at": now, "started_at": now, "completed_at": now},
         )
     return True, "enrolled"
+
+
+def _keep_out_of_gallery(asset: Asset) -> None:
+    Asset.objects.filter(pk=asset.pk).update(in_gallery=False)
+    asset.in_gallery = False
 
 
 class _System:

@@ -1,4 +1,4 @@
-"""The offline backend: EfficientNet-Lite0 labels on ONNX Runtime, YuNet + dlib faces, models loaded once per process."""
+"""The offline backend: EfficientNet-Lite0 + YOLOv3-tiny labels on ONNX Runtime, YuNet + dlib faces, models loaded once per process."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -9,9 +9,10 @@ from ..base import AnalysisImage, Backend, FacesResult, Label
 # One decode serves both add-ons: the size the largest need requires, each model resizing its own copy from it.
 # YuNet finds faces on a 960 px copy, but dlib's landmarks and embeddings need the face's detail: a JPEG draft at 1/2
 # of a 12 MP photo (3 MP; a 25 px face on the 960 px copy drifts 0.42 from its full-size embedding). HOG and the CNN
-# scan a copy of about 6 MP (tagging/backends/local/faces.py). Labels alone need a 256 px short side.
+# scan a copy of about 6 MP (tagging/backends/local/faces.py). Labels alone need a 256 px short side (Lite0) and a
+# 416 px long side (YOLOv3-tiny's letterbox).
 FACE_PIXELS = {"yunet": 3_000_000, "hog": 6_000_000, "cnn": 6_000_000}
-LABEL_PIXELS = 256 * 256 * 2
+LABEL_PIXELS = max(256 * 256 * 2, 416 * 416)
 FACE_DETECTORS = ("yunet", "hog", "cnn")
 PERSON_MIN_FACE_CONFIDENCE = {"yunet": 80.0}  # 0-100 by detector, see person_labels(); dlib's: every kept face
 
@@ -52,15 +53,21 @@ class LocalBackend(Backend):
         return image.memo["local_faces"]
 
     def labels(self, image: AnalysisImage) -> list[Label]:
+        """Lite0, YOLOv3-tiny and the faces' Person merged and calibrated (tagging/backends/local/merge.py)."""
         from .labels import label_model
+        from .merge import lite0_sources, merged_labels, yolo_sources
+        from .objects import object_model
 
-        labels = label_model(threads=self.threads).labels(
-            image.image,
+        lite0 = label_model(threads=self.threads)
+        objects = object_model()  # one thread: 44 ms, and the worker processes are the parallelism
+        min_face = PERSON_MIN_FACE_CONFIDENCE.get(self.face_options["detector"], 0.0)
+        return merged_labels(
+            lite0=lite0_sources(lite0.probabilities(image.image), lite0.table),
+            yolo=yolo_sources(objects.detect(image.image), objects.classes),
+            faces=person_labels(self._faces(image), min_face),
             min_confidence=settings.TAGGING_MIN_LABEL_CONFIDENCE,
             max_labels=settings.TAGGING_MAX_LABELS,
         )
-        min_face = PERSON_MIN_FACE_CONFIDENCE.get(self.face_options["detector"], 0.0)
-        return merge_labels(labels, person_labels(self._faces(image), min_face))
 
     def faces(self, image: AnalysisImage) -> FacesResult:
         return FacesResult(faces=tuple(self._faces(image)))

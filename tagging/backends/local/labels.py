@@ -165,7 +165,7 @@ def verify_model_file(model_path: Path, checksum_path: Path | None = None) -> No
     model_path = Path(model_path)
     checksum_path = Path(checksum_path or model_path.with_name(model_path.name + ".sha256"))
     if not model_path.is_file():
-        raise ModelFileError(f"label model file {model_path} is missing")
+        raise ModelFileError(f"model file {model_path} is missing")
     try:
         expected = checksum_path.read_text(encoding="ascii").split()[0].lower()
     except (OSError, IndexError, UnicodeDecodeError) as e:
@@ -173,9 +173,9 @@ def verify_model_file(model_path: Path, checksum_path: Path | None = None) -> No
     actual = _sha256(model_path)
     if actual != expected:
         raise ModelFileError(
-            f"label model file {model_path} does not match its checksum in {checksum_path} "
+            f"model file {model_path} does not match its checksum in {checksum_path} "
             f"(sha256 {actual}, expected {expected}); restore it from the repository "
-            f"or re-export it with scripts/export_label_model.py"
+            f"or re-export it (scripts/export_label_model.py, scripts/export_object_model.py)"
         )
 
 

@@ -19,13 +19,16 @@ class Command(BaseCommand):
         "Enrol each person from FOLDER/<person name>/<photos> (underscores read as spaces) using the photos "
         "that show exactly one face. A folder name matches an existing person without case, through a tag synonym, "
         "or as a whole word of one person's name (obama -> Barack Obama). Files it does not read are listed as "
-        "ignored. Safe to run again: nobody and no photo is added twice."
+        "ignored. The photos it uploads stay out of the gallery unless --gallery is given (search and the person's "
+        "page still show them). Safe to run again: nobody and no photo is added twice."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("folder", type=Path)
+        parser.add_argument("--gallery", action="store_true",
+                            help="show the enrolment photos in the gallery too (default: they stay out of it)")
 
-    def handle(self, *args, folder: Path, **options):
+    def handle(self, *args, folder: Path, gallery: bool = False, **options):
         if not folder.is_dir():
             raise CommandError(f"{folder} is not a folder.")
         enrolled_people, enrolled, skipped, ignored = set(), 0, 0, 0
@@ -44,7 +47,7 @@ class Command(BaseCommand):
                 public_id = f"people/{_slug(person_dir.name.lower())}/{_slug(photo.stem)}"
                 with photo.open("rb") as handle:
                     ok, what = people.person_enroll_photo(
-                        name=name, file=File(handle, name=photo.name), public_id=public_id
+                        name=name, file=File(handle, name=photo.name), public_id=public_id, gallery=gallery
                     )
                 if ok:
                     enrolled += 1

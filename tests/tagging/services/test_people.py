@@ -211,3 +211,35 @@ def test_naming_through_a_tag_synonym_finds_the_person(user):
     asset = _analyse(user, "obama2.jpg", auto_tagging=None)
     face = people_services.face_name(face=asset.faces.get(), user=user, name="Potus44")
     assert face.person == barack and Person.objects.count() == 1
+
+
+def test_enrolment_photos_stay_out_of_the_gallery_unless_asked(tmp_path, user, client):
+    """Issue 16: enroll_people put every enrolment portrait in the gallery; now only with --gallery."""
+    from medialib.selectors import gallery_page
+    from search.selectors import search
+
+    in_library = _analyse(user, "obama2.jpg")  # already in the gallery: enrolling it keeps it there
+    folder = tmp_path / "people"
+    (folder / "Barack_Obama").mkdir(parents=True)
+    (folder / "Joe_Biden").mkdir()
+    shutil.copy(images.PHOTOS / "obama.jpg", folder / "Barack_Obama" / "obama.jpg")
+    shutil.copy(images.PHOTOS / "biden.jpg", folder / "Joe_Biden" / "biden.jpg")
+    call_command("enroll_people", str(folder), stdout=StringIO())
+    enrolled = Asset.objects.get(public_id="people/barack_obama/obama")
+    assert not enrolled.in_gallery and Asset.objects.get(pk=in_library.pk).in_gallery
+    shown = [a.pk for a in gallery_page(user=user).assets]
+    assert in_library.pk in shown and enrolled.pk not in shown
+    client.force_login(user)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert in_library.public_id in page.content.decode() and "people/barack_obama/obama" not in page.content.decode()
+    # Looking for the person still finds their enrolment photo.
+    assert enrolled.pk in [a.pk for a in search(text='person:"Barack Obama"', user=user).assets]
+
+    more = tmp_path / "more"
+    (more / "Joe_Biden").mkdir(parents=True)
+    shutil.copy(images.PHOTOS / "biden2.jpg", more / "Joe_Biden" / "biden2.jpg")
+    call_command("enroll_people", str(more), "--gallery", stdout=StringIO())
+    shown_now = Asset.objects.get(public_id="people/joe_biden/biden2")
+    assert shown_now.in_gallery and shown_now.pk in [a.pk for a in gallery_page(user=user).assets]
+    assert not Asset.objects.get(public_id="people/joe_biden/biden").in_gallery

@@ -32,7 +32,9 @@ def test_labels_with_parents_and_no_person_on_dogs(user):
     labels = {item["tag"]: item["confidence"] for item in results["aws_rek_tagging"].data}
     assert {"Dog", "Canine", "Mammal", "Animal"} <= set(labels)
     assert labels["Animal"] >= labels["Dog"]  # a parent sums its children
-    assert "Person" not in labels
+    # YOLO sees a faint person (raw 0.05) among the dogs; calibrated, that is what it is worth, and no tag at 0.5
+    assert labels.get("Person", 0) < 0.25
+    assert "person" not in asset.tags.names()
     confidences = [item["confidence"] for item in results["aws_rek_tagging"].data]
     assert confidences == sorted(confidences, reverse=True)
 
