@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from django.conf import settings
+from django.utils.formats import date_format
 
 from .delivery import delivery_url
 from .transformations import Transformation
@@ -125,6 +126,13 @@ def page_image(asset, name: str, *, face: FaceBox | None = None) -> PageImage:
     width, height = size.output_size(asset.width, asset.height) if not size.face else (size.width, size.height)
     return PageImage(src=urls[1], srcset=", ".join(f"{url} {density}x" for density, url in urls.items()),
                      width=width, height=height, urls=urls)
+
+
+def page_alt(asset, tag_names: Iterable[str] = ()) -> str:
+    """Alt text that says what is in the photo (its first tags) and when it came, never the file name."""
+    when = f"Photo uploaded {date_format(asset.created_at, 'j F Y')}"
+    names = list(tag_names)[:8]
+    return f"{when}: {', '.join(names)}" if names else when
 
 
 def eager_transformations(*, asset=None, faces: Iterable[FaceBox] = ()) -> list[str]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Rendition, Tag
 from .transformations import Transformation, TransformationError
@@ -128,6 +130,37 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
         next_before=assets[-1].pk if assets and has_older else None,
         prev_after=assets[0].pk if assets and has_newer else None,
     )
+
+
+@dataclass
+class TileDay:
+    """One heading of the photo grid: the day and its tiles, newest first."""
+
+    day: date
+    assets: list[Asset]
+
+
+def tiles_by_day(assets: Sequence[Asset]) -> list[TileDay]:
+    """A page of tiles (newest first) grouped by the day they came (`created_at` in the site's time zone: the
+    library keeps no taken date), in their order; a run of one day is one group. Pages are cut anywhere, so a day
+    may go on in the next page: the grid's script joins a group to the last one when their days are equal."""
+    days: list[TileDay] = []
+    for asset in assets:
+        day = timezone.localdate(asset.created_at)
+        if days and days[-1].day == day:
+            days[-1].assets.append(asset)
+        else:
+            days.append(TileDay(day, [asset]))
+    return days
+
+
+def asset_neighbours(*, asset: Asset, user=None) -> tuple[str | None, str | None]:
+    """The public_ids of the next newer and the next older asset the user may see, in the gallery's order (by id):
+    the viewer's previous and next when the photo it shows is not among the tiles on the page."""
+    visible = assets_visible_to(user)
+    newer = visible.filter(pk__gt=asset.pk).order_by("pk").values_list("public_id", flat=True).first()
+    older = visible.filter(pk__lt=asset.pk).order_by("-pk").values_list("public_id", flat=True).first()
+    return newer, older
 
 
 def asset_get(*, public_id: str, prefetch: Sequence = (), user=None) -> Asset | None:
