@@ -104,7 +104,7 @@
 
   function showFaces(on) {
     const visible = on && current && current.faces.length > 0;
-    faces.hidden = !visible;
+    faces.toggleAttribute("hidden", !visible); // an SVG element has no .hidden property
     captions.hidden = !visible;
   }
 
@@ -263,7 +263,24 @@
     event.preventDefault();
     close();
   });
+  // Tab goes round the viewer's controls: a modal dialog alone would let it leave for the browser's own.
+  function trapTab(event) {
+    const focusable = Array.prototype.filter.call(
+      dialog.querySelectorAll("a[href], button:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+      function (node) { return node.offsetParent !== null || node === document.activeElement; });
+    if (!focusable.length) return;
+    const first = focusable[0], last = focusable[focusable.length - 1];
+    if (event.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && (document.activeElement === last || !dialog.contains(document.activeElement))) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
   dialog.addEventListener("keydown", function (event) {
+    if (event.key === "Tab") return trapTab(event);
     if (event.target.closest && event.target.closest("input, textarea, select")) return;
     if (event.key === "ArrowRight") { event.preventDefault(); go(1); }
     else if (event.key === "ArrowLeft") { event.preventDefault(); go(-1); }
