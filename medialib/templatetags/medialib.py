@@ -115,11 +115,12 @@ def tile(asset) -> str:
 
 @register.filter
 def day_heading(day) -> str:
-    """A photo grid's day heading: "Today", "Yesterday", else the weekday and date (the year when not this one)."""
+    """A photo grid's day heading, short enough to stand over one tile: "Today", "Yesterday", else the weekday and
+    date ("Fri 1 March"), with the year when it is not this one."""
     today = timezone.localdate()
     age = (today - day).days
     if age == 0:
         return "Today"
     if age == 1:
         return "Yesterday"
-    return date_format(day, "l j F" if day.year == today.year else "l j F Y")
+    return date_format(day, "D j F" if day.year == today.year else "D j F Y")
