@@ -139,6 +139,10 @@ class TileDay:
     day: date
     assets: list[Asset]
 
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()  # the template's date filter costs 50 us a call, 4 calls a day
+
 
 def tiles_by_day(assets: Sequence[Asset]) -> list[TileDay]:
     """A page of tiles (newest first) grouped by the day they came (`created_at` in the site's time zone: the
