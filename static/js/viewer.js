@@ -9,7 +9,13 @@
   if (!dialog || typeof dialog.showModal !== "function" || !window.fetch) return;
   const grid = document.getElementById("gallery");
   const $ = function (id) { return document.getElementById(id); };
-  const image = $("viewer-image"), frame = $("viewer-frame"), stage = $("viewer-stage");
+  const frame = $("viewer-frame"), stage = $("viewer-stage");
+  const image = document.createElement("img");
+  image.id = "viewer-image";
+  image.className = "viewer-image";
+  image.decoding = "async";
+  image.alt = "";
+  frame.prepend(image);
   const faces = $("viewer-faces"), captions = $("viewer-captions"), facesToggle = $("viewer-faces-toggle");
   const infoToggle = $("viewer-info-toggle"), panel = $("viewer-panel"), status = $("viewer-status");
   const SVG = "http://www.w3.org/2000/svg";
