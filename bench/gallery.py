@@ -3,7 +3,7 @@
 Run on a library seeded with manage.py seed_library (a separate database, never the test one):
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/g17_bench_1m   # or sqlite:////tmp/g17-bench-1k.sqlite3
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_library --assets 1000000 --no-refresh
-    .venv/bin/python bench/gallery.py [--runs 40] [--reference /work/main] [--browser]
+    .venv/bin/python bench/gallery.py [--runs 40] [--rounds 3] [--reference /work/main] [--browser]
 
 Server time, in-process through Django's test client (session, middleware, template; warm cache, one client),
 p50 / p95 over --runs, and the bytes of each answer (as sent, and gzipped as a proxy would send them):
@@ -11,8 +11,9 @@ p50 / p95 over --runs, and the bytes of each answer (as sent, and gzipped as a p
 - "next page": the next 48, as the grid's script asks for them (X-Fragment: 1; the whole page for the reference);
 - "open a photo": the viewer's JSON (assets/viewer.json); for the reference, the detail page, which was how a
   photo opened before the viewer; the detail page is measured for both.
---reference DIR runs the same measurements on the code in DIR (main's checkout: the gallery before the grid) in a
-subprocess against the same database and prints its figures beside these, with the ratios.
+--reference DIR runs the same measurements on the code in DIR (main's checkout: the gallery before the grid) against
+the same database and prints its figures beside these, with the ratios; the two are measured in turns, each in its
+own process, --rounds times (the machine is shared: its speed drifts), each figure the median of its rounds.
 --browser also starts gunicorn for each code tree and measures in headless Chromium (Debian's package) on
 loopback the time from navigation start until the first 24 thumbnails are loaded and shown, and the bytes the
 page took until then (HTML, CSS, scripts and images: the Resource Timing transfer sizes), with an empty browser
@@ -225,6 +226,7 @@ def main():
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--browser", action="store_true")
     parser.add_argument("--browser-runs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of the two trees (medians of the rounds)")
     parser.add_argument("--reference", type=Path, help="another checkout (main's), measured the same way")
     parser.add_argument("--code", type=Path, default=ROOT, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
@@ -232,14 +234,33 @@ def main():
     if args.json:
         print(json.dumps(measure(args.code.resolve(), args.runs, args.browser, args.browser_runs)))
         return
-    reference = None
-    if args.reference:
-        command = [sys.executable, str(Path(__file__).resolve()), "--json", "--code", str(args.reference.resolve()),
-                   "--runs", str(args.runs), "--browser-runs", str(args.browser_runs)] + (["--browser"] * args.browser)
-        reference = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-    mine = measure(ROOT, args.runs, args.browser, args.browser_runs)
-    print(f"{mine['assets']:,} assets on {mine['vendor']}, pages of {mine['page_size']}, {args.runs} runs "
-          f"(browser: {args.browser_runs}); server time p50 / p95 ms, bytes as sent / gzipped")
+    # The machine is shared and its speed drifts: the two trees are measured in turns, each in its own process,
+    # --rounds times, and each figure is the median of its rounds.
+    def run(code: Path, browser: bool) -> dict:
+        command = [sys.executable, str(Path(__file__).resolve()), "--json", "--code", str(code.resolve()),
+                   "--runs", str(args.runs), "--browser-runs", str(args.browser_runs)] + (["--browser"] * browser)
+        return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+    trees = {"mine": ROOT} | ({"reference": args.reference} if args.reference else {})
+    rounds = {name: [] for name in trees}
+    for number in range(args.rounds):
+        for name, code in trees.items():
+            rounds[name].append(run(code, args.browser and number == 0))
+
+    def combined(results: list[dict]) -> dict:
+        out = dict(results[0])
+        out["figures"] = {}
+        for key in results[0]["figures"]:
+            values = [r["figures"][key] for r in results if key in r["figures"]]
+            out["figures"][key] = {**values[0], "p50": statistics.median(v["p50"] for v in values),
+                                   "p95": statistics.median(v["p95"] for v in values)}
+        return out
+
+    mine = combined(rounds["mine"])
+    reference = combined(rounds["reference"]) if args.reference else None
+    print(f"{mine['assets']:,} assets on {mine['vendor']}, pages of {mine['page_size']}, {args.rounds} rounds of "
+          f"{args.runs} runs (browser: {args.browser_runs}, first round); server time p50 / p95 ms (medians of the "
+          f"rounds), bytes as sent / gzipped")
     names = list(mine["figures"])
     header = f"{'':14} {'grid + viewer':>34}"
     if reference:

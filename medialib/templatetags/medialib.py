@@ -124,3 +124,18 @@ def day_heading(day) -> str:
     if age == 1:
         return "Yesterday"
     return date_format(day, "D j F" if day.year == today.year else "D j F Y")
+
+
+@register.simple_tag
+def photo_days(days) -> str:
+    """The photo grid's days (selectors.tiles_by_day): a section per day, its heading, its tiles. In one pass of
+    f-strings, as the tiles: a page of 48 photos of 48 days through template loops cost 15 ms more."""
+    parts = []
+    for group in days:
+        iso = group.iso  # a date's ISO text: nothing to escape
+        parts.append(
+            f'<section class="photo-day" data-day="{iso}" aria-labelledby="day-{iso}">\n'
+            f'  <h2 class="day-heading" id="day-{iso}"><time datetime="{iso}">{escape(day_heading(group.day))}</time></h2>\n'
+            f'  <div class="grid photo-grid">{"".join(tile(asset) for asset in group.assets)}</div>\n</section>\n'
+        )
+    return mark_safe("".join(parts))  # escaped above and in tile
