@@ -114,7 +114,10 @@
   if (loaded.length) {
     if ("scrollRestoration" in history) history.scrollRestoration = "manual";
     restore(loaded.slice(), state.gridScroll).then(startObserving);
-  } else {
+  } else if (document.readyState === "complete") {
     startObserving();
+  } else {
+    // After the page's own pictures: the next page's request would compete with the first thumbnails.
+    window.addEventListener("load", startObserving, { once: true });
   }
 })();
