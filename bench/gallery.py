@@ -268,10 +268,13 @@ def main():
     print(header)
     for name in names:
         fig = mine["figures"][name]
-        line = f"{name:14} {fig['p50']:>8.2f} / {fig['p95']:>7.2f} ms {fig['bytes']:>8,} / {fig.get('gzip', 0):>6,} B"
+        def size(f):
+            return f"{f['bytes']:>8,} / {f['gzip']:>6,} B" if "gzip" in f else f"{f['bytes']:>8,} B (wire)"
+
+        line = f"{name:14} {fig['p50']:>8.2f} / {fig['p95']:>7.2f} ms {size(fig)}"
         ref = reference and reference["figures"].get(name)
         if ref:
-            line += (f" {ref['p50']:>8.2f} / {ref['p95']:>7.2f} ms {ref['bytes']:>8,} / {ref.get('gzip', 0):>6,} B"
+            line += (f" {ref['p50']:>8.2f} / {ref['p95']:>7.2f} ms {size(ref)}"
                      f" {fig['p50'] / ref['p50']:>9.2f} {fig['bytes'] / ref['bytes']:>11.2f}")
         print(line)
     if "thumbs" in mine["figures"]:
