@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -375,6 +376,19 @@ def asset_image_metadata(asset: Asset) -> dict[str, str]:
 
 
 def asset_folders(*, user, limit: int = 500) -> list[str]:
-    """The asset_folders of the assets the user may see, by name (for the gallery's folder filter)."""
+    """The asset_folders of the assets the user may see, by name (for the gallery's folder filter).
+
+    Who sees everything gets them by a loose index scan (one index probe per folder, a recursive CTE): a DISTINCT
+    reads the whole index, 250-490 ms at a million photos on every gallery page."""
+    if visible_uploader_ids(user) is None:
+        table = connection.ops.quote_name(Asset._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE folders(name) AS ("
+                f" SELECT MIN(asset_folder) FROM {table} WHERE asset_folder > %s"
+                f" UNION ALL SELECT (SELECT MIN(asset_folder) FROM {table} WHERE asset_folder > folders.name)"
+                f" FROM folders WHERE folders.name IS NOT NULL)"
+                f" SELECT name FROM folders WHERE name IS NOT NULL LIMIT %s", ["", limit])
+            return [row[0] for row in cursor.fetchall()]
     folders = assets_visible_to(user).exclude(asset_folder="").values_list("asset_folder", flat=True)
     return list(folders.order_by("asset_folder").distinct()[:limit])

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from medialib import selectors, services
@@ -180,3 +181,21 @@ def test_the_viewer_json_shows_only_what_the_user_may_see(client, alice, user, o
     assert alice.post(url, {"public_id": mine.public_id}).status_code == 405
     client.logout()
     assert client.get(url, {"public_id": mine.public_id}).status_code == 401
+
+
+@hypothesis_settings(FUZZ, max_examples=15)
+@given(st.lists(st.sampled_from(["", "a", "b", "a/b", "Z", "é", "trips/2024", "a b", "%", "_"]), max_size=8))
+def test_folders_by_the_loose_index_scan_are_the_distinct_ones(user, other_user, settings, names):
+    Asset.objects.all().delete()
+    for n, name in enumerate(names):
+        asset = _asset(user if n % 2 else other_user, f"{n}.jpg")
+        Asset.objects.filter(pk=asset.pk).update(asset_folder=name)
+    plain = list(Asset.objects.exclude(asset_folder="").order_by("asset_folder").values_list("asset_folder", flat=True)
+                 .distinct())
+    settings.MEDIALIB_VISIBILITY = "shared"
+    assert selectors.asset_folders(user=user) == plain
+    assert selectors.asset_folders(user=user, limit=2) == plain[:2]
+    settings.MEDIALIB_VISIBILITY = "private"  # only one's own: the plain DISTINCT
+    mine = list(Asset.objects.filter(uploaded_by=user).exclude(asset_folder="").order_by("asset_folder")
+                .values_list("asset_folder", flat=True).distinct())
+    assert selectors.asset_folders(user=user) == mine and set(mine) == {n for i, n in enumerate(names) if i % 2 and n}
