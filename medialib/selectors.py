@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from .models import Asset, AssetTag, DeliveredRendition, NamedTransformation, Rendition, Tag
 from .transformations import Transformation, TransformationError
@@ -128,6 +131,41 @@ def gallery_page(*, before: int | None = None, after: int | None = None, limit: 
         next_before=assets[-1].pk if assets and has_older else None,
         prev_after=assets[0].pk if assets and has_newer else None,
     )
+
+
+@dataclass
+class TileDay:
+    """One heading of the photo grid: the day and its tiles, newest first."""
+
+    day: date
+    assets: list[Asset]
+
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()  # the template's date filter costs 50 us a call, 4 calls a day
+
+
+def tiles_by_day(assets: Sequence[Asset]) -> list[TileDay]:
+    """A page of tiles (newest first) grouped by the day they came (`created_at` in the site's time zone: the
+    library keeps no taken date), in their order; a run of one day is one group. Pages are cut anywhere, so a day
+    may go on in the next page: the grid's script joins a group to the last one when their days are equal."""
+    days: list[TileDay] = []
+    for asset in assets:
+        day = timezone.localdate(asset.created_at)
+        if days and days[-1].day == day:
+            days[-1].assets.append(asset)
+        else:
+            days.append(TileDay(day, [asset]))
+    return days
+
+
+def asset_neighbours(*, asset: Asset, user=None) -> tuple[str | None, str | None]:
+    """The public_ids of the next newer and the next older asset the user may see, in the gallery's order (by id):
+    the viewer's previous and next when the photo it shows is not among the tiles on the page."""
+    visible = assets_visible_to(user)
+    newer = visible.filter(pk__gt=asset.pk).order_by("pk").values_list("public_id", flat=True).first()
+    older = visible.filter(pk__lt=asset.pk).order_by("-pk").values_list("public_id", flat=True).first()
+    return newer, older
 
 
 def asset_get(*, public_id: str, prefetch: Sequence = (), user=None) -> Asset | None:
@@ -338,6 +376,19 @@ def asset_image_metadata(asset: Asset) -> dict[str, str]:
 
 
 def asset_folders(*, user, limit: int = 500) -> list[str]:
-    """The asset_folders of the assets the user may see, by name (for the gallery's folder filter)."""
+    """The asset_folders of the assets the user may see, by name (for the gallery's folder filter).
+
+    Who sees everything gets them by a loose index scan (one index probe per folder, a recursive CTE): a DISTINCT
+    reads the whole index, 250-490 ms at a million photos on every gallery page."""
+    if visible_uploader_ids(user) is None:
+        table = connection.ops.quote_name(Asset._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH RECURSIVE folders(name) AS ("
+                f" SELECT MIN(asset_folder) FROM {table} WHERE asset_folder > %s"
+                f" UNION ALL SELECT (SELECT MIN(asset_folder) FROM {table} WHERE asset_folder > folders.name)"
+                f" FROM folders WHERE folders.name IS NOT NULL)"
+                f" SELECT name FROM folders WHERE name IS NOT NULL LIMIT %s", ["", limit])
+            return [row[0] for row in cursor.fetchall()]
     folders = assets_visible_to(user).exclude(asset_folder="").values_list("asset_folder", flat=True)
     return list(folders.order_by("asset_folder").distinct()[:limit])

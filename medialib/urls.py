@@ -16,6 +16,7 @@ app_urls = (
         path("assets/<int:pk>/delete/", views.asset_delete, name="asset_delete"),
         path("assets/<int:pk>/analysis.json", views.asset_analysis, name="asset_analysis"),
         path("assets/analysis.json", views.assets_analysis, name="assets_analysis"),
+        path("assets/viewer.json", views.asset_viewer, name="asset_viewer"),
         path("assets/<int:pk>/analysis/rerun/", views.asset_analysis_rerun, name="asset_analysis_rerun"),
         path("files/<int:pk>/original/v<int:version>", views.asset_original, name="asset_original"),
         path("files/<int:pk>/<slug:spec>/v<int:version>.jpg", views.asset_rendition, name="asset_rendition"),

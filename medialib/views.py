@@ -1,5 +1,6 @@
 """Pages of the asset library: gallery, upload, asset detail, analysis status, and the files themselves."""
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,13 +10,16 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tagging import selectors as tagging_selectors
-from tagging.addons import FACES_ADDON
+from tagging.addons import FACES_ADDON, LABELS_ADDON
 from tagging.forms import AnalysisRerunForm
 from tagging.services.analysis import analysis_on_upload, analysis_rerun
 from tagging.services.tags import tag_can_reject, tag_remove_or_reject
@@ -25,7 +29,7 @@ from .forms import TagAddForm, TagRemoveForm, UploadForm
 from .images import ACCEPTED_DESCRIPTION
 from .models import Asset, Rendition
 from .notifications import deleted_notify, notifications_wanted, tags_changed_notify, tags_watch, uploaded_notify
-from .page_images import page_image
+from .page_images import page_alt, page_image
 from .query_params import id_or_none
 
 # Files are addressed by version, so a URL always means the same bytes: cache them for a year.
@@ -46,6 +50,7 @@ def gallery(request):
     # Filters compile to the search's query model and run through it; without any, the plain keyset by id.
     filters = GalleryFilterForm(request.GET)
     node = filters.node() if filters.is_valid() else None
+    filtered = node is not None
     folder = (request.GET.get("folder") or "").strip().strip("/")
     if folder:
         # The API's asset_folder (Cloudinary's dynamic folders), by the same keyset as the plain gallery.
@@ -53,7 +58,7 @@ def gallery(request):
             before=_cursor(request, "before"), after=_cursor(request, "after"), limit=settings.MEDIALIB_GALLERY_PAGE_SIZE,
             prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)], user=request.user, folder=folder,
         )
-    elif node is not None:
+    elif filtered:
         after = request.GET.get("after")
         page = query_page(node=node, cursor=after or request.GET.get("before"), newer=bool(after),
                           limit=settings.MEDIALIB_GALLERY_PAGE_SIZE, facets=False, user=request.user)
@@ -63,12 +68,48 @@ def gallery(request):
             prefetch=[tagging_selectors.analyses_prefetch(for_tiles=True)], user=request.user,
         )
     params = request.GET.copy()
-    for name in ("before", "after"):
+    for name in ("before", "after", "view"):
         params.pop(name, None)
-    return render(request, "medialib/gallery.html", {
-        "page": page, "filters": filters, "filtered": node is not None, "filter_query": params.urlencode(),
-        "folder": folder, "folders": selectors.asset_folders(user=request.user),
-    })
+    if filtered and not folder:
+        older, newer = ("before", page.next_cursor), ("after", page.prev_cursor)
+    else:
+        older, newer = ("before", page.next_before), ("after", page.prev_after)
+    context = {
+        "page": page, "filters": filters, "filtered": filtered, "filter_query": params.urlencode(),
+        "folder": folder, **photo_grid_context(page.assets, params=params, older=older, newer=newer),
+    }
+    if wants_fragment(request):
+        return photo_grid_fragment(request, context)
+    view = request.GET.get("view")
+    context["viewing"] = selectors.asset_get(public_id=view, user=request.user) if view else None
+    context["folders"] = selectors.asset_folders(user=request.user)
+    response = render(request, "medialib/gallery.html", context)
+    patch_vary_headers(response, ["X-Fragment"])
+    return response
+
+
+def wants_fragment(request) -> bool:
+    """The photo grid's script asks for the next page as a fragment (static/js/photo-grid.js)."""
+    return request.headers.get("X-Fragment") == "1"
+
+
+def photo_grid_context(assets, *, params, older: tuple[str, object], newer: tuple[str, object]) -> dict:
+    """What templates/medialib/_photo_grid.html shows: the tiles by day and the links to the older and newer
+    pages (`older`, `newer`: the cursor's parameter and value, None at the end), keeping the other `params`."""
+    def link(name, cursor):
+        if cursor is None:
+            return None
+        query = params.copy()
+        query[name] = cursor
+        return f"?{query.urlencode()}"
+
+    return {"days": selectors.tiles_by_day(assets), "older_url": link(*older), "newer_url": link(*newer)}
+
+
+def photo_grid_fragment(request, context):
+    response = render(request, "medialib/_photo_grid.html", context)
+    patch_vary_headers(response, ["X-Fragment"])
+    return response
 
 
 def _wants_json(request) -> bool:
@@ -151,8 +192,6 @@ def _upload_one(request, uploaded, options: dict) -> dict:
 
 
 def asset_detail_url(asset: Asset) -> str:
-    from django.urls import reverse
-
     return reverse("medialib:asset_detail", args=[asset.public_id])
 
 
@@ -181,10 +220,7 @@ def asset_detail(request, public_id):
 
 
 def _photo_alt(asset, tags):
-    """Alt text that says what is in the photo (its tags) and when it came, never the file name."""
-    when = f"Photo uploaded {date_format(asset.created_at, 'j F Y')}"
-    names = [item["name"] for item in tags[:8]]
-    return f"{when}: {', '.join(names)}" if names else when
+    return page_alt(asset, [item["name"] for item in tags])
 
 
 def _face_context(asset, user):
@@ -225,6 +261,50 @@ def assets_analysis(request):
     ids = [pk for pk in map(id_or_none, request.GET.get("ids", "").split(",")) if pk is not None][:STATUS_MAX_IDS]
     assets = selectors.assets_by_ids(ids=ids, prefetch=[tagging_selectors.analyses_prefetch()], user=request.user)
     return JsonResponse({"assets": [tagging_selectors.asset_status(asset) for asset in assets]})
+
+
+@_json_login_required
+@require_GET
+@never_cache
+def asset_viewer(request):
+    """What the viewer (static/js/viewer.js) shows of one photo (`?public_id=`): its picture, faces, labels and
+    tags, and its neighbours in the gallery; 404 when the user may not see it, as its detail page."""
+    asset = selectors.asset_get(public_id=request.GET.get("public_id", ""),
+                                prefetch=[tagging_selectors.analyses_prefetch()], user=request.user)
+    if asset is None:
+        return JsonResponse({"error": {"message": "No image with that public_id."}}, status=404)
+    return JsonResponse(_viewer_data(asset, request.user))
+
+
+def _viewer_data(asset, user) -> dict:
+    from search.query import quote
+
+    def search_url(query):
+        return f"{reverse('search:search')}?{urlencode({'q': query})}"
+
+    status = tagging_selectors.asset_status(asset, with_labels=True)
+    image = page_image(asset, "preview")
+    newer, older = selectors.asset_neighbours(asset=asset, user=user)
+    labels = status["analyses"].get(LABELS_ADDON, {}).get("labels", [])
+    return {
+        "id": asset.pk,
+        "public_id": asset.public_id,
+        "title": date_format(timezone.localtime(asset.created_at), "l j F Y"),
+        "alt": _photo_alt(asset, status["tags"]),
+        "detail_url": asset_detail_url(asset),
+        "image": {"src": image.src, "srcset": image.srcset, "width": image.width, "height": image.height},
+        "faces": [{"left": face.left, "top": face.top, "width": face.width, "height": face.height,
+                   "name": face.person.name if face.person else None,
+                   "url": search_url(f"person:{quote(face.person.name)}") if face.person else None}
+                  for face in tagging_selectors.asset_faces(asset)],
+        "labels": [{"tag": label["tag"], "confidence": label.get("confidence")} for label in labels],
+        "tags": [{"name": tag["name"], "auto": tag["auto"], "source": tag["source"], "url": search_url(quote(tag["name"]))}
+                 for tag in status["tags"]],
+        "analyses": {addon: {"title": entry["title"], "status": entry["status"], "summary": entry["summary"]}
+                     for addon, entry in status["analyses"].items()},
+        "newer": newer,
+        "older": older,
+    }
 
 
 @login_required

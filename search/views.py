@@ -3,7 +3,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
+
+from medialib.views import photo_grid_context, photo_grid_fragment, wants_fragment
 
 from . import selectors
 
@@ -20,8 +23,19 @@ def search(request):
                                            user=request.user)
     else:
         context["popular"] = selectors.popular_tags(user=request.user)
-    status = 400 if context["page"] is not None and context["page"].error else 200
-    return render(request, "search/search.html", context, status=status)
+    page = context["page"]
+    if page is not None and not page.error:
+        params = request.GET.copy()
+        for name in ("before", "after", "view"):
+            params.pop(name, None)
+        context.update(photo_grid_context(page.assets, params=params, older=("before", page.next_cursor),
+                                          newer=("after", page.prev_cursor)))
+        if wants_fragment(request):
+            return photo_grid_fragment(request, context)
+    status = 400 if page is not None and page.error else 200
+    response = render(request, "search/search.html", context, status=status)
+    patch_vary_headers(response, ["X-Fragment"])
+    return response
 
 
 @login_required

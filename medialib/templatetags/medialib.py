@@ -3,11 +3,13 @@ from html import escape
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 
 from tagging.selectors import addon_statuses
 
-from ..page_images import page_image
+from ..page_images import page_alt, page_image
 
 register = template.Library()
 
@@ -93,17 +95,47 @@ def _tile_tags(asset) -> str:
 
 @register.simple_tag
 def tile(asset) -> str:
-    """One gallery tile: the picture (delivery URLs at 1x and 2x), add-on statuses, tags."""
+    """One grid tile, quiet: the picture (delivery URLs at 1x and 2x, alt text from its tags and date), the add-on
+    statuses only while one is not complete (pending or failed), the tags shown on hover and focus (CSS)."""
     statuses = addon_statuses(asset)
     pending = any(status.pending for status in statuses)
-    label = asset.original_filename or asset.public_id
-    picture = _img(page_image(asset, "tile"), alt=label, loading="lazy", decoding="async", **{"class": "thumb"})
-    label = escape(label)
+    unfinished = [status for status in statuses if status.status != "complete"]
+    alt = page_alt(asset, (item.name for item in asset.tile_tags))
+    picture = _img(page_image(asset, "tile"), alt=alt, loading="lazy", decoding="async", **{"class": "thumb"})
     detail = escape(reverse("medialib:asset_detail", args=[asset.public_id]))
+    analysis = (f'  <ul class="addon-statuses compact" aria-label="Analysis">{_addon_status_items(unfinished)}</ul>\n'
+                if unfinished else "")
     return mark_safe(  # every value above is escaped
-        f'<figure class="tile" data-asset-id="{int(asset.pk)}"{" data-pending" if pending else ""}>\n'
-        f'  <a href="{detail}">{picture}</a>\n  <figcaption>\n'
-        f'    <span class="name">{label}</span>\n'
-        f'    <ul class="addon-statuses compact" aria-label="Analysis">{_addon_status_items(statuses)}</ul>\n'
-        f'    <ul class="tags">{_tile_tags(asset)}</ul>\n  </figcaption>\n</figure>'
+        f'<figure class="tile" data-asset-id="{int(asset.pk)}" data-public-id="{escape(asset.public_id)}"'
+        f'{" data-pending" if pending else ""}>\n'
+        f'  <a class="tile-link" href="{detail}">{picture}</a>\n{analysis}'
+        f'  <ul class="tags" aria-label="Tags">{_tile_tags(asset)}</ul>\n</figure>'
     )
+
+
+@register.filter
+def day_heading(day) -> str:
+    """A photo grid's day heading, short enough to stand over one tile: "Today", "Yesterday", else the weekday and
+    date ("Fri 1 March"), with the year when it is not this one."""
+    today = timezone.localdate()
+    age = (today - day).days
+    if age == 0:
+        return "Today"
+    if age == 1:
+        return "Yesterday"
+    return date_format(day, "D j F" if day.year == today.year else "D j F Y")
+
+
+@register.simple_tag
+def photo_days(days) -> str:
+    """The photo grid's days (selectors.tiles_by_day): a section per day, its heading, its tiles. In one pass of
+    f-strings, as the tiles: a page of 48 photos of 48 days through template loops cost 15 ms more."""
+    parts = []
+    for group in days:
+        iso = group.iso  # a date's ISO text: nothing to escape
+        parts.append(
+            f'<section class="photo-day" data-day="{iso}" aria-labelledby="day-{iso}">\n'
+            f'  <h2 class="day-heading" id="day-{iso}"><time datetime="{iso}">{escape(day_heading(group.day))}</time></h2>\n'
+            f'  <div class="grid photo-grid">{"".join(tile(asset) for asset in group.assets)}</div>\n</section>\n'
+        )
+    return mark_safe("".join(parts))  # escaped above and in tile

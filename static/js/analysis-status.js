@@ -170,25 +170,47 @@
       });
     }
 
-    if (!waitingIds().length) return;
-    poll(function () { return grid.dataset.statusUrl + "?ids=" + waitingIds().join(","); }, function (body) {
-      const seen = {};
-      body.assets.forEach(function (asset) {
-        const figure = tile(asset.id);
-        if (!figure) return;
-        seen[asset.id] = true;
-        const statuses = figure.querySelector(".addon-statuses");
-        renderIfChanged(statuses, asset.analyses, function () { renderStatuses(statuses, asset.analyses); });
-        const tags = figure.querySelector(".tags");
-        renderIfChanged(tags, asset.tags, function () { renderTags(tags, asset.tags); });
-        if (!asset.pending) delete figure.dataset.pending;
+    // Tiles are quiet: they list the add-ons not complete (pending, failed) and drop the list when none is left.
+    function unfinished(analyses) {
+      const left = {};
+      Object.keys(analyses).forEach(function (addon) {
+        if (analyses[addon].status !== "complete") left[addon] = analyses[addon];
       });
-      // A tile the server no longer knows (deleted meanwhile) is not asked about again.
-      grid.querySelectorAll(".tile[data-pending]").forEach(function (figure) {
-        if (!seen[figure.dataset.assetId]) delete figure.dataset.pending;
+      return left;
+    }
+
+    let polling = false;
+    function start() {
+      if (polling || !waitingIds().length) return;
+      polling = true;
+      poll(function () { return grid.dataset.statusUrl + "?ids=" + waitingIds().join(","); }, function (body) {
+        const seen = {};
+        body.assets.forEach(function (asset) {
+          const figure = tile(asset.id);
+          if (!figure) return;
+          seen[asset.id] = true;
+          const statuses = figure.querySelector(".addon-statuses");
+          const left = unfinished(asset.analyses);
+          if (statuses && Object.keys(left).length) {
+            renderIfChanged(statuses, left, function () { renderStatuses(statuses, left); });
+          } else if (statuses) {
+            statuses.remove();
+          }
+          const tags = figure.querySelector(".tags");
+          renderIfChanged(tags, asset.tags, function () { renderTags(tags, asset.tags); });
+          if (!asset.pending) delete figure.dataset.pending;
+        });
+        // A tile the server no longer knows (deleted meanwhile) is not asked about again.
+        grid.querySelectorAll(".tile[data-pending]").forEach(function (figure) {
+          if (!seen[figure.dataset.assetId]) delete figure.dataset.pending;
+        });
+        polling = waitingIds().length > 0;
+        return polling;
       });
-      return waitingIds().length > 0;
-    });
+    }
+    start();
+    // The grid's script appends older pages (static/js/photo-grid.js): follow their waiting tiles too.
+    document.addEventListener("photogrid:appended", start);
   }
 
   const panel = document.getElementById("asset-panel");

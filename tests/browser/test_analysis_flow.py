@@ -94,7 +94,9 @@ def test_upload_with_labels_then_watch_the_analysis_finish_without_reloading(
     assert "pending" in tile.locator(".addon-status").get_attribute("class")
     page.evaluate("window.sameDocument = true")
     celery_worker_process.start()
-    page.wait_for_selector("#gallery .tile .addon-status.status-complete", timeout=30_000)
+    # Done: the quiet tile drops its status row (it shows one only while an add-on is pending or failed).
+    page.wait_for_function("() => { const t = document.querySelector('#gallery .tile');"
+                           " return !('pending' in t.dataset) && !t.querySelector('.addon-statuses'); }", timeout=30_000)
     assert page.evaluate("window.sameDocument") is True
     assert "colour" not in tile.locator(".tags").inner_text()  # rejected: re-analysis did not bring it back
     assert tile.locator(".tag.auto").count() == 1

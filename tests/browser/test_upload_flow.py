@@ -51,7 +51,8 @@ def test_log_in_upload_two_photos_and_a_broken_file_then_browse(
 
     tiles = page.locator("#gallery .tile")
     assert tiles.count() == 2
-    names = tiles.locator(".name").all_inner_texts()
+    public_ids = tiles.evaluate_all("tiles => tiles.map(t => t.dataset.publicId)")
+    names = [Asset.objects.get(public_id=public_id).original_filename for public_id in public_ids]
     assert names == ["2008_001009.jpg", "dogs.jpg"] or names == ["dogs.jpg", "2008_001009.jpg"]
     # The tags typed at upload, as people's own; the add-ons' tags join them whenever the worker gets there.
     assert tiles.first.locator(".tag.source-manual").all_inner_texts() == ["family", "trip"]
@@ -60,8 +61,10 @@ def test_log_in_upload_two_photos_and_a_broken_file_then_browse(
     (ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ROOT / "var" / "test" / "gallery.png"), full_page=True)
 
-    # Open one: the detail page shows the preview (a delivery URL) and its metadata.
+    # Open one: the viewer over the grid, and from it the detail page with the preview and its metadata.
     tiles.first.locator("a").click()
+    page.wait_for_selector("#viewer[open] #viewer-detail[href^='/asset/']")
+    page.click("#viewer-detail")
     page.wait_for_selector("#asset-image")
     page.wait_for_function("() => document.getElementById('asset-image').complete")
     assert page.evaluate("document.getElementById('asset-image').naturalWidth") > 0

@@ -99,7 +99,8 @@ def test_gallery_shows_tiles_through_delivery_urls_newest_first(alice, user):
     older = _asset(user, name="older.jpg", tags=["first"])
     newer = _asset(user, images.photo_bytes("dogs.jpg"), name="newer.jpg")
     html = alice.get(reverse("medialib:gallery")).content.decode()
-    assert html.index("newer.jpg") < html.index("older.jpg")
+    assert html.index(f'data-public-id="{newer.public_id}"') < html.index(f'data-public-id="{older.public_id}"')
+    assert "older.jpg" not in html  # no file names on the tiles: the alt text says what is in the photo
     for asset in (older, newer):  # whether the worker has made any rendition yet or not
         assert f'src="/medialib/image/upload/c_fill,h_200,w_320/v{asset.version}/{asset.public_id}.jpg"' in html
     assert "/files/" not in html and "thumbnail on its way" not in html
@@ -129,6 +130,7 @@ def test_detail_escapes_what_users_typed(alice, user):
 
 def test_gallery_tiles_escape_what_users_typed_and_list_tags_by_name(alice, user):
     from django.utils import timezone
+    from django.utils.formats import date_format
 
     from tagging.models import AnalysisResult
 
@@ -143,7 +145,9 @@ def test_gallery_tiles_escape_what_users_typed_and_list_tags_by_name(alice, user
     tile = tile[:tile.index("</figure>")]
     assert " data-pending" not in tile  # the failed analysis is done, and the picture waits for no worker
     assert tile.index("&lt;script&gt;") < tile.index(">apple<") < tile.index(">zebra<")  # by name, as stored
-    assert 'alt="&lt;img src=x onerror=alert(1)&gt;.jpg"' in tile
+    assert "onerror=alert(1)&gt;.jpg" not in tile  # the file name is no caption and no alt text
+    assert f'alt="Photo uploaded {date_format(asset.created_at, "j F Y")}: &lt;script&gt;' in tile
+    assert '<ul class="addon-statuses compact" aria-label="Analysis">' in tile  # failed: the tile says so
 
 
 def test_detail_of_a_foldered_public_id(alice, user):
