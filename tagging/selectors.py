@@ -11,7 +11,7 @@ from medialib.page_images import page_image
 from medialib.selectors import tiles_by_ids, visible_q
 
 from .addons import ADDONS, AUTO_TAGGING_DEFAULT, LABELS_ADDON
-from .models import AnalysisResult, Face, Person
+from .models import AnalysisResult, Face, FaceGroup, Person
 
 
 def analyses_prefetch(*, for_tiles: bool = False) -> Prefetch:
@@ -70,9 +70,14 @@ def people_list(*, user=None):
     )
 
 
-def people_with_covers(*, user=None) -> list[Person]:
-    """people_list, each with `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL)."""
-    people = list(people_list(user=user))
+def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60) -> list[Person]:
+    """people_list (one page of it if `page`, and one more person to tell there is a next), each with `cover`:
+    the Face of `cover_face`, with its asset (for the crop's delivery URL)."""
+    people = people_list(user=user)
+    if page is not None:
+        start = (max(1, page) - 1) * per_page
+        people = people[start:start + per_page + 1]
+    people = list(people)
     faces = Face.objects.select_related("asset").in_bulk([person.cover_face for person in people if person.cover_face])
     for person in people:
         person.cover = faces.get(person.cover_face)
@@ -110,28 +115,36 @@ def person_assets(person, *, before: int | None = None, limit: int = 48, user=No
     return assets, (assets[-1].pk if len(ids) > limit and assets else None)
 
 
-def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> list[list]:
-    """Faces nobody has named that this user may name, grouped by likeness (dlib's Chinese whispers).
+def _names_all_faces(user) -> bool:
+    """Whether the user may name faces on everyone's photos (staff), as medialib.selectors.asset_can_edit."""
+    return bool(user.is_staff)
 
-    Groups with the most faces first, so naming one group names many photos at once.
-    """
-    faces = Face.objects.filter(person__isnull=True).select_related("asset").order_by("-pk")
-    if not user.is_staff:  # the same rule as medialib.selectors.asset_can_edit
+
+def face_groups_page(*, user, page: int = 1, per_page: int = 12) -> tuple[list[list[Face]], bool]:
+    """One page of the groups of look-alike unnamed faces this user may name (made by the worker:
+    tagging.services.face_groups), largest first, each a list of its faces still unnamed with their assets; and
+    whether there is a next page. Two queries whatever the number of faces."""
+    groups = FaceGroup.objects.order_by("-size", "-pk")
+    if not _names_all_faces(user):
+        groups = groups.filter(owner_key=user.pk)  # one owner's faces per group: never another user's
+    start = (max(1, page) - 1) * per_page
+    ids = list(groups.values_list("pk", flat=True)[start:start + per_page + 1])
+    faces: dict[int, list[Face]] = {pk: [] for pk in ids[:per_page]}
+    for face in (Face.objects.filter(group_id__in=faces, person__isnull=True).select_related("asset")
+                 .order_by("-pk")):
+        faces[face.group_id].append(face)
+    # A group whose faces were all named or deleted since it was made is left out until it is regrouped.
+    return [members for members in faces.values() if members], len(ids) > per_page
+
+
+def faces_ungrouped(*, user, limit: int = 24) -> tuple[list[Face], bool]:
+    """The newest unnamed faces this user may name that are in no group (they look like nobody else, or the
+    worker has not grouped them yet), and whether there are more."""
+    faces = Face.objects.filter(person__isnull=True, group__isnull=True).select_related("asset").order_by("-pk")
+    if not _names_all_faces(user):
         faces = faces.filter(asset__uploaded_by=user)
-    faces = list(faces[:limit])
-    with_embedding = [f for f in faces if f.embedding]
-    groups: dict[int, list] = {}
-    if len(with_embedding) > 1:
-        import dlib
-
-        labels = dlib.chinese_whispers_clustering([dlib.vector(f.embedding) for f in with_embedding], threshold)
-        for face, label in zip(with_embedding, labels):
-            groups.setdefault(label, []).append(face)
-    else:
-        groups = {i: [f] for i, f in enumerate(with_embedding)}
-    result = sorted(groups.values(), key=lambda g: (-len(g), -g[0].pk))
-    result += [[f] for f in faces if not f.embedding]
-    return result
+    faces = list(faces[:limit + 1])
+    return faces[:limit], len(faces) > limit
 
 
 def asset_faces(asset: Asset) -> list:
