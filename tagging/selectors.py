@@ -78,7 +78,8 @@ def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60
         start = (max(1, page) - 1) * per_page
         people = people[start:start + per_page + 1]
     people = list(people)
-    faces = Face.objects.select_related("asset").in_bulk([person.cover_face for person in people if person.cover_face])
+    faces = (Face.objects.select_related("asset").defer("embedding", "landmarks", "pose", "quality")
+             .in_bulk([person.cover_face for person in people if person.cover_face]))
     for person in people:
         person.cover = faces.get(person.cover_face)
     return people
@@ -120,27 +121,37 @@ def _names_all_faces(user) -> bool:
     return bool(user.is_staff)
 
 
-def face_groups_page(*, user, page: int = 1, per_page: int = 12) -> tuple[list[list[Face]], bool]:
+# What the people page reads of a face: its box and its photo, not its embedding (128 floats to decode) or landmarks.
+FACE_CARD_FIELDS = ("pk", "asset", "index", "left", "top", "width", "height", "group", "person")
+
+
+def face_groups_page(*, user, page: int = 1, per_page: int = 12, shown: int = 12) -> tuple[list[dict], bool]:
     """One page of the groups of look-alike unnamed faces this user may name (made by the worker:
-    tagging.services.face_groups), largest first, each a list of its faces still unnamed with their assets; and
-    whether there is a next page. Two queries whatever the number of faces."""
+    tagging.services.face_groups), largest first, and whether there is a next page. Each group is
+    {"faces": up to `shown` of its faces still unnamed, newest first, with their assets; "ids": all of them}.
+    Three queries whatever the number of faces."""
     groups = FaceGroup.objects.order_by("-size", "-pk")
     if not _names_all_faces(user):
         groups = groups.filter(owner_key=user.pk)  # one owner's faces per group: never another user's
     start = (max(1, page) - 1) * per_page
     ids = list(groups.values_list("pk", flat=True)[start:start + per_page + 1])
-    faces: dict[int, list[Face]] = {pk: [] for pk in ids[:per_page]}
-    for face in (Face.objects.filter(group_id__in=faces, person__isnull=True).select_related("asset")
-                 .order_by("-pk")):
-        faces[face.group_id].append(face)
+    members: dict[int, list[int]] = {pk: [] for pk in ids[:per_page]}
+    for pk, group_id in (Face.objects.filter(group_id__in=members, person__isnull=True).order_by("-pk")
+                         .values_list("pk", "group_id")):
+        members[group_id].append(pk)
+    first = [pk for face_ids in members.values() for pk in face_ids[:shown]]
+    faces = Face.objects.filter(pk__in=first).select_related("asset").only(*FACE_CARD_FIELDS, "asset__public_id",
+        "asset__version", "asset__width", "asset__height", "asset__format", "asset__original_filename").in_bulk()
     # A group whose faces were all named or deleted since it was made is left out until it is regrouped.
-    return [members for members in faces.values() if members], len(ids) > per_page
+    return [{"faces": [faces[pk] for pk in face_ids[:shown] if pk in faces], "ids": face_ids}
+            for face_ids in members.values() if face_ids], len(ids) > per_page
 
 
 def faces_ungrouped(*, user, limit: int = 24) -> tuple[list[Face], bool]:
     """The newest unnamed faces this user may name that are in no group (they look like nobody else, or the
     worker has not grouped them yet), and whether there are more."""
-    faces = Face.objects.filter(person__isnull=True, group__isnull=True).select_related("asset").order_by("-pk")
+    faces = (Face.objects.filter(person__isnull=True, group__isnull=True).select_related("asset")
+             .defer("embedding", "landmarks", "pose", "quality").order_by("-pk"))
     if not _names_all_faces(user):
         faces = faces.filter(asset__uploaded_by=user)
     faces = list(faces[:limit + 1])
