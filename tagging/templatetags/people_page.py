@@ -5,8 +5,7 @@ from django import template
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
-from medialib.page_images import page_image
-from medialib.templatetags.medialib import _img
+from medialib.templatetags.medialib import face_img
 
 register = template.Library()
 
@@ -14,13 +13,12 @@ register = template.Library()
 @register.simple_tag
 def face_choices(faces, *, checked: bool = True) -> str:
     """The <li> of each face: a checkbox with its id and its 96 px crop (the 2x of the asset page's 48 px face, one
-    rendition for both). Every value is escaped (in _img, html.escape: the five characters Django's escape does)."""
+    rendition for both). Every value is escaped (in face_img, html.escape: the five characters Django's escape does)."""
     tick = " checked" if checked else ""
     parts = []
     for face in faces:
         photo = face.asset.original_filename or face.asset.public_id
-        image = _img(page_image(face.asset, "face", face=face), alt=f"Unnamed face in {photo}", loading="lazy",
-                     decoding="async")
+        image = face_img(face, "face", alt=f"Unnamed face in {photo}")
         parts.append(f'<li><label><input type="checkbox" name="faces" value="{int(face.pk)}"{tick}>{image}</label></li>')
     return mark_safe("\n".join(parts))
 
@@ -45,7 +43,7 @@ def person_cards(people) -> str:
     parts = []
     for person in people:
         cover = person.cover
-        image = _img(page_image(cover.asset, "face", face=cover), alt="", loading="lazy", decoding="async") if cover else ""
+        image = face_img(cover, "face") if cover else ""
         photos = f'{int(person.photos)} photo{"" if person.photos == 1 else "s"}'
         parts.append(f'<li class="person-card">\n    <a href="{escape(reverse("tagging:person_detail", args=[person.pk]))}">'
                      f'\n      {image}\n      <span class="name">{escape(person.name)}</span>'
