@@ -14,8 +14,9 @@ photos, look-alikes of a few hundred made-up people per uploader), then measures
 - main's clustering function (selectors.unnamed_face_groups before this change, copied below) on the same faces,
   in this process: the work the old page did on every view;
 - /people/ under gunicorn (4 sync workers) as one seed uploader, logged in: one client `--runs` times, then
-  `--clients` clients at once; the server's time per request from gunicorn's access log (%(D)s) and the client's,
-  p50/p95; for this tree and, with `--reference`, for another checkout (main) on the same database.
+  `--clients` clients at once (3 rounds); the server's time per request from gunicorn's access log (%(D)s) and
+  the client's, p50/p95; for this tree and, with `--reference`, another checkout (main) on the same database,
+  served at the same time and taking turns, so that the machine's load weighs on both alike.
 """
 import argparse
 import http.client
@@ -145,72 +146,90 @@ access_log_format = "%(U)s %(s)s %(D)s"
 '''
 
 
-def serve_and_measure(tree: Path, cookie: str, *, runs: int, clients: int, per_client: int) -> dict:
-    """/people/ under gunicorn from `tree`: {"single": (server ms list, client ms list), "parallel": ...}."""
-    VAR.mkdir(parents=True, exist_ok=True)
-    name = tree.name
-    accesslog, config = VAR / f"access-{name}.log", VAR / f"gunicorn-{name}.py"
-    config.write_text(GUNICORN_CONFIG.format(accesslog=str(accesslog)))
-    accesslog.unlink(missing_ok=True)
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=str(VAR / f"pycache-{name}"))
-    log = open(VAR / f"gunicorn-{name}.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "medialib.wsgi", "-c", str(config), "--bind",
-                               f"127.0.0.1:{port}"], cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
+class Server:
+    """gunicorn serving one checkout on a free port, with its own access log."""
 
-    def get() -> float:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    def __init__(self, tree: Path, cookie: str):
+        VAR.mkdir(parents=True, exist_ok=True)
+        self.tree, self.cookie, name = tree, cookie, tree.name
+        self.accesslog, config = VAR / f"access-{name}.log", VAR / f"gunicorn-{name}.py"
+        config.write_text(GUNICORN_CONFIG.format(accesslog=str(self.accesslog)))
+        self.accesslog.unlink(missing_ok=True)
+        self.port = free_port()
+        env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=str(VAR / f"pycache-{name}"))
+        self.log = open(VAR / f"gunicorn-{name}.log", "w")
+        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "medialib.wsgi", "-c", str(config),
+                                         "--bind", f"127.0.0.1:{self.port}"], cwd=tree, env=env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        for _ in range(150):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"gunicorn from {tree} stopped: see {self.log.name}")
+                time.sleep(0.2)
+        for _ in range(8):  # every worker imports the app and warms its connection
+            self.get()
+
+    def get(self) -> float:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
         start = time.perf_counter()
-        conn.request("GET", "/people/", headers={"Cookie": cookie, "Host": "127.0.0.1",
-                                                      "X-Forwarded-Proto": "https"})
+        conn.request("GET", "/people/", headers={"Cookie": self.cookie, "Host": "127.0.0.1",
+                                                  "X-Forwarded-Proto": "https"})
         response = conn.getresponse()
         body = response.read()
         elapsed = (time.perf_counter() - start) * 1000
         conn.close()
         if response.status != 200 or b"Who are these?" not in body:
-            raise SystemExit(f"/people/ from {tree} answered {response.status}: {body[:300]!r}")
+            raise SystemExit(f"/people/ from {self.tree} answered {response.status}: {body[:300]!r}")
         return elapsed
 
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    raise SystemExit(f"gunicorn from {tree} stopped: see {log.name}")
-                time.sleep(0.2)
-        for _ in range(8):  # every worker imports the app and warms its connection
-            get()
-        time.sleep(0.5)
-        phases = {}
-        for phase in ("single", "parallel"):
-            mark = len(accesslog.read_text().splitlines())
-            client_ms: list[float] = []
-            if phase == "single":
-                client_ms = [get() for _ in range(runs)]
-            else:
-                lock = threading.Lock()
+    def mark(self) -> int:
+        time.sleep(0.3)  # the access log is written after the response
+        return len(self.accesslog.read_text().splitlines())
 
-                def client():
-                    mine = [get() for _ in range(per_client)]
-                    with lock:
-                        client_ms.extend(mine)
+    def server_ms(self, since: int) -> list[float]:
+        time.sleep(0.3)
+        lines = self.accesslog.read_text().splitlines()[since:]
+        return [int(line.split()[2]) / 1000 for line in lines if line.startswith("/people/ 200")]
 
-                threads = [threading.Thread(target=client) for _ in range(clients)]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
-            time.sleep(0.5)  # the access log is written after the response
-            lines = accesslog.read_text().splitlines()[mark:]
-            server_ms = [int(line.split()[2]) / 1000 for line in lines if line.startswith("/people/ 200")]
-            phases[phase] = (server_ms, client_ms)
-        return phases
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def measure(servers: dict, *, runs: int, clients: int, per_client: int, rounds: int = 3) -> dict:
+    """{label: {"single": (server ms, client ms), "parallel": (...)}}. The trees take turns (one request each, or
+    one round of `clients` at once each), so that the load of the machine weighs on all of them alike."""
+    results = {label: {} for label in servers}
+    marks = {label: server.mark() for label, server in servers.items()}
+    client_ms = {label: [] for label in servers}
+    for _ in range(runs):
+        for label, server in servers.items():
+            client_ms[label].append(server.get())
+    for label, server in servers.items():
+        results[label]["single"] = (server.server_ms(marks[label]), client_ms[label])
+    marks = {label: server.mark() for label, server in servers.items()}
+    client_ms = {label: [] for label in servers}
+    for _ in range(rounds):
+        for label, server in servers.items():
+            lock = threading.Lock()
+
+            def client(server=server, label=label):
+                mine = [server.get() for _ in range(per_client)]
+                with lock:
+                    client_ms[label].extend(mine)
+
+            threads = [threading.Thread(target=client) for _ in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    for label, server in servers.items():
+        results[label]["parallel"] = (server.server_ms(marks[label]), client_ms[label])
+    return results
 
 
 def main():
@@ -218,7 +237,7 @@ def main():
     parser.add_argument("--unnamed-share", type=float, default=0.02)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--per-client", type=int, default=8)
+    parser.add_argument("--per-client", type=int, default=3, help="requests per client in each of 3 rounds")
     parser.add_argument("--reference", type=Path, default=None, help="another checkout to serve the same way (main)")
     args = parser.parse_args()
 
@@ -251,10 +270,14 @@ def main():
 
     cookie = session_cookie(user)
     trees = [("this tree", ROOT)] + ([("reference " + str(args.reference), args.reference)] if args.reference else [])
-    results = {}
-    for label, tree in trees:
-        results[label] = serve_and_measure(tree, cookie, runs=args.runs, clients=args.clients,
-                                           per_client=args.per_client)
+    servers = {}
+    try:
+        for label, tree in trees:
+            servers[label] = Server(tree, cookie)
+        results = measure(servers, runs=args.runs, clients=args.clients, per_client=args.per_client)
+    finally:
+        for server in servers.values():
+            server.stop()
     print(f"\n/people/ under gunicorn (4 sync workers), {photos:,} photos, server time from the access log "
           f"(client time in brackets), ms")
     print(f"{'tree':<28} {'1 client p50':>16} {'1 client p95':>16} {f'{args.clients} clients p50':>18} "
