@@ -149,6 +149,8 @@ class Face(models.Model):
         ordering = ["asset_id", "index"]
         indexes = [
             models.Index(fields=["person", "person_source"], name="face_person_source"),
+            # A person's cover on the people page: their surest face, without sorting all of them.
+            models.Index(fields=["person", "-confidence"], name="face_person_confidence"),
             # The people page's strip of faces that match nobody: newest first, without reading the named ones.
             models.Index(fields=["-id"], name="face_unnamed_ungrouped",
                          condition=models.Q(person__isnull=True, group__isnull=True)),

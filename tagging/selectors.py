@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from medialib.models import Asset, AssetTag
 from medialib.page_images import page_image
@@ -71,16 +72,30 @@ def people_list(*, user=None):
 
 
 def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60) -> list[Person]:
-    """people_list (one page of it if `page`, and one more person to tell there is a next), each with `cover`:
-    the Face of `cover_face`, with its asset (for the crop's delivery URL)."""
-    people = people_list(user=user)
+    """people_list (one page of it if `page`, and one more person to tell there is a next), each with `photos` and
+    `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL).
+
+    In four short queries rather than people_list's one: the page's people by name first, then their photo counts,
+    then their covers by two top-1 index lookups each (a named face, else the surest), then those faces; counting
+    and sorting every person's faces is what made the page slow with many named faces."""
+    visible = visible_q(user, through="asset__")
+    ids = (Person.objects.filter(Exists(Face.objects.filter(visible, person=OuterRef("pk"))), hidden=False)
+           .order_by("name", "pk").values_list("pk", flat=True))
     if page is not None:
         start = (max(1, page) - 1) * per_page
-        people = people[start:start + per_page + 1]
-    people = list(people)
+        ids = ids[start:start + per_page + 1]
+    ids = list(ids)
+    photos = dict(Face.objects.filter(visible, person_id__in=ids).values("person_id")
+                  .annotate(photos=Count("asset_id", distinct=True)).values_list("person_id", "photos"))
+    named = (Face.objects.filter(visible, person=OuterRef("pk"), person_source=Face.SOURCE_USER)
+             .order_by("-confidence").values("pk")[:1])
+    surest = Face.objects.filter(visible, person=OuterRef("pk")).order_by("-confidence").values("pk")[:1]
+    people = list(Person.objects.filter(pk__in=ids).annotate(cover_face=Coalesce(Subquery(named), Subquery(surest)))
+                  .order_by("name", "pk"))
     faces = (Face.objects.select_related("asset").defer("embedding", "landmarks", "pose", "quality")
              .in_bulk([person.cover_face for person in people if person.cover_face]))
     for person in people:
+        person.photos = photos.get(person.pk, 0)
         person.cover = faces.get(person.cover_face)
     return people
 
