@@ -75,23 +75,21 @@ def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60
     """people_list (one page of it if `page`, and one more person to tell there is a next), each with `photos` and
     `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL).
 
-    In four short queries rather than people_list's one: the page's people by name first, then their photo counts,
-    then their covers by two top-1 index lookups each (a named face, else the surest), then those faces; counting
+    In three short queries rather than people_list's one: the page's people by name with their covers (two top-1
+    index lookups each: a named face, else the surest), then their photo counts, then the covers' faces; counting
     and sorting every person's faces is what made the page slow with many named faces."""
     visible = visible_q(user, through="asset__")
-    ids = (Person.objects.filter(Exists(Face.objects.filter(visible, person=OuterRef("pk"))), hidden=False)
-           .order_by("name", "pk").values_list("pk", flat=True))
-    if page is not None:
-        start = (max(1, page) - 1) * per_page
-        ids = ids[start:start + per_page + 1]
-    ids = list(ids)
-    photos = dict(Face.objects.filter(visible, person_id__in=ids).values("person_id")
-                  .annotate(photos=Count("asset_id", distinct=True)).values_list("person_id", "photos"))
     named = (Face.objects.filter(visible, person=OuterRef("pk"), person_source=Face.SOURCE_USER)
              .order_by("-confidence").values("pk")[:1])
     surest = Face.objects.filter(visible, person=OuterRef("pk")).order_by("-confidence").values("pk")[:1]
-    people = list(Person.objects.filter(pk__in=ids).annotate(cover_face=Coalesce(Subquery(named), Subquery(surest)))
-                  .order_by("name", "pk"))
+    people = (Person.objects.filter(Exists(Face.objects.filter(visible, person=OuterRef("pk"))), hidden=False)
+              .annotate(cover_face=Coalesce(Subquery(named), Subquery(surest))).order_by("name", "pk"))
+    if page is not None:
+        start = (max(1, page) - 1) * per_page
+        people = people[start:start + per_page + 1]
+    people = list(people)
+    photos = dict(Face.objects.filter(visible, person_id__in=[person.pk for person in people]).values("person_id")
+                  .annotate(photos=Count("asset_id", distinct=True)).values_list("person_id", "photos"))
     faces = (Face.objects.select_related("asset").defer("embedding", "landmarks", "pose", "quality")
              .in_bulk([person.cover_face for person in people if person.cover_face]))
     for person in people:

@@ -14,7 +14,7 @@ that finds the scope behind, and each costs one window of faces whatever the lib
 """
 from __future__ import annotations
 
-import logging
+import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,7 +27,6 @@ from medialib.queueing import task_enqueue
 from ..matching import NO_OWNER, owner_key
 from ..models import Face, FaceGroup, FaceGroupScope
 
-logger = logging.getLogger(__name__)
 
 # The likeness at which the people page has always grouped faces (dlib's Chinese whispers edge threshold):
 # stricter than recognition's 0.6, since a wrong group is named wrong in one click.
@@ -68,12 +67,23 @@ def face_groups_touch(*, owner_ids) -> None:
     transaction.on_commit(lambda: _refresh_enqueue(keys))
 
 
+# A burst of changes to one owner's faces (a re-check naming thousands, a bulk analysis) queues one regrouping a
+# second from a process, not one per change: the task runs REFRESH_DELAY_SECONDS later, so it reads every change
+# committed before a later one was skipped here.
+REFRESH_DELAY_SECONDS = 1.0
+_queued_at: dict[int, float] = {}
+
+
 def _refresh_enqueue(keys: list[int]) -> None:
     from ..tasks import face_groups_refresh
 
+    now = time.monotonic()
     for key in keys:
+        if now - _queued_at.get(key, -REFRESH_DELAY_SECONDS) < REFRESH_DELAY_SECONDS:
+            continue
         # A broker that is down loses nothing: the scope stays behind and the sweep regroups it.
-        task_enqueue(face_groups_refresh, key)
+        if task_enqueue(face_groups_refresh, key, countdown=REFRESH_DELAY_SECONDS):
+            _queued_at[key] = now
 
 
 def face_groups_refresh(*, owner_key: int, force: bool = False) -> bool:

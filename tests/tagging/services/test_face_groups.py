@@ -239,3 +239,18 @@ def test_the_face_groups_command_rebuilds_every_owner(user, capsys):
     call_command("face_groups")
     assert "the groups of 1 changed" in capsys.readouterr().out
     assert len(partition(user.pk)) == 1
+
+
+def test_a_burst_of_changes_queues_one_delayed_regrouping(user, other_user, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    queued = []
+    monkeypatch.setattr(face_groups, "task_enqueue", lambda task, *args, countdown=None: queued.append(
+        (task.name, args, countdown)) or True)
+    monkeypatch.setattr(face_groups, "_queued_at", {})
+    with django_capture_on_commit_callbacks(execute=True):  # 51 commits' callbacks, in a row
+        for _ in range(50):
+            face_groups.face_groups_touch(owner_ids=[user.pk])
+        face_groups.face_groups_touch(owner_ids=[other_user.pk, user.pk])
+    assert queued == [("tagging.tasks.face_groups_refresh", (user.pk,), face_groups.REFRESH_DELAY_SECONDS),
+                      ("tagging.tasks.face_groups_refresh", (other_user.pk,), face_groups.REFRESH_DELAY_SECONDS)]
+    assert FaceGroupScope.objects.get(owner_key=user.pk).changes == 51  # every change counted all the same
