@@ -90,8 +90,8 @@ def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60
     people = list(people)
     photos = dict(Face.objects.filter(visible, person_id__in=[person.pk for person in people]).values("person_id")
                   .annotate(photos=Count("asset_id", distinct=True)).values_list("person_id", "photos"))
-    faces = (Face.objects.select_related("asset").defer("embedding", "landmarks", "pose", "quality")
-             .in_bulk([person.cover_face for person in people if person.cover_face]))
+    faces = {face.pk: face for face in face_cards(Face.objects.filter(
+        pk__in=[person.cover_face for person in people if person.cover_face]))}
     for person in people:
         person.photos = photos.get(person.pk, 0)
         person.cover = faces.get(person.cover_face)
@@ -134,14 +134,45 @@ def _names_all_faces(user) -> bool:
     return bool(user.is_staff)
 
 
-# What the people page reads of a face: its box and its photo, not its embedding (128 floats to decode) or landmarks.
-FACE_CARD_FIELDS = ("pk", "asset", "index", "left", "top", "width", "height", "group", "person")
+@dataclass(frozen=True)
+class PhotoRef:
+    """What a face crop's delivery URL needs of its photo (medialib.page_images.page_image)."""
+
+    public_id: str
+    version: int
+    width: int
+    height: int
+    format: str
+    original_filename: str
+
+
+@dataclass(frozen=True)
+class FaceCard:
+    """A face as the people page shows it: its box and its photo; not a model instance (a page has a few hundred,
+    and building Face and Asset objects cost more than their queries), nor its embedding or landmarks."""
+
+    pk: int
+    left: float
+    top: float
+    width: float
+    height: float
+    asset: PhotoRef
+
+
+_FACE_CARD_COLUMNS = ("pk", "left", "top", "width", "height", "asset__public_id", "asset__version", "asset__width",
+                      "asset__height", "asset__format", "asset__original_filename")
+
+
+def face_cards(faces) -> list[FaceCard]:
+    """FaceCards of a Face queryset, in its order, in one query."""
+    return [FaceCard(pk, left, top, width, height, PhotoRef(*photo))
+            for pk, left, top, width, height, *photo in faces.values_list(*_FACE_CARD_COLUMNS)]
 
 
 def face_groups_page(*, user, page: int = 1, per_page: int = 12, shown: int = 12) -> tuple[list[dict], bool]:
     """One page of the groups of look-alike unnamed faces this user may name (made by the worker:
     tagging.services.face_groups), largest first, and whether there is a next page. Each group is
-    {"faces": up to `shown` of its faces still unnamed, newest first, with their assets; "ids": all of them}.
+    {"faces": up to `shown` of its faces still unnamed, newest first (FaceCards); "ids": all of them}.
     Three queries whatever the number of faces."""
     groups = FaceGroup.objects.order_by("-size", "-pk")
     if not _names_all_faces(user):
@@ -153,21 +184,19 @@ def face_groups_page(*, user, page: int = 1, per_page: int = 12, shown: int = 12
                          .values_list("pk", "group_id")):
         members[group_id].append(pk)
     first = [pk for face_ids in members.values() for pk in face_ids[:shown]]
-    faces = Face.objects.filter(pk__in=first).select_related("asset").only(*FACE_CARD_FIELDS, "asset__public_id",
-        "asset__version", "asset__width", "asset__height", "asset__format", "asset__original_filename").in_bulk()
+    faces = {face.pk: face for face in face_cards(Face.objects.filter(pk__in=first))}
     # A group whose faces were all named or deleted since it was made is left out until it is regrouped.
     return [{"faces": [faces[pk] for pk in face_ids[:shown] if pk in faces], "ids": face_ids}
             for face_ids in members.values() if face_ids], len(ids) > per_page
 
 
-def faces_ungrouped(*, user, limit: int = 24) -> tuple[list[Face], bool]:
+def faces_ungrouped(*, user, limit: int = 24) -> tuple[list[FaceCard], bool]:
     """The newest unnamed faces this user may name that are in no group (they look like nobody else, or the
     worker has not grouped them yet), and whether there are more."""
-    faces = (Face.objects.filter(person__isnull=True, group__isnull=True).select_related("asset")
-             .defer("embedding", "landmarks", "pose", "quality").order_by("-pk"))
+    faces = Face.objects.filter(person__isnull=True, group__isnull=True).order_by("-pk")
     if not _names_all_faces(user):
         faces = faces.filter(asset__uploaded_by=user)
-    faces = list(faces[:limit + 1])
+    faces = face_cards(faces[:limit + 1])
     return faces[:limit], len(faces) > limit
 
 
