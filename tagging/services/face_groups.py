@@ -8,9 +8,10 @@ a face alone stays ungrouped (the page shows those as one strip). As faces are n
 over older ones.
 
 When an owner's faces change (stored by an analysis, named, cleared) `face_groups_touch` counts it in their
-FaceGroupScope and queues `face_groups_refresh` after commit; a burst of changes costs one regrouping per task
-that finds the scope behind, and each costs one window of faces whatever the library's size. The periodic
-`face_groups_sweep` regroups the owners left behind (a lost task, photos deleted) a bounded number at a time.
+FaceGroupScope and queues `face_groups_refresh` after commit (a burst of changes, one task a second per owner and
+process); a task whose scope is not behind returns at once, and a regrouping costs one window of faces whatever the
+library's size. The periodic `face_groups_sweep` regroups the owners left behind (a lost task, photos deleted), a
+bounded number at a time.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from django.utils import timezone
 
 from medialib.queueing import task_enqueue
 
-from ..matching import NO_OWNER, owner_key
+from ..matching import NO_OWNER
+from ..matching import owner_key as owner_key_of
 from ..models import Face, FaceGroup, FaceGroupScope
 
 
@@ -59,7 +61,7 @@ def owner_window(key: int, *, window: int | None = None) -> list[tuple[int, list
 def face_groups_touch(*, owner_ids) -> None:
     """The faces on these owners' photos changed (in the caller's transaction): count it, and queue their
     regrouping once it commits. `owner_ids` are uploader ids, None for photos nobody owns."""
-    keys = sorted({owner_key(owner_id) for owner_id in owner_ids})
+    keys = sorted({owner_key_of(owner_id) for owner_id in owner_ids})
     if not keys:
         return
     FaceGroupScope.objects.bulk_create([FaceGroupScope(owner_key=key) for key in keys], ignore_conflicts=True)
