@@ -262,11 +262,19 @@ def main():
     with mock.patch("tagging.services.face_groups._refresh_enqueue"):
         incremental = timed(one_change, 10)
     old = timed(lambda: old_unnamed_face_groups(user=user), 10)
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    client.get("/people/", secure=True)
+    page = timed(lambda: client.get("/people/", secure=True), 20)
     print(f"worker: full regrouping of {owners} owners {rebuild:.0f} ms; after one change (touch + regroup one "
           f"owner's window of {face_groups.settings.TAGGING_FACE_GROUPS_WINDOW}) p50 {percentiles(incremental)[0]:.1f} "
           f"ms, p95 {percentiles(incremental)[1]:.1f} ms (face {face.pk})")
     print(f"main's per-view clustering (unnamed_face_groups) in this process: p50 {percentiles(old)[0]:.1f} ms, "
           f"p95 {percentiles(old)[1]:.1f} ms")
+    print(f"this tree's /people/ in this process (Django's test client): min {min(page):.1f} ms, "
+          f"p50 {percentiles(page)[0]:.1f} ms, p95 {percentiles(page)[1]:.1f} ms")
 
     cookie = session_cookie(user)
     trees = [("this tree", ROOT)] + ([("reference " + str(args.reference), args.reference)] if args.reference else [])
@@ -279,7 +287,7 @@ def main():
         for server in servers.values():
             server.stop()
     print(f"\n/people/ under gunicorn (4 sync workers), {photos:,} photos, server time from the access log "
-          f"(client time in brackets), ms")
+          f"(client time in brackets), ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'tree':<28} {'1 client p50':>16} {'1 client p95':>16} {f'{args.clients} clients p50':>18} "
           f"{f'{args.clients} clients p95':>18}")
     for label, phases in results.items():
