@@ -44,7 +44,7 @@ def task_enqueue(task, *args, countdown: float | None = None) -> bool:
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args=args, retry=False, countdown=countdown)
+        task.apply_async(args=args, retry=False, **({} if countdown is None else {"countdown": countdown}))
     except Exception:
         with _lock:
             _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS
