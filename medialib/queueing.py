@@ -32,8 +32,9 @@ def db_retry_countdown(retries: int) -> float:
     return step * random.uniform(0.5, 1.0)  # spread out, so the tasks of one outage do not all return at once
 
 
-def task_enqueue(task, *args) -> bool:
-    """Queue `task(*args)` with one short attempt; False if the broker did not take it (the caller's sweep will).
+def task_enqueue(task, *args, countdown: float | None = None) -> bool:
+    """Queue `task(*args)` (to run `countdown` seconds from now, if given) with one short attempt; False if the broker
+    did not take it (the caller's sweep will).
 
     Kombu's defaults retry a refused connection for about a second per message, inside the request. Here a
     message gets one connection attempt and one immediate retry (a pooled connection that went stale when
@@ -43,7 +44,7 @@ def task_enqueue(task, *args) -> bool:
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.apply_async(args=args, retry=False)
+        task.apply_async(args=args, retry=False, **({} if countdown is None else {"countdown": countdown}))
     except Exception:
         with _lock:
             _broker_down_until = time.monotonic() + BROKER_DOWN_PAUSE_SECONDS

@@ -344,6 +344,11 @@ TAGGING_MAX_ATTEMPTS = env_int("TAGGING_MAX_ATTEMPTS", 5)
 # Two faces whose 128-d embeddings are closer than this are the same person (dlib's usual 0.6; the
 # margin is thin: same person 0.03-0.35, different people 0.64-0.85 on the test photos).
 TAGGING_FACE_MATCH_DISTANCE = float(os.environ.get("TAGGING_FACE_MATCH_DISTANCE") or 0.6)
+# The people page's groups of look-alike unnamed faces are made by the worker (tagging.services.face_groups): each
+# owner's newest WINDOW unnamed faces are grouped; the periodic regrouping runs every SECONDS, BATCH owners a run.
+TAGGING_FACE_GROUPS_WINDOW = env_int("TAGGING_FACE_GROUPS_WINDOW", 500)
+TAGGING_FACE_GROUPS_BATCH = env_int("TAGGING_FACE_GROUPS_BATCH", 20)
+TAGGING_FACE_GROUPS_SECONDS = env_int("TAGGING_FACE_GROUPS_SECONDS", 300)
 
 # --- Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL names a server.
 # Redis (any broker but the filesystem). Publishing (an upload's enqueue) gives up fast when the broker is
@@ -389,6 +394,9 @@ CELERY_TASK_ROUTES = {
     # attempt) never delays renditions or analysis.
     "medialib.tasks.webhook_deliver": {"queue": "default"},
     "medialib.tasks.webhooks_sweep": {"queue": "default"},
+    # Grouping faces runs no detector: it never waits behind one.
+    "tagging.tasks.face_groups_refresh": {"queue": "default"},
+    "tagging.tasks.face_groups_sweep": {"queue": "default"},
     "medialib.tasks.*": {"queue": "renditions"},
     "tagging.tasks.*": {"queue": "analysis"},
 }
@@ -403,6 +411,8 @@ CELERY_BEAT_SCHEDULE = {
     # Search: tag usage counts in one batch statement, and the popular tags' co-occurrence table.
     "search-tag-usage": {"task": "search.tasks.tag_usage_refresh", "schedule": 300.0},
     "search-refresh": {"task": "search.tasks.search_refresh", "schedule": 3600.0},
+    "face-groups-sweep": {"task": "tagging.tasks.face_groups_sweep", "schedule": float(TAGGING_FACE_GROUPS_SECONDS),
+                          "options": {"expires": TAGGING_FACE_GROUPS_SECONDS}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

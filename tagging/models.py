@@ -143,14 +143,56 @@ class Face(models.Model):
     # A named face ("user") is an example face; it counts on other owners' photos only when approved (named by
     # staff or enrolled, or there when a moderator approved its person) and its person is approved.
     example_approved = models.BooleanField(default=False)
+    # The look-alikes it is grouped with while nobody has named it (tagging.services.face_groups, in the worker);
+    # empty for a named face, one that looks like nobody else, or one not grouped yet.
+    group = models.ForeignKey("FaceGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["asset_id", "index"]
-        indexes = [models.Index(fields=["person", "person_source"], name="face_person_source")]
+        indexes = [
+            models.Index(fields=["person", "person_source"], name="face_person_source"),
+            # A person's cover on the people page: their surest face, without sorting all of them.
+            models.Index(fields=["person", "-confidence"], name="face_person_confidence"),
+            # The people page's strip of faces that match nobody: newest first, without reading the named ones.
+            models.Index(fields=["-id"], name="face_unnamed_ungrouped",
+                         condition=models.Q(person__isnull=True, group__isnull=True)),
+        ]
 
     def __str__(self):
         return f"face {self.index} of {self.asset.public_id}" + (f" ({self.person})" if self.person_id else "")
+
+
+class FaceGroup(models.Model):
+    """Unnamed faces on one owner's photos that look alike (two or more), as the worker last grouped them: the
+    people page only reads these. `owner_key` is the uploader's id, or tagging.matching.NO_OWNER."""
+
+    owner_key = models.IntegerField()
+    size = models.PositiveIntegerField(help_text="How many faces it had when grouped.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner_key", "-size", "-id"], name="facegroup_owner_size"),
+                   models.Index(fields=["-size", "-id"], name="facegroup_size")]
+
+    def __str__(self):
+        return f"{self.size} look-alike faces of owner {self.owner_key}"
+
+
+class FaceGroupScope(models.Model):
+    """The grouping state of one owner's faces: `changes` counts what happened to them (a face stored, named,
+    cleared), `grouped` is the count the last grouping read, so the worker knows whose groups are behind."""
+
+    owner_key = models.IntegerField(unique=True)
+    changes = models.PositiveBigIntegerField(default=0)
+    grouped = models.PositiveBigIntegerField(default=0)
+    grouped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["grouped_at"], name="facegroupscope_grouped_at")]
+
+    def __str__(self):
+        return f"face groups of owner {self.owner_key}: {self.changes - self.grouped} change(s) behind"
 
 
 class FaceRejection(models.Model):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from medialib.models import Asset, AssetTag
 from medialib.page_images import page_image
 from medialib.selectors import tiles_by_ids, visible_q
 
 from .addons import ADDONS, AUTO_TAGGING_DEFAULT, LABELS_ADDON
-from .models import AnalysisResult, Face, Person
+from .models import AnalysisResult, Face, FaceGroup, Person
 
 
 def analyses_prefetch(*, for_tiles: bool = False) -> Prefetch:
@@ -70,11 +71,29 @@ def people_list(*, user=None):
     )
 
 
-def people_with_covers(*, user=None) -> list[Person]:
-    """people_list, each with `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL)."""
-    people = list(people_list(user=user))
-    faces = Face.objects.select_related("asset").in_bulk([person.cover_face for person in people if person.cover_face])
+def people_with_covers(*, user=None, page: int | None = None, per_page: int = 60) -> list[Person]:
+    """people_list (one page of it if `page`, and one more person to tell there is a next), each with `photos` and
+    `cover`: the Face of `cover_face`, with its asset (for the crop's delivery URL).
+
+    In three short queries rather than people_list's one: the page's people by name with their covers (two top-1
+    index lookups each: a named face, else the surest), then their photo counts, then the covers' faces; counting
+    and sorting every person's faces is what made the page slow with many named faces."""
+    visible = visible_q(user, through="asset__")
+    named = (Face.objects.filter(visible, person=OuterRef("pk"), person_source=Face.SOURCE_USER)
+             .order_by("-confidence").values("pk")[:1])
+    surest = Face.objects.filter(visible, person=OuterRef("pk")).order_by("-confidence").values("pk")[:1]
+    people = (Person.objects.filter(Exists(Face.objects.filter(visible, person=OuterRef("pk"))), hidden=False)
+              .annotate(cover_face=Coalesce(Subquery(named), Subquery(surest))).order_by("name", "pk"))
+    if page is not None:
+        start = (max(1, page) - 1) * per_page
+        people = people[start:start + per_page + 1]
+    people = list(people)
+    photos = dict(Face.objects.filter(visible, person_id__in=[person.pk for person in people]).values("person_id")
+                  .annotate(photos=Count("asset_id", distinct=True)).values_list("person_id", "photos"))
+    faces = {face.pk: face for face in face_cards(Face.objects.filter(
+        pk__in=[person.cover_face for person in people if person.cover_face]))}
     for person in people:
+        person.photos = photos.get(person.pk, 0)
         person.cover = faces.get(person.cover_face)
     return people
 
@@ -110,28 +129,75 @@ def person_assets(person, *, before: int | None = None, limit: int = 48, user=No
     return assets, (assets[-1].pk if len(ids) > limit and assets else None)
 
 
-def unnamed_face_groups(*, user, limit: int = 500, threshold: float = 0.5) -> list[list]:
-    """Faces nobody has named that this user may name, grouped by likeness (dlib's Chinese whispers).
+def _names_all_faces(user) -> bool:
+    """Whether the user may name faces on everyone's photos (staff), as medialib.selectors.asset_can_edit."""
+    return bool(user.is_staff)
 
-    Groups with the most faces first, so naming one group names many photos at once.
-    """
-    faces = Face.objects.filter(person__isnull=True).select_related("asset").order_by("-pk")
-    if not user.is_staff:  # the same rule as medialib.selectors.asset_can_edit
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """What a face crop's delivery URL needs of its photo (medialib.page_images.page_image)."""
+
+    public_id: str
+    version: int
+    width: int
+    height: int
+    format: str
+    original_filename: str
+
+
+@dataclass(frozen=True)
+class FaceCard:
+    """A face as the people page shows it: its box and its photo; not a model instance (a page has a few hundred,
+    and building Face and Asset objects cost more than their queries), nor its embedding or landmarks."""
+
+    pk: int
+    left: float
+    top: float
+    width: float
+    height: float
+    asset: PhotoRef
+
+
+_FACE_CARD_COLUMNS = ("pk", "left", "top", "width", "height", "asset__public_id", "asset__version", "asset__width",
+                      "asset__height", "asset__format", "asset__original_filename")
+
+
+def face_cards(faces) -> list[FaceCard]:
+    """FaceCards of a Face queryset, in its order, in one query."""
+    return [FaceCard(pk, left, top, width, height, PhotoRef(*photo))
+            for pk, left, top, width, height, *photo in faces.values_list(*_FACE_CARD_COLUMNS)]
+
+
+def face_groups_page(*, user, page: int = 1, per_page: int = 12, shown: int = 12) -> tuple[list[dict], bool]:
+    """One page of the groups of look-alike unnamed faces this user may name (made by the worker:
+    tagging.services.face_groups), largest first, and whether there is a next page. Each group is
+    {"faces": up to `shown` of its faces still unnamed, newest first (FaceCards); "ids": all of them}.
+    Three queries whatever the number of faces."""
+    groups = FaceGroup.objects.order_by("-size", "-pk")
+    if not _names_all_faces(user):
+        groups = groups.filter(owner_key=user.pk)  # one owner's faces per group: never another user's
+    start = (max(1, page) - 1) * per_page
+    ids = list(groups.values_list("pk", flat=True)[start:start + per_page + 1])
+    members: dict[int, list[int]] = {pk: [] for pk in ids[:per_page]}
+    for pk, group_id in (Face.objects.filter(group_id__in=members, person__isnull=True).order_by("-pk")
+                         .values_list("pk", "group_id")):
+        members[group_id].append(pk)
+    first = [pk for face_ids in members.values() for pk in face_ids[:shown]]
+    faces = {face.pk: face for face in face_cards(Face.objects.filter(pk__in=first))}
+    # A group whose faces were all named or deleted since it was made is left out until it is regrouped.
+    return [{"faces": [faces[pk] for pk in face_ids[:shown] if pk in faces], "ids": face_ids}
+            for face_ids in members.values() if face_ids], len(ids) > per_page
+
+
+def faces_ungrouped(*, user, limit: int = 24) -> tuple[list[FaceCard], bool]:
+    """The newest unnamed faces this user may name that are in no group (they look like nobody else, or the
+    worker has not grouped them yet), and whether there are more."""
+    faces = Face.objects.filter(person__isnull=True, group__isnull=True).order_by("-pk")
+    if not _names_all_faces(user):
         faces = faces.filter(asset__uploaded_by=user)
-    faces = list(faces[:limit])
-    with_embedding = [f for f in faces if f.embedding]
-    groups: dict[int, list] = {}
-    if len(with_embedding) > 1:
-        import dlib
-
-        labels = dlib.chinese_whispers_clustering([dlib.vector(f.embedding) for f in with_embedding], threshold)
-        for face, label in zip(with_embedding, labels):
-            groups.setdefault(label, []).append(face)
-    else:
-        groups = {i: [f] for i, f in enumerate(with_embedding)}
-    result = sorted(groups.values(), key=lambda g: (-len(g), -g[0].pk))
-    result += [[f] for f in faces if not f.embedding]
-    return result
+    faces = face_cards(faces[:limit + 1])
+    return faces[:limit], len(faces) > limit
 
 
 def asset_faces(asset: Asset) -> list:

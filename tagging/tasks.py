@@ -9,7 +9,7 @@ from django.db import InterfaceError, OperationalError
 from medialib.queueing import DB_MAX_RETRIES, TRANSIENT_DB_ERRORS, db_retry_countdown
 
 from .backends.base import TransientDetectorError
-from .services import analysis, gravity, people
+from .services import analysis, face_groups, gravity, people
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,18 @@ def analysis_sweep() -> int:
 def faces_recheck(person_id: int) -> int:
     """After someone names a person: recognise them in the library's older photos too."""
     return len(people.faces_recheck(person_id=person_id))
+
+
+@shared_task(acks_late=True, autoretry_for=TRANSIENT_DB_ERRORS, retry_backoff=True, max_retries=5)
+def face_groups_refresh(owner_key: int) -> bool:
+    """After an owner's faces changed: group their unnamed faces again for the people page."""
+    return face_groups.face_groups_refresh(owner_key=owner_key)
+
+
+@shared_task
+def face_groups_sweep() -> int:
+    """Every TAGGING_FACE_GROUPS_SECONDS: regroup the owners left behind, a bounded number a run."""
+    return len(face_groups.face_groups_sweep())
 
 
 class GravityFacesTask(Task):

@@ -18,13 +18,28 @@ from .services import people as people_services
 from .services import tags as tag_services
 
 FACE_THUMB_SIZE = 160
+PEOPLE_PER_PAGE = 60
+GROUPS_PER_PAGE = 12
+LONE_FACES = 24
+
+
+def _page_number(value: str | None) -> int:
+    """?page=N, 1 for anything that is not a page number (a bookmark of a page that no longer exists is empty)."""
+    return int(value) if value and value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
 
 
 @login_required
 def people(request):
+    """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups)."""
+    people_page, groups_page = _page_number(request.GET.get("people")), _page_number(request.GET.get("page"))
+    people = selectors.people_with_covers(user=request.user, page=people_page, per_page=PEOPLE_PER_PAGE)
+    groups, more_groups = selectors.face_groups_page(user=request.user, page=groups_page, per_page=GROUPS_PER_PAGE)
+    lone, more_lone = selectors.faces_ungrouped(user=request.user, limit=LONE_FACES)
     return render(request, "tagging/people.html", {
-        "people": selectors.people_with_covers(user=request.user),
-        "groups": selectors.unnamed_face_groups(user=request.user),
+        "people": people[:PEOPLE_PER_PAGE], "people_page": people_page,
+        "more_people": len(people) > PEOPLE_PER_PAGE,
+        "groups": groups, "groups_page": groups_page, "more_groups": more_groups,
+        "lone_faces": lone, "more_lone_faces": more_lone,
         "known": selectors.people_known(user=request.user),
         "awaiting_approval": _awaiting_approval(request.user),
     })

@@ -29,6 +29,7 @@ from ..images import analysis_image
 from ..matching import NO_OWNER, FaceReferences, face_carried_over, face_recognise
 from ..models import AnalysisResult, Face, FaceRejection, Person, TagSynonym
 from ..selectors import asset_faces_data
+from .face_groups import face_groups_touch
 from .tags import (
     auto_tags_apply,
     moderation_log,
@@ -88,12 +89,16 @@ def faces_store(*, asset: Asset, found: FacesResult, backend: str) -> list[Face]
             FaceRejection.objects.bulk_create(
                 [FaceRejection(face=face, person_id=pid) for pid in rejected_for[face.index]], ignore_conflicts=True
             )
+        face_groups_touch(owner_ids=[asset.uploaded_by_id])
     return created
 
 
 def faces_result_refresh(*, asset: Asset) -> None:
-    """Rebuild the asset's aws_rek_face data from its faces, and its auto tags where the analysis asked for them."""
+    """Rebuild the asset's aws_rek_face data from its faces, and its auto tags where the analysis asked for them.
+
+    Every change to a face's name ends here, so its owner's face groups are queued for regrouping here too."""
     with transaction.atomic():
+        face_groups_touch(owner_ids=[asset.uploaded_by_id])
         result = (
             AnalysisResult.objects.select_for_update()
             .filter(asset=asset, addon=FACES_ADDON, status=AnalysisResult.COMPLETE)

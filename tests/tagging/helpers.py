@@ -60,3 +60,8 @@ def logged(user, flag=None) -> list[str]:
 
 def use(asset, name) -> AssetTag:
     return AssetTag.objects.get(content_object=asset, tag__name=name)
+
+
+def besides_regrouping(callbacks) -> list:
+    """The on_commit callbacks other than the face groups' regrouping, which every change of a face queues too."""
+    return [callback for callback in callbacks if not callback.__qualname__.startswith("face_groups_touch.")]

@@ -183,3 +183,27 @@ def test_on_failure_that_cannot_write_leaves_the_work_to_the_sweep(fake_detector
     monkeypatch.setattr(analysis_services, "analysis_enqueue", lambda asset_id: swept.append(asset_id) or True)
     settings.TAGGING_TIME_LIMIT_SECONDS = 0
     assert analysis_services.analysis_sweep(older_than=timedelta(0)) == [asset.pk] == swept
+
+
+def test_the_worker_groups_faces_as_they_are_stored_and_named(fake_detector, celery_worker_process, user):
+    """A face stored by an analysis, then another: the worker groups them for the people page (the page groups
+    nothing itself); once one is named the group is gone (the other face, the same to the fake detector, is
+    recognised by the re-check the naming queued)."""
+    from tagging.models import Face, FaceGroup
+    from tagging.services import people as people_services
+
+    photos = [asset_upload(file=upload_file(images.jpeg(80, 40, color=(20, 20, 200))), uploaded_by=user,
+                           addons=["aws_rek_face"], auto_tagging=0.6) for _ in range(2)]
+    wait_for(lambda: Face.objects.filter(asset__in=photos).count() == 2, timeout=60,
+             message=f"two faces\n{celery_worker_process.output()}")
+    wait_for(lambda: Face.objects.filter(asset__in=photos, group__isnull=False).count() == 2, timeout=30,
+             message=f"the faces grouped\n{celery_worker_process.output()}")
+    group = FaceGroup.objects.get()
+    assert (group.owner_key, group.size) == (user.pk, 2)
+    assert "tagging.tasks.face_groups_refresh" in celery_worker_process.output()
+
+    people_services.face_name(face=photos[0].faces.get(), user=user, name="Ada")  # committed: queued at once
+    wait_for(lambda: not FaceGroup.objects.exists(), timeout=30,
+             message=f"the group gone\n{celery_worker_process.output()}")
+    wait_for(lambda: photos[1].faces.get().person_source == "auto", timeout=30, message="the re-check")
+    assert photos[1].faces.get().group_id is None

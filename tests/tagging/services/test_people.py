@@ -11,7 +11,7 @@ from tagging.models import AnalysisResult, Face, FaceRejection, Person
 from tagging.services import analysis as analysis_services
 from tagging.services import people as people_services
 from tests import images
-from tests.tagging.helpers import analyse_photo
+from tests.tagging.helpers import analyse_photo, besides_regrouping
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("local_backend")]
 
@@ -67,7 +67,7 @@ def test_naming_rechecks_older_photos(user, django_capture_on_commit_callbacks):
     newer = _analyse(user, "obama.jpg")
     with django_capture_on_commit_callbacks() as callbacks:
         people_services.face_name(face=newer.faces.get(), user=user, name="Barack Obama")
-    assert len(callbacks) == 1  # the re-check is queued, not run in the request
+    assert len(besides_regrouping(callbacks)) == 1  # the re-check is queued, not run in the request
     assert people_services.faces_recheck(person_id=Person.objects.get().pk) == [older.pk]
     assert [c["name"] for c in _data(older)["celebrity_faces"]] == ["Barack Obama"]
     assert "Barack Obama" in older.tags.names()  # its analysis asked for auto-tagging
