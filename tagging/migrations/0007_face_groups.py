@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('medialib', '0006_asset_id_context_folder'),
-        ('tagging', '0005_gravity_faces'),
+        ('tagging', '0006_analysis_notification'),
     ]
 
     operations = [
