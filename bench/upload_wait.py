@@ -22,74 +22,24 @@ and finished the last add-on (worker clock: the same machine). Printed per set (
 import argparse
 import io
 import os
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-VAR = tempfile.mkdtemp(prefix="medialib-bench-wait-")
-DB_NAME = f"bench_upload_wait_{os.getpid()}"
-PG = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT / "bench"))
 
+from stack import Stack, gunicorn_args, percentile, worker_command
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+STACK = Stack("upload_wait")
+STACK.environment(MEDIALIB_API_RESULT_WAIT_SECONDS="120")
 
-
-REDIS_PORT = free_port()
-os.environ.update({
-    "MEDIALIB_VAR_DIR": VAR, "MEDIALIB_MEDIA_ROOT": str(Path(VAR) / "media"), "DJANGO_SETTINGS_MODULE": "medialib.settings",
-    "TAGGING_BACKEND": "local", "DATABASE_URL": f"{PG}/{DB_NAME}", "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-    "SECRET_KEY": "bench-upload-wait", "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "MEDIALIB_API_RESULT_WAIT_SECONDS": "120", "OMP_NUM_THREADS": "1",
-})
-
-import logging  # noqa: E402
-
-import psycopg  # noqa: E402
+import logging
 
 # The SDK keeps one connection per pool: with N threads it says so for every extra one; that is not a figure.
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
-
-
-def wait_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(log.read_text())
-            time.sleep(0.2)
-    raise SystemExit(f"port {port} never opened:\n{log.read_text()}")
-
-
-def gunicorn_args() -> list[str]:
-    import re
-
-    line = next(line for line in (ROOT / "docker-compose.yml").read_text().splitlines() if "gunicorn medialib.wsgi" in line)
-    args = re.findall(r"--(workers|threads|worker-class|timeout)[ =](\S+)", line)
-    return [part for name, value in args for part in (f"--{name}", value.strip('"'))]
-
-
-def worker_command() -> list[str]:
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
-    words = line.split("keep_running.py", 1)[1].split()
-    return [sys.executable, "-m", *words]
 
 
 def photos(big: int) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
@@ -120,6 +70,7 @@ class WakeupListener:
         import threading
 
         import redis
+
         from medialib.wakeups import channel
 
         self.heard: dict[int, float] = {}
@@ -188,15 +139,8 @@ def main():
     parser.add_argument("--big", type=int, default=1, help="12 MP photos made from the first N fixtures")
     args = parser.parse_args()
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    processes = []
-    try:
-        redis_log = Path(VAR) / "redis.log"
-        processes.append(subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--save", "",
-                                           "--appendonly", "no"], stdout=open(redis_log, "w"), stderr=subprocess.STDOUT))
-        wait_port(REDIS_PORT, processes[-1], redis_log)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+    with STACK:
+        port = STACK.start()
 
         import django
 
@@ -211,13 +155,6 @@ def main():
         user = get_user_model().objects.create_user("bench", password="bench-upload-wait")
         key = api_key_create(name="bench", user=user)
 
-        port = free_port()
-        web_log, worker_log = Path(VAR) / "gunicorn.log", Path(VAR) / "worker.log"
-        processes.append(subprocess.Popen([sys.executable, "-m", "gunicorn", "medialib.wsgi", "--bind", f"127.0.0.1:{port}",
-                                           *gunicorn_args()], cwd=ROOT, stdout=open(web_log, "w"), stderr=subprocess.STDOUT))
-        wait_port(port, processes[-1], web_log)
-        processes.append(subprocess.Popen(worker_command(), cwd=ROOT, stdout=open(worker_log, "w"),
-                                          stderr=subprocess.STDOUT))
         cloudinary.config(cloud_name=settings.MEDIALIB_CLOUD_NAME, api_key=key.key, api_secret=key.secret,
                           upload_prefix=f"http://127.0.0.1:{port}")
 
@@ -239,20 +176,6 @@ def main():
             burst = upload_all(cloudinary, chosen, args.concurrent, f"burst-{label}")
             print(line(f"{label}, {args.concurrent} at once", measured(burst, listener)), flush=True)
         listener.stop()
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        shutil.rmtree(VAR, ignore_errors=True)
 
 
 if __name__ == "__main__":

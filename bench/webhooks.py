@@ -21,72 +21,22 @@ import argparse
 import io
 import json
 import os
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-VAR = tempfile.mkdtemp(prefix="medialib-bench-webhooks-")
-DB_NAME = f"bench_webhooks_{os.getpid()}"
-PG = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT / "bench"))
 
+from stack import Stack, gunicorn_args, percentile, worker_command
 
+STACK = Stack("webhooks")
+STACK.environment(MEDIALIB_WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+# the `async` upload parameter answers at once: what is measured is the webhooks, not the synchronous wait
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
-
-
-def wait_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit(log.read_text())
-            time.sleep(0.2)
-    raise SystemExit(f"port {port} never opened:\n{log.read_text()}")
-
-
-def gunicorn_args() -> list[str]:
-    """docker-compose.yml's gunicorn workers and threads."""
-    line = next(line for line in (ROOT / "docker-compose.yml").read_text().splitlines() if "gunicorn medialib.wsgi" in line)
-    args = re.findall(r"--(workers|threads|worker-class|timeout)[ =](\S+)", line)
-    return [part for name, value in args for part in (f"--{name}", value.strip('"'))]
-
-
-def worker_command(name: str = "worker") -> list[str] | None:
-    """The Procfile's worker (or another of its processes), without its restarter; None if it has none so named."""
-    line = next((line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:")), None)
-    return None if line is None else [sys.executable, "-m", *line.split("keep_running.py", 1)[1].split()]
-
-
-REDIS_PORT = free_port()
-os.environ.update({
-    "MEDIALIB_VAR_DIR": VAR, "MEDIALIB_MEDIA_ROOT": str(Path(VAR) / "media"), "DJANGO_SETTINGS_MODULE": "medialib.settings",
-    "TAGGING_BACKEND": "local", "DATABASE_URL": f"{PG}/{DB_NAME}", "CELERY_BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-    "SECRET_KEY": "bench-webhooks", "DEBUG": "false", "SECURE_SSL_REDIRECT": "false", "OMP_NUM_THREADS": "1",
-    "MEDIALIB_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-})  # the `async` upload parameter answers at once: what is measured is the webhooks, not the synchronous wait
-
-import logging  # noqa: E402
-
-import psycopg  # noqa: E402
+import logging
 
 logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
@@ -148,15 +98,9 @@ def main():
                         help="no webhooks worker: the Procfile's worker sends them too, between analyses")
     args = parser.parse_args()
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    processes = []
-    try:
-        redis_log = Path(VAR) / "redis.log"
-        processes.append(subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(REDIS_PORT), "--save", "",
-                                           "--appendonly", "no"], stdout=open(redis_log, "w"), stderr=subprocess.STDOUT))
-        wait_port(REDIS_PORT, processes[-1], redis_log)
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
+    webhooks_worker = worker_command("webhooks") if not args.shared_worker else None
+    with STACK:
+        port = STACK.start(workers=("worker", "webhooks") if webhooks_worker else ("worker",))
 
         import django
 
@@ -165,24 +109,13 @@ def main():
         import cloudinary.uploader
         from django.conf import settings
         from django.contrib.auth import get_user_model
-
         from fixture_photos import fixtures
+
         from medialib.api.services import api_key_create
         from tests.webhook_receiver import Receiver
 
         user = get_user_model().objects.create_user("bench", password="bench-webhooks")
         key = api_key_create(name="bench", user=user)
-        port = free_port()
-        web_log, worker_log = Path(VAR) / "gunicorn.log", Path(VAR) / "worker.log"
-        processes.append(subprocess.Popen([sys.executable, "-m", "gunicorn", "medialib.wsgi", "--bind", f"127.0.0.1:{port}",
-                                           *gunicorn_args()], cwd=ROOT, stdout=open(web_log, "w"), stderr=subprocess.STDOUT))
-        wait_port(port, processes[-1], web_log)
-        processes.append(subprocess.Popen(worker_command(), cwd=ROOT, stdout=open(worker_log, "w"),
-                                          stderr=subprocess.STDOUT))
-        webhooks_worker = worker_command("webhooks") if not args.shared_worker else None
-        if webhooks_worker:
-            processes.append(subprocess.Popen(webhooks_worker, cwd=ROOT, stdout=open(Path(VAR) / "webhooks.log", "w"),
-                                              stderr=subprocess.STDOUT))
         cloudinary.config(cloud_name=settings.MEDIALIB_CLOUD_NAME, api_key=key.key, api_secret=key.secret,
                           upload_prefix=f"http://127.0.0.1:{port}")
         photos = fixtures()
@@ -203,26 +136,6 @@ def main():
             print(line("fixtures, one at a time", measured(single, receiver)), flush=True)
             burst = upload_all(cloudinary, chosen, args.concurrent, "burst", receiver.url)
             print(line(f"fixtures, {args.concurrent} at once", measured(burst, receiver)), flush=True)
-    except BaseException:
-        for log in ("gunicorn.log", "worker.log"):
-            path = Path(VAR) / log
-            if path.exists():
-                print(f"--- {log} (last lines)\n" + "\n".join(path.read_text().splitlines()[-40:]), file=sys.stderr)
-        raise
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        shutil.rmtree(VAR, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -58,3 +58,12 @@ def axe_violations(page) -> list[dict]:
         " targets: v.nodes.map(n => n.target.join(' '))})))"
     )
     return result
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    """Sign in through the login page, as a person does, and wait until the next page has loaded."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")

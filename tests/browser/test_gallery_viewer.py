@@ -16,7 +16,7 @@ from tagging.models import Face
 from tagging.services import analysis as analysis_services
 from tagging.services import people as people_services
 from tests import images
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, sign_in
 from tests.conftest import asset_upload, upload_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,11 +54,7 @@ def library(live_server, django_user_model, settings):
 
 
 def _login(page, base):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", "dora")
-    page.fill("#id_password", "dora-password-1")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in(page, base, "dora", "dora-password-1")
 
 
 def _context(browser, size):
