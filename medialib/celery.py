@@ -2,7 +2,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medialib.settings")
 
@@ -25,3 +25,18 @@ def _refuse_misconfigured_worker(**kwargs):
     if errors:
         sys.stderr.write("The worker cannot start:\n" + "\n".join(f"  {e}" for e in errors) + "\n")
         raise SystemExit(1)
+
+
+@worker_process_init.connect
+def _give_way_to_the_web(**kwargs):
+    """A pool process (prefork: the analysis, the renditions) runs at a lower CPU priority than the web server, by
+    MEDIALIB_WORKER_NICENESS (0: the same): on a machine that serves both, a page or an API answer waiting for the
+    CPU gets it before a detector does, and the detectors still get every cycle nobody else wants."""
+    from django.conf import settings
+
+    niceness = getattr(settings, "MEDIALIB_WORKER_NICENESS", 0)
+    if niceness > 0:
+        try:
+            os.nice(niceness)
+        except OSError:  # not allowed here (a locked-down container): run at the usual priority
+            pass

@@ -401,6 +401,11 @@ CELERY_TASK_ROUTES = {
     "tagging.tasks.*": {"queue": "analysis"},
 }
 CELERY_WORKER_QUEUES = "default,renditions,analysis"
+# The worker's pool processes (the analysis, the renditions) run this much nicer than the web server (os.nice,
+# medialib/celery.py): on one machine a page or an API answer gets the CPU before a detector does. 0 turns it off.
+MEDIALIB_WORKER_NICENESS = env_int("MEDIALIB_WORKER_NICENESS", 10)
+if not 0 <= MEDIALIB_WORKER_NICENESS <= 19:
+    raise ImproperlyConfigured(f"MEDIALIB_WORKER_NICENESS must be 0 to 19, not {MEDIALIB_WORKER_NICENESS}")
 CELERY_BEAT_SCHEDULE = {
     # Lost work is queued again within a minute of being found (a sweep is one indexed query when nothing is lost);
     # a sweep not run within its minute is dropped, not piled up behind a stopped worker.

@@ -113,9 +113,7 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
         image = analysis_image(asset, max_pixels=max_pixels)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         # Uploads are validated, so this is a file damaged in storage: no retry will mend it.
-        failed = {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
-        analysis_written(asset_id)
-        return failed
+        return {r.addon: _result_fail(r, f"The image could not be read for analysis: {exc}") for r in pending}
 
     written: dict[str, str] = {}
     transient: TransientDetectorError | None = None
@@ -135,8 +133,6 @@ def analysis_run(*, asset_id: int) -> dict[str, str]:
             written[result.addon] = _result_fail(result, f"The {result.addon} detector failed: {exc}")
             continue
         written[result.addon] = _result_complete(result, data, backend_alias_for(result.addon))
-    if written:
-        analysis_written(asset_id)
     if transient is not None:
         raise transient
     return written
@@ -148,6 +144,7 @@ def _result_fail(result: AnalysisResult, message: str) -> str:
             pk=result.pk, request_id=result.request_id, status=AnalysisResult.PENDING
         ).update(status=AnalysisResult.FAILED, error=message[:2000], completed_at=timezone.now())
         if updated:
+            analysis_written(result.asset_id)
             analysis_notify(AnalysisResult.objects.select_related("asset").get(pk=result.pk))
     return AnalysisResult.FAILED if updated else "skipped"
 
@@ -162,6 +159,9 @@ def _result_complete(result: AnalysisResult, data, backend: str) -> str:
         )
         if current is None:
             return "skipped"
+        # First of what runs at the commit: the waiting answer is woken before the crops and the notifications
+        # are queued (each a round trip to the broker).
+        analysis_written(current.asset_id)
         if current.addon == FACES_ADDON:
             faces_store(asset=current.asset, found=data, backend=backend)
             data = asset_faces_data(current.asset)
@@ -229,7 +229,8 @@ def analysis_topic(asset_id: int) -> str:
 
 
 def analysis_written(asset_id: int) -> None:
-    """Wake the requests waiting on this asset's analysis, once what was written is committed."""
+    """Wake the requests waiting on this asset's analysis, once what was written is committed (each add-on's
+    result wakes them: a waiter asks again, one query, and goes back to sleep if another is still pending)."""
     transaction.on_commit(lambda: wakeup_send(analysis_topic(asset_id)))
 
 

@@ -263,6 +263,28 @@ def test_faces_found_queue_the_people_pages_crops_which_the_worker_makes(user, m
     assert DeliveredRendition.objects.filter(asset=asset).exclude(file="").count() == len(eager)
 
 
+def test_each_result_wakes_the_waiters_first_at_its_commit_before_crops_and_notices_are_queued(
+        user, monkeypatch, django_capture_on_commit_callbacks):
+    """The waiting answer is what a person watches: its wakeup is the first thing each add-on's commit does, before
+    the people page's crops and the notifications go to the broker (each a round trip)."""
+    from medialib import queueing
+    from tests.tagging.helpers import RED
+
+    events = []
+    monkeypatch.setattr(analysis_services, "wakeup_send", lambda topic: events.append(("wakeup", topic)) or True)
+    monkeypatch.setattr(queueing, "task_enqueue", lambda task, *args: events.append(("queue", task.name)) or True)
+    asset = _upload(user, images.jpeg(80, 40, color=RED), addons=["aws_rek_tagging", "aws_rek_face"],
+                    auto_tagging=0.6)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert analysis_services.analysis_run(asset_id=asset.pk) == {"aws_rek_tagging": "complete",
+                                                                     "aws_rek_face": "complete"}
+    topic = analysis_services.analysis_topic(asset.pk)
+    assert events.count(("wakeup", topic)) == 2  # one per add-on's commit, none after
+    crops = events.index(("queue", "medialib.tasks.eager_renditions"))
+    assert events[crops - 1] == ("wakeup", topic)  # the faces' commit: its wakeup, then its crops
+    assert events[-1] == ("queue", "medialib.tasks.eager_renditions")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_run_wakes_a_waiting_request_through_redis_after_its_commit(user, settings):
     """analysis_wait subscribes, the run publishes once its results are committed: the waiter answers within a
