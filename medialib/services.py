@@ -366,6 +366,22 @@ def tag_get_or_create(name: str) -> Tag:
         return Tag.objects.get(name__iexact=name)
 
 
+def tags_get_or_create(names: Iterable[str]) -> dict[str, Tag]:
+    """tag_get_or_create for several names, in one query when they all exist: {lower-cased name: tag}."""
+    from django.db.models.functions import Lower
+
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(name.lower(), name)  # a new tag is made with the first spelling, as one by one would
+    found: dict[str, Tag] = {}
+    for tag in Tag.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=list(wanted)).order_by("pk"):
+        found.setdefault(tag.lower_name, tag)
+    for lower, name in wanted.items():
+        if lower not in found:
+            found[lower] = tag_get_or_create(name)
+    return found
+
+
 def tag_usage_refresh(tag_ids=None) -> int:
     """Set Tag.usage_count from the tag uses in one statement, for these tags (ids or a queryset) or all.
 

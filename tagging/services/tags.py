@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from medialib.models import Asset, AssetTag, Tag
 from medialib.selectors import asset_can_edit
-from medialib.services import tag_get_or_create, tag_usage_refresh
+from medialib.services import tags_get_or_create, tag_usage_refresh
 
 from .. import rules
 from ..addons import FACES_ADDON
@@ -71,13 +71,14 @@ def auto_tags_apply(*, asset: Asset, addon: str, candidates: list[tuple[str, flo
             name.lower() for name in AssetTag.objects.filter(content_object=asset).values_list("tag__name", flat=True)
         }
         rows, added = [], []
-        allowed = rules.candidates_moderate(
+        allowed = [(name, confidence) for name, confidence in rules.candidates_moderate(
             candidates, synonyms=synonyms, blocked=blocked, rejected=rejected, hidden=hidden
-        )
+        ) if name.lower() not in existing]
+        tags = tags_get_or_create(name for name, _ in allowed)
         for name, confidence in allowed:
             if name.lower() in existing:
                 continue
-            tag = tag_get_or_create(name)
+            tag = tags[name.lower()]
             reviewed_at, reviewed_by = reviews.get(tag.name.lower(), (None, None))
             rows.append(AssetTag(
                 content_object=asset, tag=tag, source=addon, confidence=confidence,

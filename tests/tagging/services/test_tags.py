@@ -241,3 +241,14 @@ def test_candidates_moderate_rules():
     allowed = rules.candidates_moderate(candidates, synonyms={"puppy": "Dog"}, blocked={"cat"},
                                         rejected={"thing"}, hidden={"ann"})
     assert allowed == [("Dog", 0.8)]
+
+
+def test_tags_are_found_whatever_their_case_in_one_query_and_new_ones_made(django_assert_num_queries):
+    dog = media_services.tag_get_or_create("Dog")
+    cat = media_services.tag_get_or_create("cat")
+    with django_assert_num_queries(1):
+        found = media_services.tags_get_or_create(["dog", "CAT", "Dog"])
+    assert found == {"dog": dog, "cat": cat}
+    found = media_services.tags_get_or_create(["Kite", "kite", "dog"])
+    assert found["dog"] == dog and found["kite"].name == "Kite"  # made once, with the first spelling
+    assert Tag.objects.filter(name__iexact="kite").count() == 1
