@@ -481,60 +481,17 @@ def _dates(field: str, op: str, value, pos: int, now: datetime):
 
 # --- The parser: OR of ANDs of (negated) terms and groups, as search.query's.
 
-class _Parser(q.TokenCursor):
-    def parse(self):
-        node = self.parse_or()
-        if self.peek() == ")":
-            raise ExpressionError("There is a “)” without a “(” before it.", self.pos())
-        return _as_node(node)
+class _Parser(q.BooleanParser):
+    error = ExpressionError
+    negations = ("NOT",)
+    or_example, and_example, not_example = "tags=dog OR tags=cat", "tags=dog AND format=jpg", "NOT tags=cat"
+    depth_shown = MAX_DEPTH
 
-    def parse_or(self):
-        if self.peek() == "OR":
-            raise ExpressionError("OR needs something on both sides, like tags=dog OR tags=cat.", self.pos())
-        branches = [_as_node(self.parse_and())]
-        while self.peek() == "OR":
-            at = self.take().pos
-            if self.peek() in (None, ")", "OR", "AND"):
-                raise ExpressionError("OR needs something on both sides, like tags=dog OR tags=cat.", at)
-            branches.append(_as_node(self.parse_and()))
-        return q.any_of(*branches)
+    def node(self, item):
+        return _as_node(item)
 
-    def parse_and(self):
-        items: list = []
-        while self.peek() not in (None, ")", "OR"):
-            if self.peek() == "AND":
-                at = self.take().pos
-                if not items or self.peek() in (None, ")", "OR", "AND"):
-                    raise ExpressionError("AND needs something on both sides, like tags=dog AND format=jpg.", at)
-                continue
-            items.append(self.parse_unary())
-        if not items:
-            raise ExpressionError("Something is missing here.", self.pos())
+    def bind(self, items: list):
         return _bind_confidence(items)
-
-    def parse_unary(self):
-        kind = self.peek()
-        if kind == "NOT":
-            at = self.take().pos
-            if self.peek() in (None, ")", "OR", "AND"):
-                raise ExpressionError("NOT needs something to leave out, like NOT tags=cat.", at)
-            return q.Not(_as_node(self.parse_unary()))
-        if kind == "(":
-            opened = self.take().pos
-            if self.peek() == ")":
-                raise ExpressionError("There is nothing between these parentheses.", opened)
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                raise ExpressionError(f"Parentheses go at most {MAX_DEPTH} deep.", opened, limit=True)
-            node = self.parse_or()
-            self.depth -= 1
-            if self.peek() != ")":
-                raise ExpressionError(f"The “(” at character {opened + 1} is not closed.", opened)
-            self.take()
-            return _as_node(node)
-        if kind == ")":
-            raise ExpressionError("There is a “)” without a “(” before it.", self.pos())
-        return self.take().term
 
 
 def _as_node(item):
@@ -581,17 +538,9 @@ def parse(text: str, *, now: datetime | None = None):
     tokens = _Scanner(text, now).tokens()
     if not tokens:
         return None
-    node = _Parser(tokens, len(text)).parse()
+    node = _Parser(tokens, len(text), MAX_DEPTH).parse()
     if len(q.leaves(node)) > MAX_TERMS:
         raise ExpressionError(f"The expression has too many terms: at most {MAX_TERMS}.", limit=True)
-    if _not_depth(node) > MAX_NOT_DEPTH:
+    if q.not_depth(node) > MAX_NOT_DEPTH:
         raise ExpressionError(f"NOT goes inside NOT at most {MAX_NOT_DEPTH} times.", limit=True)
     return node
-
-
-def _not_depth(node) -> int:
-    if isinstance(node, q.Not):
-        return 1 + _not_depth(node.child)
-    if isinstance(node, (q.And, q.Or)):
-        return max(_not_depth(child) for child in node.children)
-    return 0

@@ -370,26 +370,45 @@ class TokenCursor:
         return token
 
 
-class _Parser(TokenCursor):
-    def __init__(self, tokens: list[_Token], length: int, max_depth: int = MAX_DEPTH):
+class BooleanParser(TokenCursor):
+    """OR of ANDs of (negated) items and parenthesised groups: the grammar of this language and of search.expressions
+    (Cloudinary's). A subclass names its error, its examples, its NOT words and what its items become."""
+
+    error = QueryError
+    negations: tuple[str, ...] = ("-", "NOT")
+    or_example, and_example, not_example = "dog OR cat", "dog AND beach", "NOT cat"
+    depth_shown = MAX_DEPTH  # the limit a person may type (a canonical text may go one deeper: see parse)
+
+    def __init__(self, tokens: list, length: int, max_depth: int = MAX_DEPTH):
         super().__init__(tokens, length)
         self.max_depth = max_depth
+
+    def node(self, item):
+        """What an item becomes where it stands alone: the whole, a branch of OR, a group."""
+        return item
+
+    def bind(self, items: list):
+        """One AND group's items as one node."""
+        raise NotImplementedError
+
+    def negate(self, operand):
+        return Not(self.node(operand))
 
     def parse(self):
         node = self.parse_or()
         if self.peek() == ")":
-            raise QueryError("There is a “)” without a “(” before it.", self.pos())
-        return node
+            raise self.error("There is a “)” without a “(” before it.", self.pos())
+        return self.node(node)
 
     def parse_or(self):
         if self.peek() == "OR":
-            raise QueryError("OR needs something on both sides, like dog OR cat.", self.pos())
-        branches = [self.parse_and()]
+            raise self.error(f"OR needs something on both sides, like {self.or_example}.", self.pos())
+        branches = [self.node(self.parse_and())]
         while self.peek() == "OR":
             at = self.take().pos
             if self.peek() in (None, ")", "OR", "AND"):
-                raise QueryError("OR needs something on both sides, like dog OR cat.", at)
-            branches.append(self.parse_and())
+                raise self.error(f"OR needs something on both sides, like {self.or_example}.", at)
+            branches.append(self.node(self.parse_and()))
         return any_of(*branches)
 
     def parse_and(self):
@@ -398,40 +417,46 @@ class _Parser(TokenCursor):
             if self.peek() == "AND":
                 at = self.take().pos
                 if not items or self.peek() in (None, ")", "OR", "AND"):
-                    raise QueryError("AND needs something on both sides, like dog AND beach.", at)
+                    raise self.error(f"AND needs something on both sides, like {self.and_example}.", at)
                 continue
             items.append(self.parse_unary())
         if not items:
-            raise QueryError("Something is missing here.", self.pos())
-        return _bind_qualifiers(items)
+            raise self.error("Something is missing here.", self.pos())
+        return self.bind(items)
 
     def parse_unary(self):
         kind = self.peek()
-        if kind in ("-", "NOT"):
+        if kind in self.negations:
             at = self.take().pos
             if self.peek() in (None, ")", "OR", "AND"):
-                raise QueryError("NOT needs something to leave out, like NOT cat.", at)
-            operand = self.parse_unary()
-            if isinstance(operand, (_SourceQualifier, _ConfidenceQualifier)):
-                operand = AnyTag(source=getattr(operand, "value", None),
-                                 confidence=getattr(operand, "confidence", None))
-            return Not(operand)
+                raise self.error(f"NOT needs something to leave out, like {self.not_example}.", at)
+            return self.negate(self.parse_unary())
         if kind == "(":
             opened = self.take().pos
             if self.peek() == ")":
-                raise QueryError("There is nothing between these parentheses.", opened)
+                raise self.error("There is nothing between these parentheses.", opened)
             self.depth += 1
             if self.depth > self.max_depth:
-                raise QueryError(f"Parentheses go at most {MAX_DEPTH} deep.", opened, limit=True)
+                raise self.error(f"Parentheses go at most {self.depth_shown} deep.", opened, limit=True)
             node = self.parse_or()
             self.depth -= 1
             if self.peek() != ")":
-                raise QueryError(f"The “(” at character {opened + 1} is not closed.", opened)
+                raise self.error(f"The “(” at character {opened + 1} is not closed.", opened)
             self.take()
-            return node
+            return self.node(node)
         if kind == ")":
-            raise QueryError("There is a “)” without a “(” before it.", self.pos())
+            raise self.error("There is a “)” without a “(” before it.", self.pos())
         return self.take().term
+
+
+class _Parser(BooleanParser):
+    def bind(self, items: list):
+        return _bind_qualifiers(items)
+
+    def negate(self, operand):
+        if isinstance(operand, (_SourceQualifier, _ConfidenceQualifier)):
+            operand = AnyTag(source=getattr(operand, "value", None), confidence=getattr(operand, "confidence", None))
+        return Not(operand)
 
 
 def _bind_qualifiers(items: list):
@@ -496,17 +521,18 @@ def _parse(text: str, *, max_length: int, max_depth: int):
     node = _Parser(tokens, len(text), max_depth).parse()
     if len(leaves(node)) > MAX_TERMS:
         raise QueryError(f"The search has too many terms: at most {MAX_TERMS}.")
-    if _not_depth(node) > MAX_NOT_DEPTH:
+    if not_depth(node) > MAX_NOT_DEPTH:
         raise QueryError(f"The search puts NOT (or -) inside NOT too often: at most {MAX_NOT_DEPTH} inside one"
                          " another. NOT NOT dog is dog.")
     return node
 
 
-def _not_depth(node) -> int:
+def not_depth(node) -> int:
+    """How many NOTs stand inside one another at the deepest (this language's and search.expressions')."""
     if isinstance(node, Not):
-        return 1 + _not_depth(node.child)
+        return 1 + not_depth(node.child)
     if isinstance(node, (And, Or)):
-        return max(_not_depth(child) for child in node.children)
+        return max(not_depth(child) for child in node.children)
     return 0
 
 
