@@ -35,6 +35,9 @@ def auto_tags_apply(*, asset: Asset, addon: str, candidates: list[tuple[str, flo
     for this asset (under the detector's label or the synonym's tag) are never written. A tag a moderator approved
     stays approved when the add-on finds it again. Returns the names tagged.
     """
+    if not candidates:  # nothing to write (the usual faces result: nobody recognised): only the old tags go
+        AssetTag.objects.filter(content_object=asset, source=addon).delete()
+        return []
     with transaction.atomic():
         labels = {" ".join(name.split()).lower() for name, _ in candidates}
         synonyms = dict(TagSynonym.objects.filter(label__in=labels).values_list("label", "tag__name"))

@@ -252,3 +252,13 @@ def test_tags_are_found_whatever_their_case_in_one_query_and_new_ones_made(djang
     found = media_services.tags_get_or_create(["Kite", "kite", "dog"])
     assert found["dog"] == dog and found["kite"].name == "Kite"  # made once, with the first spelling
     assert Tag.objects.filter(name__iexact="kite").count() == 1
+
+
+def test_an_addon_with_nothing_to_tag_removes_only_its_own_old_tags_in_one_query(user, django_assert_num_queries):
+    asset = analysed(user, RED, tags=["holiday"], addons=("aws_rek_face",))
+    tag_services.auto_tags_apply(asset=asset, addon="aws_rek_face", candidates=[("Alice Smith", 0.9)])
+    tag_services.auto_tags_apply(asset=asset, addon="aws_rek_tagging", candidates=[("Red", 0.9)])
+    assert set(tags_of(asset)) == {"holiday", "Alice Smith", "Red"}
+    with django_assert_num_queries(1):
+        assert tag_services.auto_tags_apply(asset=asset, addon="aws_rek_face", candidates=[]) == []
+    assert tags_of(asset) == {"holiday": ("manual", None), "Red": ("aws_rek_tagging", 0.9)}
