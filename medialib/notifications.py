@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .api.models import ApiKey, NotificationSettings, WebhookAttempt, WebhookDelivery
 from .delivery import delivery_url
-from .models import Asset
+from .models import Asset, AssetTag
 from .queueing import broker_pause_reset, task_enqueue
 from .webhooks import notification_sign, payload_body, webhook_post
 
@@ -155,6 +155,56 @@ def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]], source: st
         return []
     return notifications_queue(notification_type="resource_tags_changed",
                                payload={"source": source, "resources": resources})
+
+
+# One resource_tags_changed lists at most this many images (Cloudinary's tag calls take 1,000 public_ids at
+# most, so an API call is never split); a moderator's change to more sends several.
+TAGS_CHANGED_BATCH = 1000
+
+
+class TagUsesWatch:
+    """The uses of some tags before a moderation change (a rename, a merge, a deletion, rejections), for
+    `notify()` to send Cloudinary's resource_tags_changed (source "ui", as Cloudinary's console changes are) for
+    every image whose tags the change altered. Only the watched tags' uses are read (what the change can touch,
+    not each image's every tag), and nothing at all when no library-wide URL is set. Make it, and call notify(),
+    inside the transaction of the change."""
+
+    def __init__(self, *, tag_ids, asset_ids=None):
+        self.tag_ids = list(tag_ids)
+        self.asset_ids = None if asset_ids is None else list(asset_ids)
+        self.before = self._uses() if notifications_wanted() else None
+
+    def _uses(self) -> dict[int, set[str]]:
+        uses: dict[int, set[str]] = {}
+        for start in range(0, len(self.tag_ids), SWEEP_BATCH):
+            found = AssetTag.objects.filter(tag_id__in=self.tag_ids[start:start + SWEEP_BATCH])
+            if self.asset_ids is not None:
+                found = found.filter(content_object_id__in=self.asset_ids)
+            for asset_id, name in found.values_list("content_object_id", "tag__name").iterator(chunk_size=5000):
+                uses.setdefault(asset_id, set()).add(name)
+        return uses
+
+    def notify(self) -> list[WebhookDelivery]:
+        if self.before is None:
+            return []
+        after = self._uses()
+        changes = {pk: (after.get(pk, set()), self.before.get(pk, set())) for pk in self.before.keys() | after.keys()}
+        changes = {pk: (new, old) for pk, (new, old) in changes.items() if new != old}
+        deliveries = []
+        ids = sorted(changes)
+        for start in range(0, len(ids), TAGS_CHANGED_BATCH):
+            chunk = ids[start:start + TAGS_CHANGED_BATCH]
+            resources = [
+                {"asset_id": asset_id, "public_id": public_id, "resource_type": "image", "type": "upload",
+                 "added": sorted(changes[pk][0] - changes[pk][1], key=str.lower),
+                 "removed": sorted(changes[pk][1] - changes[pk][0], key=str.lower)}
+                for pk, public_id, asset_id in Asset.objects.filter(pk__in=chunk).order_by("pk")
+                .values_list("pk", "public_id", "asset_id")
+            ]
+            if resources:
+                deliveries += notifications_queue(notification_type="resource_tags_changed",
+                                                  payload={"source": "ui", "resources": resources})
+        return deliveries
 
 
 def notifications_queue(*, notification_type: str, payload: dict, url: str = "",

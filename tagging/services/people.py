@@ -18,6 +18,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from medialib.models import Asset, AssetTag, Tag
+from medialib.notifications import TagUsesWatch
 from medialib.selectors import asset_can_edit
 from medialib.services import UploadError, asset_delete, asset_upload, tag_usage_refresh
 
@@ -339,9 +340,11 @@ def _person_tag_follow(*, old_name: str, new_name: str, user) -> None:
         return
     new = Tag.objects.filter(name__iexact=new_name).exclude(pk=old.pk).first()
     if new is None:
+        watch = TagUsesWatch(tag_ids=[old.pk])
         old.name, old.slug = new_name, tag_slug_unique(old, new_name)
         old.save(update_fields=["name", "slug"])
         tag_usage_refresh([old.pk])
+        watch.notify()
     else:
         tags_merge_into(sources=[old], target=new, user=user)
 

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from medialib.models import Asset, AssetTag, Tag
 from medialib.selectors import asset_can_edit
-from medialib.services import tags_get_or_create, tag_usage_refresh
+from medialib.notifications import TagUsesWatch
+from medialib.services import tag_usage_refresh, tags_get_or_create
 
 from .. import rules
 from ..addons import FACES_ADDON
@@ -186,6 +187,7 @@ def tag_uses_reject(*, uses: QuerySet, user) -> int:
         items = list(ModerationItem.objects.filter(pk__in=uses.values("pk")).select_related("tag", "content_object"))
         if not items:
             return 0
+        watch = TagUsesWatch(tag_ids={i.tag_id for i in items}, asset_ids={i.content_object_id for i in items})
         TagDecision.objects.bulk_create(
             [TagDecision(asset_id=i.content_object_id, tag_id=i.tag_id, decided_by=user) for i in items],
             ignore_conflicts=True, batch_size=1000,
@@ -195,6 +197,7 @@ def tag_uses_reject(*, uses: QuerySet, user) -> int:
         for chunk in _chunks([i.pk for i in items]):
             AssetTag.objects.filter(pk__in=chunk).delete()
         tag_usage_refresh({i.tag_id for i in items})
+        watch.notify()
     return len(items)
 
 
@@ -278,12 +281,14 @@ def tag_rename(*, tag: Tag, name: str, user) -> Tag:
     if old == name:
         return tag
     with transaction.atomic():
+        watch = TagUsesWatch(tag_ids=[tag.pk])
         tag.name, tag.slug = name, tag_slug_unique(tag, name)
         tag.save(update_fields=["name", "slug"])
         if old.lower() != name.lower():
             _synonym_point(label=old, tag=tag, user=user)
             TagSynonym.objects.filter(tag=tag, label=name.lower()).delete()
         moderation_log(user=user, objects=[tag], flag=CHANGE, message=f"Renamed from “{old}” to “{name}”.")
+        watch.notify()
     return tag
 
 
@@ -299,6 +304,7 @@ def tags_merge_into(*, sources: list[Tag], target: Tag, user) -> MergeResult:
     """The merge of tags_merge without its permission check and log: for a caller that checks and logs its own
     change (a person's rename carries their name tag along)."""
     source_ids = [t.pk for t in sources]
+    watch = TagUsesWatch(tag_ids=[*source_ids, target.pk])
     moved, dropped = _uses_move(uses=AssetTag.objects.filter(tag_id__in=source_ids), target=target)
     # A rejection stays a rejection under the new name (one per asset).
     rejections = list(TagDecision.objects.filter(tag_id__in=source_ids).values_list("pk", "asset_id"))
@@ -318,6 +324,7 @@ def tags_merge_into(*, sources: list[Tag], target: Tag, user) -> MergeResult:
     TagSynonym.objects.filter(tag=target, label=target.name.lower()).delete()
     Tag.objects.filter(pk__in=source_ids).delete()  # what is left of them: duplicate rejections
     tag_usage_refresh([target.pk])
+    watch.notify()
     return MergeResult(target=target, merged=[t.name for t in sources], moved=moved, dropped=dropped)
 
 
@@ -350,9 +357,11 @@ def tags_delete(*, tags: QuerySet, user) -> int:
                             entries=[(tag, f"Deleted everywhere ({tag.uses_now} uses).") for tag in counted])
         ids = [t.pk for t in counted]
         uses = sum(t.uses_now for t in counted)
+        watch = TagUsesWatch(tag_ids=ids)
         for chunk in _chunks(ids):
             AssetTag.objects.filter(tag_id__in=chunk).delete()
             Tag.objects.filter(pk__in=chunk).delete()
+        watch.notify()
     return uses
 
 
@@ -373,11 +382,13 @@ def tags_auto_uses_remove(*, tags: QuerySet, user) -> int:
     with transaction.atomic():
         blocked = list(tags.filter(blocked=True).annotate(
             auto_uses=Count("uses", filter=~Q(uses__source=AssetTag.SOURCE_MANUAL))))
+        watch = TagUsesWatch(tag_ids=[t.pk for t in blocked])
         removed, _ = AssetTag.objects.filter(tag__in=[t.pk for t in blocked]).exclude(
             source=AssetTag.SOURCE_MANUAL).delete()
         moderation_log_each(user=user, flag=CHANGE, entries=[
             (tag, f"Removed its {tag.auto_uses} auto uses (blocked).") for tag in blocked])
         tag_usage_refresh([t.pk for t in blocked])
+        watch.notify()
     return removed
 
 
@@ -393,8 +404,10 @@ def synonyms_apply(*, synonyms: QuerySet, user) -> tuple[int, int]:
             labels = Tag.objects.filter(name__iexact=synonym.label).exclude(pk=synonym.tag_id)
             label_ids = list(labels.values_list("pk", flat=True))
             uses = AssetTag.objects.filter(tag_id__in=label_ids).exclude(source=AssetTag.SOURCE_MANUAL)
+            watch = TagUsesWatch(tag_ids=[*label_ids, synonym.tag_id])
             moved, dropped = _uses_move(uses=uses, target=synonym.tag)
             tag_usage_refresh([synonym.tag_id, *label_ids])
+            watch.notify()
             moderation_log(user=user, objects=[synonym], flag=CHANGE,
                            message=f"Applied to existing tags: {moved} uses moved, {dropped} duplicates dropped.")
             total_moved += moved
