@@ -157,6 +157,32 @@ def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]], source: st
                                payload={"source": source, "resources": resources})
 
 
+def contexts_watch(*, public_ids) -> dict[int, tuple[Asset, dict]]:
+    """The context of these images before a change, for context_changed_notify."""
+    assets = Asset.objects.filter(public_id__in=[p for p in public_ids if "\x00" not in p])
+    return {asset.pk: (asset, dict(asset.context or {})) for asset in assets}
+
+
+def context_changed_notify(*, before: dict[int, tuple[Asset, dict]], source: str = "api") -> list[WebhookDelivery]:
+    """Cloudinary's `resource_context_changed` to the library-wide URL: for each image whose context changed, the
+    keys added and updated (with their values) and removed, keyed by public_id as Cloudinary's is."""
+    now = dict(Asset.objects.filter(pk__in=list(before)).values_list("pk", "context"))
+    resources = {}
+    for pk, (asset, old) in before.items():
+        new = now.get(pk, old) or {}
+        if new != old:
+            resources[asset.public_id] = {
+                "added": {k: v for k, v in new.items() if k not in old},
+                "updated": {k: v for k, v in new.items() if k in old and old[k] != v},
+                "removed": sorted(k for k in old if k not in new),
+                "asset_id": asset.asset_id, "resource_type": "image", "type": "upload",
+            }
+    if not resources:
+        return []
+    return notifications_queue(notification_type="resource_context_changed",
+                               payload={"source": source, "resources": resources})
+
+
 # One resource_tags_changed lists at most this many images (Cloudinary's tag calls take 1,000 public_ids at
 # most, so an API call is never split); a moderator's change to more sends several.
 TAGS_CHANGED_BATCH = 1000

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from medialib import selectors
 from medialib.models import Asset
-from medialib.notifications import deleted_notify, notification_request
+from medialib.notifications import (context_changed_notify, contexts_watch, deleted_notify, notification_request,
+                                    notifications_wanted, tags_changed_notify, tags_watch)
 from medialib.services import asset_details_update, assets_delete
 from tagging.selectors import asset_info, face_boxes
 from tagging.services.analysis import analysis_rerun, analysis_wait
@@ -243,7 +244,13 @@ def resource(request, kind: str, public_id: str):
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
     notification = notification_request(url=arguments.pop("notification_url"), api_key=key, host=request.get_host())
     with transaction.atomic():
+        watched = notifications_wanted()  # the library-wide URL hears the tags and context changed, with the change
+        tags_before = tags_watch(public_ids=[asset.public_id]) if watched else None
+        context_before = contexts_watch(public_ids=[asset.public_id]) if watched else None
         asset = asset_details_update(asset=asset, user=key.user, **arguments)  # PermissionDenied: another's
+        if watched:
+            tags_changed_notify(before=tags_before)
+            context_changed_notify(before=context_before)
         if addons:
             # Exactly as explicit does: the worker runs them, and the answer waits for their results a while.
             analysis_rerun(asset=asset, user=key.user, addons=addons, auto_tagging=auto_tagging,

@@ -5,8 +5,8 @@ from django.db import transaction
 
 from medialib.asset_edits import asset_rename, assets_context_command, assets_tags_command
 from medialib.models import Asset
-from medialib.notifications import (deleted_notify, notifications_wanted, renamed_notify, tags_changed_notify,
-                                    tags_watch)
+from medialib.notifications import (context_changed_notify, contexts_watch, deleted_notify, notifications_wanted,
+                                    renamed_notify, tags_changed_notify, tags_watch)
 from medialib.selectors import assets_visible_to
 from medialib.services import asset_delete
 
@@ -39,7 +39,12 @@ def image_tags(request):
 def image_context(request):
     params.unsigned_notification_refuse(form_params(request))
     key, form = auth.signed_request_authenticate(request)
-    changed = assets_context_command(**params.context_arguments(form), user=key.user)
+    arguments = params.context_arguments(form)
+    with transaction.atomic():  # the library-wide URL hears what changed, with the change
+        before = contexts_watch(public_ids=arguments["public_ids"]) if notifications_wanted() else None
+        changed = assets_context_command(**arguments, user=key.user)
+        if before:
+            context_changed_notify(before=before)
     return api_response({"public_ids": changed})
 
 

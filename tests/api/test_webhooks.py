@@ -155,6 +155,20 @@ def test_the_library_wide_url_hears_every_event_signed_by_its_key(
     cloudinary.uploader.add_tag("Blue", ["nobody"])  # nothing changed: nothing sent
     time.sleep(2)
     assert len(receiver.received) == 5
+    cloudinary.uploader.add_context({"alt": "A dog", "caption": "Hi"}, ["lib2"])
+    (context,) = (verified(g, signer.secret) for g in receiver.wait_for(6, timeout=30)[5:])
+    assert context["notification_type"] == "resource_context_changed" and context["source"] == "api"
+    assert context["resources"] == {"lib2": {"added": {"alt": "A dog", "caption": "Hi"}, "updated": {},
+                                             "removed": [], "asset_id": asset.asset_id, "resource_type": "image",
+                                             "type": "upload"}}
+    # The Admin API's update: its tags and its context changes, each told in Cloudinary's shape.
+    cloudinary.api.update("lib2", context="alt=A cat", tags=["pets"])
+    both = {g["notification_type"]: g for g in (verified(g, signer.secret)
+                                                 for g in receiver.wait_for(8, timeout=30)[6:])}
+    assert both["resource_context_changed"]["resources"]["lib2"] | {"asset_id": None} == {
+        "added": {}, "updated": {"alt": "A cat"}, "removed": ["caption"], "asset_id": None,
+        "resource_type": "image", "type": "upload"}
+    assert both["resource_tags_changed"]["resources"][0]["added"] == ["pets"]
 
 
 def test_a_receiver_answering_500_gets_the_retries_each_recorded(cloudinary_sdk, key, photo, celery_worker_process):
