@@ -169,7 +169,7 @@ def image_decode(fileobj, *, min_pixels: int | None = None, min_size: tuple[int,
         factor = int((image.width * image.height / min_pixels) ** 0.5)
     elif min_size:
         factor = max(1, min(image.width // max(1, min_size[0]), image.height // max(1, min_size[1])))
-    key = (image.size, factor)  # after draft(): the size libjpeg will decode to
+    key = (image.mode, image.size, factor)  # after draft(): the mode and size libjpeg will decode to
     if cache is not None and key in cache:
         return cache[key]
     image.load()
@@ -268,8 +268,14 @@ def exif_metadata(fileobj) -> dict[str, str]:
 def thumbnail_render(fileobj, *, max_size: int, quality: int = 82,
                      cache: DecodeCache | None = None) -> tuple[bytes, int, int]:
     """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
+    fileobj.seek(0)
+    with Image.open(fileobj, formats=OPEN_FORMATS) as header:
+        width, height = header.size
+    # Fitting needs the long side covered, not both: a 12 MP landscape's 1600 px thumbnail decodes at 1/2, not whole.
+    fit = min(max_size / width, max_size / height)
+    min_size = (max(1, math.ceil(width * fit)), max(1, math.ceil(height * fit))) if fit < 1 else None
     shared = {"cache": cache} if cache is not None else {}
-    image = image_decode(fileobj, min_size=(max_size, max_size), **shared).image
+    image = image_decode(fileobj, min_size=min_size, **shared).image
     if cache is not None:
         image = image.copy()  # thumbnail() works in place, and the cache's image is shared
     image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS, reducing_gap=3.0)

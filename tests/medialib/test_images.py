@@ -249,8 +249,29 @@ def test_thumbnails_from_a_shared_decode_are_the_same_files_and_leave_the_decode
 
     data = _smooth_jpeg()
     cache = DecodeCache()
-    for size in (400, 300, 1000):
+    for size in (400, 300, 1000):  # 1/4 (twice) and whole
         assert thumbnail_render(io.BytesIO(data), max_size=size, cache=cache) == \
             thumbnail_render(io.BytesIO(data), max_size=size)
     # thumbnail() works in place: the shared images must not have been shrunk.
-    assert sorted(decoded.image.size for decoded in cache.values()) == [(400, 300), (800, 600), (1600, 1200)]
+    assert sorted(decoded.image.size for decoded in cache.values()) == [(400, 300), (1600, 1200)]
+
+
+def test_a_thumbnail_decodes_a_large_jpeg_at_the_scale_its_long_side_needs(monkeypatch):
+    """Fitting a box needs only the long side covered: a 1600 px thumbnail of a 4000x2000 JPEG decodes at 1/2
+    (2000x1000), not whole, which covering 1600x1600 would need."""
+    from medialib import images as module
+
+    asked = []
+    decode = module.image_decode
+    monkeypatch.setattr(module, "image_decode", lambda fileobj, **sizes: asked.append(sizes["min_size"]) or
+                        decode(fileobj, **sizes))
+    data = images.encode(Image.new("RGB", (4000, 2000), (20, 200, 20)), "JPEG")
+    assert _thumbnail_size(thumbnail_render(io.BytesIO(data), max_size=1600)) == (1600, 800)
+    assert _thumbnail_size(thumbnail_render(io.BytesIO(images.jpeg(64, 48)), max_size=1600)) == (64, 48)
+    assert asked == [(1600, 800), None]
+
+
+def _thumbnail_size(rendered) -> tuple[int, int]:
+    data, width, height = rendered
+    assert Image.open(io.BytesIO(data)).size == (width, height)
+    return width, height
