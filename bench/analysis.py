@@ -229,7 +229,7 @@ def big_photo(name: str) -> tuple[str, bytes]:
 
 
 def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Path | None = None,
-               renditions: bool = False) -> None:
+               renditions: bool = False, threads: int = 1) -> None:
     """12 MP photos with 0, 2 and 7 faces through real workers, with the workers' CPU time beside the wall time.
 
     The CPU seconds per photo are read from /proc (every worker process and its children, over the timed uploads):
@@ -247,7 +247,7 @@ def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Pa
     print(f"broker {settings.CELERY_BROKER_URL.split('://')[0]}, database {settings.DATABASES['default']['ENGINE']}")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; 12 MP photos, both add-ons, {workers} worker processes "
-          f"(solo, TAGGING_LOCAL_THREADS=1) on queues {queues}, {repeat} uploads per set after a warm-up")
+          f"(solo, TAGGING_LOCAL_THREADS={threads}) on queues {queues}, {repeat} uploads per set after a warm-up")
     print("trees: " + ", ".join(f"{label} = {path}" for label, path in trees))
     print("photos/s: wall clock, moves with the machine's other load; worker CPU: utime+stime of the worker processes "
           "per photo, less what they burn idle (the filesystem broker's polling); CPU-bound photos/s = workers / worker "
@@ -258,9 +258,9 @@ def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Pa
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     results = {}
     for detector in detectors:
-        backend = LocalBackend(threads=1, face_detector=detector)
+        backend = LocalBackend(threads=1, face_detector=detector)  # model CPU: one thread, the least CPU
         model_only([sets[0]], backend)  # load the models
-        env = {"TAGGING_LOCAL_FACE_DETECTOR": detector, "TAGGING_LOCAL_THREADS": "1"}
+        env = {"TAGGING_LOCAL_FACE_DETECTOR": detector, "TAGGING_LOCAL_THREADS": str(threads)}
         for n, item in sets.items():
             yolo, model_cpu = [], []
             models = model_only([item] * 3, backend, yolo, model_cpu)
@@ -289,6 +289,7 @@ def main():
     parser.add_argument("--detectors", default="yunet", help="--faces-sets: comma-separated, of yunet, hog, cnn")
     parser.add_argument("--reference", type=Path, help="--faces-sets: a source tree (a worktree of main, with its "
                         "own .venv link) whose workers run the same sets in the same run, for honest ratios")
+    parser.add_argument("--threads", type=int, default=1, help="--faces-sets: the workers' TAGGING_LOCAL_THREADS")
     parser.add_argument("--broker", help="--faces-sets: a Redis URL of your own (its queues are purged first)")
     parser.add_argument("--database", help="--faces-sets: a PostgreSQL URL of your own database (migrated)")
     parser.add_argument("--renditions", action="store_true", help="--faces-sets: the workers also take the "
@@ -304,7 +305,7 @@ def main():
                 connection.default_channel.queue_purge(queue)
     if args.faces_sets:
         faces_sets(args.workers, max(2, args.repeat), detectors=args.detectors.split(","), reference=args.reference,
-                   renditions=args.renditions)
+                   renditions=args.renditions, threads=args.threads)
         return
     items = photos(args.big) * args.repeat
     small = [i for i in items if not i[0].startswith("12MP")]
