@@ -134,12 +134,23 @@ class DecodedImage:
     format: str  # "jpg", "png", ...
 
 
-def image_decode(fileobj, *, min_pixels: int | None = None, min_size: tuple[int, int] | None = None) -> DecodedImage:
+class DecodeCache(dict):
+    """The decodes of one original, by the reduced scale each was made at, shared by the renditions one task makes
+    of it (the thumbnails, the pages' sizes, the faces' crops): two that need the same libjpeg scale (or the same
+    whole factor) get the very same pixels, decoded once. Images from it are shared: never change one in place.
+    Decodes larger than max_pixels are not kept (a 100 MP PNG's whole decode is 300 MB: one at a time is enough)."""
+
+    max_pixels = 16_000_000
+
+
+def image_decode(fileobj, *, min_pixels: int | None = None, min_size: tuple[int, int] | None = None,
+                 cache: DecodeCache | None = None) -> DecodedImage:
     """Decode an image as people see it: EXIF orientation applied, flattened to RGB.
 
     A JPEG is decoded straight to a reduced scale (libjpeg's 1/2, 1/4, 1/8) that still has at least `min_pixels`
     pixels, or covers `min_size` (width, height): far less work than a full decode. Other formats decode whole,
     and are then reduced by a whole factor to that size while they are flattened, a strip at a time.
+    `cache` (one per original, see DecodeCache): a decode at the same scale is taken from it, a new one kept in it.
     """
     fileobj.seek(0)
     # Not closed with `with`: closing an Image frees its pixels, which `shown` may be (an RGB file at full size);
@@ -158,13 +169,19 @@ def image_decode(fileobj, *, min_pixels: int | None = None, min_size: tuple[int,
         factor = int((image.width * image.height / min_pixels) ** 0.5)
     elif min_size:
         factor = max(1, min(image.width // max(1, min_size[0]), image.height // max(1, min_size[1])))
+    key = (image.mode, image.size, factor)  # after draft(): the mode and size libjpeg will decode to
+    if cache is not None and key in cache:
+        return cache[key]
     image.load()
     shown = _flatten_reduced(image, factor)
     del image
     # Turned after flattening and reducing: the same pixels as before, on the smaller image.
     if orientation in ORIENTATION_TRANSPOSE:
         shown = shown.transpose(ORIENTATION_TRANSPOSE[orientation])
-    return DecodedImage(image=shown, orientation=orientation, format=fmt)
+    decoded = DecodedImage(image=shown, orientation=orientation, format=fmt)
+    if cache is not None and shown.width * shown.height <= cache.max_pixels:
+        cache[key] = decoded
+    return decoded
 
 
 # EXIF orientation -> the transposition that shows the photo upright (as ImageOps.exif_transpose does).
@@ -248,9 +265,19 @@ def exif_metadata(fileobj) -> dict[str, str]:
     return metadata
 
 
-def thumbnail_render(fileobj, *, max_size: int, quality: int = 82) -> tuple[bytes, int, int]:
+def thumbnail_render(fileobj, *, max_size: int, quality: int = 82,
+                     cache: DecodeCache | None = None) -> tuple[bytes, int, int]:
     """Render a JPEG that fits in max_size×max_size, as displayed (EXIF orientation applied)."""
-    image = image_decode(fileobj, min_size=(max_size, max_size)).image
+    fileobj.seek(0)
+    with Image.open(fileobj, formats=OPEN_FORMATS) as header:
+        width, height = header.size
+    # Fitting needs the long side covered, not both: a 12 MP landscape's 1600 px thumbnail decodes at 1/2, not whole.
+    fit = min(max_size / width, max_size / height)
+    min_size = (max(1, math.ceil(width * fit)), max(1, math.ceil(height * fit))) if fit < 1 else None
+    shared = {"cache": cache} if cache is not None else {}
+    image = image_decode(fileobj, min_size=min_size, **shared).image
+    if cache is not None:
+        image = image.copy()  # thumbnail() works in place, and the cache's image is shared
     image.thumbnail((max_size, max_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
     return jpeg_bytes(image, quality=quality, optimize=True, progressive=True), image.width, image.height
 
@@ -750,12 +777,45 @@ def _face_thumb_min_size(transformation, displayed, face_boxes):
     return (max(1, math.ceil(displayed[0] * scale)), max(1, math.ceil(displayed[1] * scale)))
 
 
+_PLAIN_DOWNSCALES = {"fill", "scale", "fit", "limit"}
+
+
+def _pixel_crop_draft(transformation, displayed):
+    """(crop window, min_size) for a chain that starts with a c_crop in whole pixels (w_ h_, and x_ y_ from the top
+    left; nothing else in that component) followed by a plain downscale to whole pixels (c_fill, c_scale, c_fit,
+    c_limit with w_ and h_): the people page's face crops. The window (left, top, width, height) is in pixels of the
+    displayed original, clamped as _apply_crop clamps it; min_size is the decode that still gives the window at
+    least the output's pixels, when that is at most half the original (libjpeg's scales); else None."""
+    components = transformation.components
+    if len(components) < 2:
+        return None
+    first, second = components[0], components[1]
+    if first.get("c") != "crop" or {key for key, _ in first.params} - {"c", "w", "h", "x", "y"}:
+        return None
+    if second.get("c") not in _PLAIN_DOWNSCALES or {key for key, _ in second.params} != {"c", "w", "h"}:
+        return None
+    values = [first.get(key) or "0" for key in ("w", "h", "x", "y")] + [second.get("w"), second.get("h")]
+    if not all(value.isdigit() for value in values):
+        return None
+    cw, ch, x, y, out_w, out_h = (int(value) for value in values)
+    if not (cw and ch and out_w and out_h):
+        return None
+    cw, ch = min(displayed[0], cw), min(displayed[1], ch)
+    left, top = min(max(0, x), displayed[0] - cw), min(max(0, y), displayed[1] - ch)
+    scale = max(out_w / cw, out_h / ch)
+    if scale > 0.5:
+        return None
+    min_size = (max(1, math.ceil(displayed[0] * scale)), max(1, math.ceil(displayed[1] * scale)))
+    return (left, top, cw, ch), min_size
+
+
 def _is_face_thumb(transformation):
     first = transformation.components[0] if transformation.components else None
     return first is not None and first.get("c") == "thumb" and first.get("g") in ("face", "faces")
 
 
-def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_output_pixels: int) -> Rendered:
+def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_output_pixels: int,
+                          cache: DecodeCache | None = None) -> Rendered:
     """Render `transformation` (a medialib.transformations.Transformation, already expanded) of the original
     in `fileobj` as `fmt`. `faces` is a callable giving FaceBoxes, called only when a gravity needs them (and at
     most once). Raises medialib.transformations.TransformationError for what cannot be done (an output over
@@ -775,7 +835,9 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
       compass gravity x_/y_ move the window away from that edge; the window is clamped inside the image.
     - A JPEG is decoded at a reduced scale (libjpeg's 1/2, 1/4, 1/8) when the first component is a plain
       downscale in pixels, or a c_thumb with g_face/g_faces in pixels whose face window (found before
-      decoding) is scaled by 1/2 or less; then a resize followed by a crop resizes only the crop's window.
+      decoding) is scaled by 1/2 or less, or a c_crop in pixels followed by a downscale in pixels (the window
+      then taken at that scale); then a resize followed by a crop resizes only the crop's window. `cache`
+      (medialib.images.DecodeCache) shares the decodes of one original between renditions.
     - c_thumb with g_face/g_faces/g_auto (faces found): the window is the face box doubled and divided by z_
       (z_0.8: more context, z_2: closer), widened to the asked aspect, no bigger than the image, centred on the
       face, then scaled to w x h. Without a face it is c_fill.
@@ -809,15 +871,27 @@ def transformation_render(fileobj, transformation, *, fmt: str, faces=None, max_
         # The faces are needed anyway; fetched before decoding, the face window gives the draft size.
         face_boxes = list(faces() or [])
         min_size = _face_thumb_min_size(transformation, displayed, face_boxes)
+    window = None
+    if min_size is None:
+        plan = _pixel_crop_draft(transformation, displayed)
+        if plan is not None:
+            window, min_size = plan
     if min_size and orientation in QUARTER_TURN_ORIENTATIONS:
         min_size = (min_size[1], min_size[0])  # image_decode reduces the stored (unturned) image
-    image = image_decode(fileobj, min_size=min_size).image
+    shared = {"cache": cache} if cache is not None else {}
+    image = image_decode(fileobj, min_size=min_size, **shared).image
     canvas = _Canvas(image, image.width / displayed[0], image.height / displayed[1], faces, max_output_pixels,
                      face_boxes=face_boxes)
+    components = transformation.components
+    if window is not None:
+        # The c_crop's pixels are the displayed original's: its window at the scale decoded.
+        left, top, width, height = window
+        canvas.crop(left * canvas.sx, top * canvas.sy, width * canvas.sx, height * canvas.sy)
+        components = components[1:]
 
     quality = _DEFAULT_QUALITY
     flatten_on = None
-    for component in transformation.components:
+    for component in components:
         if component.get("t") is not None:
             raise TransformationError("Named transformations must be expanded before rendering")
         if component.get("z") is not None and component.get("c") != "thumb":

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from .images import Rendered, transformation_render
+from .images import DecodeCache, Rendered, transformation_render
 from .models import Asset, DeliveredRendition
 
 logger = logging.getLogger(__name__)
@@ -66,14 +66,15 @@ def original_spooled(asset: Asset):
 
 
 def rendition_render(asset: Asset, transformation, *, fmt: str, faces: Sequence[Box] | None = None,
-                     original=None) -> Rendered:
-    """Render a transformation of an asset's original (`original`, when the caller has read it already).
-    Raises TransformationError for what cannot be done."""
+                     original=None, cache: DecodeCache | None = None) -> Rendered:
+    """Render a transformation of an asset's original (`original`, when the caller has read it already; `cache`,
+    that original's decodes shared by the renditions the caller makes of it). Raises TransformationError for what
+    cannot be done."""
     if original is None:
         with original_spooled(asset) as original:
             return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
     return transformation_render(original, transformation, fmt=fmt, faces=lambda: list(faces or ()),
-                                 max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS)
+                                 max_output_pixels=settings.MEDIALIB_MAX_OUTPUT_PIXELS, cache=cache)
 
 
 def _kept(asset: Asset, key: str) -> DeliveredRendition | None:
@@ -81,7 +82,8 @@ def _kept(asset: Asset, key: str) -> DeliveredRendition | None:
 
 
 def delivered_rendition(*, asset: Asset, transformation, fmt: str, faces: Sequence[Box] | None = None,
-                        wait_seconds: float | None = None, original=None) -> DeliveredRendition | Rendered:
+                        wait_seconds: float | None = None, original=None,
+                        cache: DecodeCache | None = None) -> DeliveredRendition | Rendered:
     """The kept rendition of `transformation` (expanded) as `fmt` for the asset's current version, made now if
     it does not exist yet. Returns the DeliveredRendition (its file is in storage), or the Rendered bytes when
     the rendition is not kept: the asset already has MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET renditions of this
@@ -96,19 +98,20 @@ def delivered_rendition(*, asset: Asset, transformation, fmt: str, faces: Sequen
     if DeliveredRendition.objects.filter(asset_id=asset.pk, version=asset.version).count() \
             >= settings.MEDIALIB_DELIVERY_MAX_KEPT_PER_ASSET:
         # A cap on what one image can fill the storage with (in public mode anyone may ask for new sizes).
-        return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
+        return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original, cache=cache)
 
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
     while True:
         claim = _claim(asset, key=key, transformation=transformation, fmt=fmt)
         if claim is not None:
-            return _make(asset, claim, transformation=transformation, fmt=fmt, faces=faces, original=original)
+            return _make(asset, claim, transformation=transformation, fmt=fmt, faces=faces, original=original,
+                         cache=cache)
         row = _kept(asset, key)
         if row is not None:
             return row
         if not Asset.objects.filter(pk=asset.pk, version=asset.version).exists() or time.monotonic() >= deadline:
-            return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
+            return rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original, cache=cache)
         time.sleep(delay)
         delay = min(delay * 2, 0.25)
 
@@ -137,9 +140,9 @@ def _claim(asset: Asset, *, key: str, transformation, fmt: str) -> DeliveredRend
 
 
 def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, faces,
-          original=None) -> DeliveredRendition | Rendered:
+          original=None, cache: DecodeCache | None = None) -> DeliveredRendition | Rendered:
     try:
-        rendered = rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original)
+        rendered = rendition_render(asset, transformation, fmt=fmt, faces=faces, original=original, cache=cache)
     except BaseException:
         DeliveredRendition.objects.filter(pk=claim.pk, file="").delete()  # let the next request try again
         raise
@@ -168,20 +171,22 @@ def _make(asset: Asset, claim: DeliveredRendition, *, transformation, fmt: str, 
     return claim
 
 
-def eager_renditions_make(asset: Asset, eager: Sequence[tuple[str, str]]) -> list[DeliveredRendition | Rendered]:
+def eager_renditions_make(asset: Asset, eager: Sequence[tuple[str, str]], *, original=None,
+                          cache: DecodeCache | None = None) -> list[DeliveredRendition | Rendered]:
     """Make (or find) the kept renditions of `eager`, (canonical transformation, format) pairs already checked by
     `eager_parse`, for the asset's current version: the upload API's `eager`. A transformation that cannot be
-    rendered raises TransformationError."""
+    rendered raises TransformationError. `original` and `cache`: see rendition_render."""
     from .transformations import Transformation
 
     made = []
     for text, fmt in eager:
         transformation = Transformation.from_string(text)
         faces = face_boxes_known(asset) if transformation.uses_faces() else None
-        if faces is None and transformation.uses_faces():
-            made.append(rendition_render(asset, transformation, fmt=fmt))  # faces not known yet: not kept
+        if faces is None and transformation.uses_faces():  # faces not known yet: not kept
+            made.append(rendition_render(asset, transformation, fmt=fmt, original=original, cache=cache))
         else:
-            made.append(delivered_rendition(asset=asset, transformation=transformation, fmt=fmt, faces=faces))
+            made.append(delivered_rendition(asset=asset, transformation=transformation, fmt=fmt, faces=faces,
+                                            original=original, cache=cache))
     return made
 
 
@@ -204,11 +209,20 @@ def eager_renditions_run(*, asset_id: int, version: int, eager: Sequence[tuple[s
     if asset is None:
         return 0
     count = 0
-    for item in eager:
-        try:
-            count += len(eager_renditions_make(asset, [tuple(item)]))
-        except TransformationError as exc:
-            logger.warning("Eager transformation %r of asset %s cannot be made: %s", item, asset_id, exc.message)
+    # The original read once, and each scale of it decoded once, for all of them (a face's three crops, say).
+    cache = DecodeCache()
+    try:
+        with original_spooled(asset) as original:
+            for item in eager:
+                try:
+                    count += len(eager_renditions_make(asset, [tuple(item)], original=original, cache=cache))
+                except TransformationError as exc:
+                    logger.warning("Eager transformation %r of asset %s cannot be made: %s", item, asset_id,
+                                   exc.message)
+    except FileNotFoundError:
+        if not Asset.objects.filter(pk=asset_id, version=version).exists():
+            return count  # deleted (or replaced) while we read it: its renditions go with it
+        raise
     return count
 
 

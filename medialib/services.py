@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .images import FORMAT_MIME_TYPES, InvalidImage, image_inspect, thumbnail_render
+from .images import FORMAT_MIME_TYPES, DecodeCache, InvalidImage, image_inspect, thumbnail_render
 from .models import Asset, AssetTag, DeliveredRendition, Rendition, Tag, validate_public_id
 from .queueing import broker_pause_reset, task_enqueue
 from .renditions import delivered_renditions_purge, original_spooled
@@ -457,21 +457,22 @@ def renditions_generate(*, asset_id: int) -> list[Rendition]:
                 return []  # deleted while we read it: its files go with it
             raise
         made = []
+        cache = DecodeCache()  # each scale of the original decoded once, for the thumbnails and the pages' sizes
         for spec, size in sorted(missing.items(), key=lambda item: item[1]):
-            data, width, height = thumbnail_render(original, max_size=size)
+            data, width, height = thumbnail_render(original, max_size=size, cache=cache)
             name = f"renditions/{PurePosixPath(asset.file.name).stem}/{spec}-v{asset.version}.jpg"
             stored = default_storage.save(name, ContentFile(data))
             rendition = _rendition_record(asset=asset, spec=spec, stored=stored, width=width, height=height)
             if rendition is None:
                 return []  # the asset was deleted meanwhile; its files are being deleted with it
             made.append(rendition)
-        if not page_renditions_make(asset, original=original):
+        if not page_renditions_make(asset, original=original, cache=cache):
             return []  # the asset was deleted meanwhile
     _renditions_done(asset)
     return made
 
 
-def page_renditions_make(asset: Asset, *, original=None) -> bool:
+def page_renditions_make(asset: Asset, *, original=None, cache=None) -> bool:
     """Make (or find) the kept delivery renditions the pages show for every image (page_images: tile and preview
     at 1x and 2x), so that a page's first view renders nothing; False if the asset went away meanwhile."""
     from .page_images import eager_transformations, page_extension
@@ -481,7 +482,7 @@ def page_renditions_make(asset: Asset, *, original=None) -> bool:
     for text in eager_transformations():
         try:
             made = delivered_rendition(asset=asset, transformation=Transformation.from_string(text),
-                                       fmt=page_extension(asset), original=original)
+                                       fmt=page_extension(asset), original=original, cache=cache)
         except FileNotFoundError:
             if not Asset.objects.filter(pk=asset.pk).exists():
                 return False  # deleted while we read its original: its files go with it

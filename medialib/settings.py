@@ -297,7 +297,10 @@ TAGGING_ADDON_BACKENDS = {
 }
 TAGGING_BACKENDS = {
     "local": {"BACKEND": "tagging.backends.local.LocalBackend", "OPTIONS": {
-        "threads": env_int("TAGGING_LOCAL_THREADS", 2),
+        # ONNX Runtime threads per worker process (Lite0): 1, as the worker's processes (--concurrency=2 on the
+        # Procfile's 2 cores) are the parallelism; 2 threads took 16 ms of CPU per photo for 8 ms less wall, and
+        # spin on a core the other process needs (bench/analysis.py --faces-sets, BENCHMARKS.md).
+        "threads": env_int("TAGGING_LOCAL_THREADS", 1),
         # yunet (default), hog or cnn (README, "Faces"); the minimum score: YuNet 0-100 (70), dlib's SVM margin (0.0).
         "face_detector": os.environ.get("TAGGING_LOCAL_FACE_DETECTOR", "yunet"),
         "face_landmarks": env_int("TAGGING_LOCAL_FACE_LANDMARKS", 5),

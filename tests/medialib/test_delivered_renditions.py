@@ -224,3 +224,36 @@ def test_kept_renditions_on_s3(user, s3_storage, renders, django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         asset_delete(asset=asset, user=user)
     assert _keys(client, bucket) == []
+
+
+def _decodes(monkeypatch) -> list:
+    """Every decode of an original's pixels (image_decode calls this once per decode it really makes)."""
+    from medialib import images as module
+
+    made = []
+    flatten = module._flatten_reduced
+    monkeypatch.setattr(module, "_flatten_reduced", lambda image, factor: made.append(image.size) or
+                        flatten(image, factor))
+    return made
+
+
+def _big_jpeg() -> bytes:
+    source = Image.linear_gradient("L").resize((2400, 1800))
+    return images.encode(Image.merge("RGB", (source, source.transpose(Image.Transpose.FLIP_LEFT_RIGHT), source)),
+                         "JPEG", quality=90)
+
+
+def test_eager_face_crops_read_the_original_once_and_decode_each_scale_once(user, monkeypatch):
+    """Two faces' crops at 1x and 2x: two reduced decodes (1/4 and 1/2) for the four, not four whole ones."""
+    asset = asset_upload(file=upload_file(_big_jpeg()), uploaded_by=user)
+    eager = [(str(Transformation.from_string(f"c_crop,h_600,w_600,x_{x},y_{y}/c_fill,h_{side},w_{side}")), "jpg")
+             for x, y in ((100, 100), (1500, 900)) for side in (96, 192)]
+    opened = []
+    spooled = renditions.original_spooled
+    monkeypatch.setattr(renditions, "original_spooled", lambda asset: opened.append(asset.pk) or spooled(asset))
+    decodes = _decodes(monkeypatch)
+    assert renditions.eager_renditions_run(asset_id=asset.pk, version=asset.version, eager=eager) == 4
+    assert opened == [asset.pk]
+    assert sorted(decodes) == [(600, 450), (1200, 900)]
+    kept = DeliveredRendition.objects.filter(asset=asset).exclude(file="")
+    assert sorted((row.width, row.height) for row in kept) == [(96, 96), (96, 96), (192, 192), (192, 192)]

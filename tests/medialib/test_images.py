@@ -209,3 +209,69 @@ def test_a_thumbnail_of_a_large_png_with_alpha_stays_near_its_decoded_size():
     assert result.returncode == 0, result.stderr
     peak_mb = int(result.stdout.strip().splitlines()[-1])
     assert peak_mb < 140, f"{peak_mb} MB"  # 100 MB of decoded pixels, a few MB of strips
+
+
+def _smooth_jpeg(width=1600, height=1200) -> bytes:
+    """A photo-like JPEG: smooth gradients in each channel (a reduced decode and a resize agree on it)."""
+    red = Image.linear_gradient("L").resize((width, height))
+    green = Image.radial_gradient("L").resize((width, height))
+    blue = red.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return images.encode(Image.merge("RGB", (red, green, blue)), "JPEG", quality=90)
+
+
+def test_a_decode_cache_shares_one_decode_per_scale_with_the_same_pixels():
+    from medialib.images import DecodeCache
+
+    data = _smooth_jpeg()
+    cache = DecodeCache()
+    small = image_decode(io.BytesIO(data), min_size=(200, 150), cache=cache)
+    again = image_decode(io.BytesIO(data), min_size=(190, 140), cache=cache)  # the same 1/8 scale
+    half = image_decode(io.BytesIO(data), min_size=(800, 600), cache=cache)
+    assert again is small and half is not small and len(cache) == 2
+    assert (small.image.size, half.image.size) == ((200, 150), (800, 600))
+    # The very pixels a decode of its own gives.
+    assert half.image.tobytes() == image_decode(io.BytesIO(data), min_size=(800, 600)).image.tobytes()
+
+
+def test_a_decode_cache_keeps_no_decode_over_its_pixel_limit():
+    from medialib.images import DecodeCache
+
+    data = _smooth_jpeg(800, 600)
+    cache = DecodeCache()
+    cache.max_pixels = 100_000
+    image_decode(io.BytesIO(data), cache=cache)  # 480,000 pixels: decoded, not kept
+    image_decode(io.BytesIO(data), min_size=(200, 150), cache=cache)
+    assert [decoded.image.size for decoded in cache.values()] == [(200, 150)]
+
+
+def test_thumbnails_from_a_shared_decode_are_the_same_files_and_leave_the_decode_as_it_was():
+    from medialib.images import DecodeCache
+
+    data = _smooth_jpeg()
+    cache = DecodeCache()
+    for size in (400, 300, 1000):  # 1/4 (twice) and whole
+        assert thumbnail_render(io.BytesIO(data), max_size=size, cache=cache) == \
+            thumbnail_render(io.BytesIO(data), max_size=size)
+    # thumbnail() works in place: the shared images must not have been shrunk.
+    assert sorted(decoded.image.size for decoded in cache.values()) == [(400, 300), (1600, 1200)]
+
+
+def test_a_thumbnail_decodes_a_large_jpeg_at_the_scale_its_long_side_needs(monkeypatch):
+    """Fitting a box needs only the long side covered: a 1600 px thumbnail of a 4000x2000 JPEG decodes at 1/2
+    (2000x1000), not whole, which covering 1600x1600 would need."""
+    from medialib import images as module
+
+    asked = []
+    decode = module.image_decode
+    monkeypatch.setattr(module, "image_decode", lambda fileobj, **sizes: asked.append(sizes["min_size"]) or
+                        decode(fileobj, **sizes))
+    data = images.encode(Image.new("RGB", (4000, 2000), (20, 200, 20)), "JPEG")
+    assert _thumbnail_size(thumbnail_render(io.BytesIO(data), max_size=1600)) == (1600, 800)
+    assert _thumbnail_size(thumbnail_render(io.BytesIO(images.jpeg(64, 48)), max_size=1600)) == (64, 48)
+    assert asked == [(1600, 800), None]
+
+
+def _thumbnail_size(rendered) -> tuple[int, int]:
+    data, width, height = rendered
+    assert Image.open(io.BytesIO(data)).size == (width, height)
+    return width, height

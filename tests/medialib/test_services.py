@@ -613,3 +613,24 @@ def test_the_renditions_sweep_reads_a_partial_index():
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "asset_renditions_missing" in plan, plan
+
+
+def test_renditions_share_the_decodes_of_one_scale_and_are_all_made(user, monkeypatch):
+    """The thumbnails and the pages' sizes of a 2400x1800 JPEG need libjpeg's 1/4, 1/2 and whole scales: three
+    decodes for the six, each one the pixels a decode of its own would give."""
+    from medialib import images as module
+
+    source = Image.linear_gradient("L").resize((2400, 1800))
+    data = images.encode(Image.merge("RGB", (source, source.transpose(Image.Transpose.FLIP_LEFT_RIGHT), source)),
+                         "JPEG", quality=90)
+    asset = services.asset_upload(file=upload_file(data), uploaded_by=user)
+    decodes = []
+    flatten = module._flatten_reduced
+    monkeypatch.setattr(module, "_flatten_reduced", lambda image, factor: decodes.append(image.size) or
+                        flatten(image, factor))
+    assert len(services.renditions_generate(asset_id=asset.pk)) == 2
+    _assert_renditions(asset)
+    assert sorted(decodes) == [(600, 450), (1200, 900), (2400, 1800)]
+    kept = DeliveredRendition.objects.filter(asset=asset).exclude(file="")
+    assert {row.transformation for row in kept} == set(eager_transformations())
+    assert sorted((row.width, row.height) for row in kept) == [(320, 200), (640, 400), (1000, 750), (2000, 1500)]

@@ -355,3 +355,63 @@ def test_rgb_flatten_shortcut_returns_the_image_itself_without_reduction():
     rgba = Image.new("RGBA", (2000, 1000), (10, 20, 30, 0))
     flat = _flatten_reduced(rgba, 1)
     assert flat.mode == "RGB" and flat.getpixel((0, 0)) == (255, 255, 255)
+
+
+def _smooth(width=1600, height=1200) -> Image.Image:
+    red = Image.linear_gradient("L").resize((width, height))
+    green = Image.radial_gradient("L").resize((width, height))
+    return Image.merge("RGB", (red, green, red.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+
+
+def test_a_pixel_crop_then_a_downscale_decodes_reduced_and_keeps_the_region(monkeypatch):
+    """The people page's face crops (c_crop in pixels, then c_fill to 96 or 192 px) decode a 12 MP photo at the
+    scale the output needs, not whole: the same region, within a few grey levels of the whole decode's."""
+    from medialib import images as module
+
+    source = _smooth()
+    source.paste((255, 0, 0), (1150, 850, 1250, 950))  # a red square in the middle of the crop
+    data = images.encode(source, "JPEG", quality=95)
+    asked = []
+    decode = module.image_decode
+
+    def spy(fileobj, **sizes):
+        asked.append(sizes.get("min_size"))
+        return decode(fileobj, **sizes)
+
+    monkeypatch.setattr(module, "image_decode", spy)
+    text = "c_crop,h_400,w_400,x_1000,y_700/c_fill,h_96,w_96"
+    rendered = transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png",
+                                     max_output_pixels=LIMIT)
+    assert asked == [(384, 288)]  # 96 / 400 of the photo: libjpeg's 1/4 covers it
+    image = Image.open(io.BytesIO(rendered.data)).convert("RGB")
+    assert image.size == (96, 96) and close(image.getpixel((48, 48)), (255, 0, 0), 30)
+    whole = Image.open(io.BytesIO(data)).convert("RGB").crop((1000, 700, 1400, 1100))
+    whole = whole.resize((96, 96), Image.Resampling.LANCZOS)
+    from PIL import ImageChops, ImageStat
+
+    assert max(ImageStat.Stat(ImageChops.difference(image, whole)).mean) < 4  # grey levels, per channel
+
+
+def test_a_pixel_crop_past_the_edge_is_clamped_as_before_at_a_reduced_scale():
+    data = images.encode(_smooth(), "JPEG", quality=95)
+
+    def rendered(text):
+        return transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png",
+                                     max_output_pixels=LIMIT).data
+
+    assert rendered("c_crop,h_400,w_400,x_1500,y_1100/c_fill,h_96,w_96") == \
+        rendered("c_crop,h_400,w_400,x_1200,y_800/c_fill,h_96,w_96")
+
+
+def test_a_pixel_crop_without_a_downscale_after_it_decodes_whole(monkeypatch):
+    from medialib import images as module
+
+    asked = []
+    decode = module.image_decode
+    monkeypatch.setattr(module, "image_decode",
+                        lambda fileobj, **sizes: asked.append(sizes) or decode(fileobj, **sizes))
+    data = images.encode(_smooth(), "JPEG")
+    for text in ("c_crop,h_400,w_400,x_10/e_grayscale", "c_crop,h_400,w_400,x_10/c_fill,h_300,w_300",
+                 "c_crop,g_north,h_400,w_400/c_fill,h_96,w_96"):
+        transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png", max_output_pixels=LIMIT)
+    assert asked == [{"min_size": None}] * 3
