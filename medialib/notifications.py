@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .api.models import ApiKey, NotificationSettings, WebhookAttempt, WebhookDelivery
 from .delivery import delivery_url
-from .models import Asset, AssetTag
+from .models import Asset, AssetTag, DeliveredRendition
 from .queueing import broker_pause_reset, task_enqueue
 from .webhooks import notification_sign, payload_body, webhook_post
 
@@ -155,6 +155,33 @@ def tags_changed_notify(*, before: dict[int, tuple[Asset, set[str]]], source: st
         return []
     return notifications_queue(notification_type="resource_tags_changed",
                                payload={"source": source, "resources": resources})
+
+
+def eager_entry_made(entry: dict, made) -> dict:
+    """An eager entry of the answer (transformation, format, url, secure_url) with what was made: its size, or
+    `status: failed` and why (`made` is the reason's text)."""
+    if isinstance(made, str):
+        return {**entry, "status": "failed", "reason": made}
+    size = made.bytes if isinstance(made, DeliveredRendition) else len(made.data)
+    return {**entry, "width": made.width, "height": made.height, "bytes": size}
+
+
+def eager_notify(*, asset_id: int, entries: list[dict], batch_id: str, notification: dict,
+                 results: list | None = None) -> list[WebhookDelivery]:
+    """Cloudinary's `eager` notification to the call's eager_notification_url (and the library-wide URL) once the
+    eager renditions are made: `entries` as the call answered them, with `results` (the worker's, item by item,
+    eager_async) filled in, or already filled (made in the call)."""
+    asset = Asset.objects.filter(pk=asset_id).first()
+    if asset is None or results is not None and len(results) != len(entries):
+        return []  # deleted, or replaced while they were made: its own notifications tell of that
+    if results is not None:
+        entries = [eager_entry_made({k: v for k, v in entry.items() if k not in ("status", "batch_id")}, made)
+                   for entry, made in zip(entries, results, strict=True)]
+    payload = {"asset_id": asset.asset_id, "public_id": asset.public_id, "version": asset.version,
+               "resource_type": "image", "type": "upload", "batch_id": batch_id, "eager": entries}
+    with transaction.atomic():
+        return notifications_queue(notification_type="eager", payload=payload, url=notification.get("url", ""),
+                                   api_key=notification_request_key(notification))
 
 
 def contexts_watch(*, public_ids) -> dict[int, tuple[Asset, dict]]:

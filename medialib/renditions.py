@@ -190,19 +190,23 @@ def eager_renditions_make(asset: Asset, eager: Sequence[tuple[str, str]], *, ori
     return made
 
 
-def eager_renditions_queue(asset: Asset, eager: Sequence[tuple[str, str]]) -> None:
+def eager_renditions_queue(asset: Asset, eager: Sequence[tuple[str, str]], *, notify: dict | None = None) -> None:
     """Queue the making of `eager` for the worker once the current transaction commits (the upload API's
     `eager_async`). If the broker does not take it, the renditions are made at their first request instead."""
     from .queueing import task_enqueue
     from .tasks import eager_renditions
 
     items = [list(item) for item in eager]
-    transaction.on_commit(lambda: task_enqueue(eager_renditions, asset.pk, asset.version, items))
+    # `notify`: the `eager` notification to send once they are made (medialib.notifications.eager_notify's args).
+    arguments = (asset.pk, asset.version, items, notify) if notify else (asset.pk, asset.version, items)
+    transaction.on_commit(lambda: task_enqueue(eager_renditions, *arguments))
 
 
-def eager_renditions_run(*, asset_id: int, version: int, eager: Sequence[tuple[str, str]]) -> int:
+def eager_renditions_run(*, asset_id: int, version: int, eager: Sequence[tuple[str, str]],
+                         results: list | None = None) -> int:
     """The worker's side of eager_renditions_queue: what it made; nothing when the asset or its version is gone.
-    A transformation that cannot be rendered is logged and skipped (the others are made)."""
+    A transformation that cannot be rendered is logged and skipped (the others are made). `results`, if given,
+    gets each item's rendition (DeliveredRendition or Rendered) or, for one that cannot be made, why."""
     from .transformations import TransformationError
 
     asset = Asset.objects.filter(pk=asset_id, version=version).first()
@@ -215,10 +219,15 @@ def eager_renditions_run(*, asset_id: int, version: int, eager: Sequence[tuple[s
         with original_spooled(asset) as original:
             for item in eager:
                 try:
-                    count += len(eager_renditions_make(asset, [tuple(item)], original=original, cache=cache))
+                    made = eager_renditions_make(asset, [tuple(item)], original=original, cache=cache)
                 except TransformationError as exc:
                     logger.warning("Eager transformation %r of asset %s cannot be made: %s", item, asset_id,
                                    exc.message)
+                    made = [exc.message]
+                else:
+                    count += len(made)
+                if results is not None:
+                    results += made
     except FileNotFoundError:
         if not Asset.objects.filter(pk=asset_id, version=version).exists():
             return count  # deleted (or replaced) while we read it: its renditions go with it

@@ -35,9 +35,13 @@ def renditions_sweep() -> int:
     retry_backoff_max=settings.TASK_RETRY_MAX_SECONDS,
     max_retries=5,
 )
-def eager_renditions(self, asset_id: int, version: int, eager: list[list[str]]) -> int:
+def eager_renditions(self, asset_id: int, version: int, eager: list[list[str]], notify: dict | None = None) -> int:
     try:
-        return renditions.eager_renditions_run(asset_id=asset_id, version=version, eager=eager)
+        results: list = []
+        count = renditions.eager_renditions_run(asset_id=asset_id, version=version, eager=eager, results=results)
+        if notify and results:  # nothing made: the image is gone (or replaced), and its `delete` told of it
+            notifications.eager_notify(asset_id=asset_id, results=results, **notify)
+        return count
     except TRANSIENT_DB_ERRORS as exc:
         raise self.retry(exc=exc, countdown=db_retry_countdown(self.request.retries), max_retries=DB_MAX_RETRIES)
 

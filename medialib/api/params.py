@@ -36,7 +36,7 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
         "file", "api_key", "timestamp", "signature", "public_id", "public_id_prefix", "type", "faces", "use_filename",
         "unique_filename", "discard_original_filename", "filename_override", "invalidate", "eager", "eager_async",
         "folder", "asset_folder", "use_asset_folder_as_public_id_prefix", "overwrite", "categorization", "detection",
-        "auto_tagging", "tags", "allowed_formats", "context", "async", "notification_url",
+        "auto_tagging", "tags", "allowed_formats", "context", "async", "notification_url", "eager_notification_url",
     ]),
     "callback": "it redirects a browser form upload to a page; this API answers JSON only",
     "format": "originals are stored unchanged; ask for another format in the delivery URL (f_ or the extension)",
@@ -48,8 +48,6 @@ UPLOAD_PARAMETERS: dict[str, str | None] = {
     "display_name": "there are no display names: the public_id names an image",
     "use_filename_as_display_name": "there are no display names",
     "unique_display_name": "there are no display names",
-    "eager_notification_url": "eager renditions are made during the call (in its answer) or, with eager_async, "
-                              "by the worker without a notification; use notification_url for the add-ons",
     "eval": "running code sent with an upload is never done",
     "on_success": "running code sent with an upload is never done",
     "proxy": "the server never fetches remote files",
@@ -88,7 +86,7 @@ REFUSED_WHEN_TRUE = frozenset({
 # What explicit takes besides what it shares with upload; everything else upload knows is refused on explicit.
 EXPLICIT_IMPLEMENTED = frozenset({"file", "api_key", "timestamp", "signature", "public_id", "type", "invalidate",
                                   "eager", "eager_async", "categorization", "detection", "auto_tagging", "tags",
-                                  "async", "notification_url"})
+                                  "async", "notification_url", "eager_notification_url"})
 TRUE_VALUES, FALSE_VALUES = ("1", "true"), ("", "0", "false")
 
 
@@ -212,7 +210,12 @@ def eager_arguments(params) -> dict:
         raise ApiError(f"eager_async must be true or false, not {eager_async[:20]!r}.")
     if eager_async in ("true", "1") and not eager:
         raise ApiError("eager_async needs eager transformations to make.")
-    return {"eager": eager, "eager_async": eager_async in ("true", "1")}
+    # Cloudinary's `eager` notification when the renditions are made (by the worker with eager_async, else in
+    # the call); checked now as notification_url is.
+    eager_notification_url = notification_url_checked(_text(params, "eager_notification_url"))
+    if eager_notification_url and not eager:
+        raise ApiError("eager_notification_url tells when eager transformations are made: add eager.")
+    return {"eager": eager, "eager_async": eager_async in ("true", "1"), "eager_notification_url": eager_notification_url}
 
 
 def upload_file(params, files):

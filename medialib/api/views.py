@@ -12,8 +12,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from medialib.middleware import BUSY_MESSAGE, RETRY_AFTER_SECONDS, database_busy
 from medialib.asset_edits import assets_tags_command
-from medialib.models import Asset, DeliveredRendition
-from medialib.notifications import notification_request, notifications_queue, notifications_wanted
+from medialib.models import Asset
+from medialib.notifications import (eager_entry_made, eager_notify, notification_request, notifications_queue,
+                                    notifications_wanted)
 from medialib.renditions import SERVABLE_FORMATS, eager_renditions_make, eager_renditions_queue
 from medialib.selectors import asset_can_edit, assets_visible_to
 from medialib.services import UploadError, asset_upload, duplicate_find
@@ -86,6 +87,8 @@ def image_upload(request):
     arguments = params.upload_arguments(form, request.FILES, request.headers)
     addons, auto_tagging = arguments.pop("addons"), arguments.pop("auto_tagging")
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
+    eager_notification = notification_request(url=arguments.pop("eager_notification_url"), api_key=key,
+                                              host=request.get_host())
     faces = arguments.pop("faces")
     async_ = arguments.pop("async_")
     notification_url = arguments.pop("notification_url")
@@ -127,7 +130,8 @@ def image_upload(request):
         # What this library knows; a new file has none yet (its analysis runs after the answer).
         extra["faces"] = [list(box) for box in face_boxes(asset)] if found["existing"] else []
     return resource_response(asset, request=request, secret=key.secret, addons=addons, with_data=True,
-                             eager=[] if found["existing"] else _eager(asset, eager, eager_async, request=request),
+                             eager=[] if found["existing"] else _eager(asset, eager, eager_async, request=request,
+                                                                         notification=eager_notification),
                              extra=extra)
 
 
@@ -148,6 +152,8 @@ def image_explicit(request):
     asset = _asset(arguments.pop("public_id"), key.user)
 
     eager, eager_async = arguments.pop("eager"), arguments.pop("eager_async")
+    eager_notification = notification_request(url=arguments.pop("eager_notification_url"), api_key=key,
+                                              host=request.get_host())
     tags, async_ = arguments.pop("tags"), arguments.pop("async_")
     arguments["notification"] = notification_request(url=arguments.pop("notification_url"), api_key=key,
                                                      host=request.get_host())
@@ -167,38 +173,44 @@ def image_explicit(request):
         _results_wait(asset.public_id, key.user, arguments["addons"], async_)
         asset = _asset(asset.public_id, key.user)
     return resource_response(asset, request=request, secret=key.secret, addons=arguments["addons"], with_data=True,
-                             eager=_eager(asset, eager, eager_async, request=request))
+                             eager=_eager(asset, eager, eager_async, request=request, notification=eager_notification))
 
 
-def _eager(asset: Asset, eager, eager_async: bool, *, request) -> list[dict]:
+def _eager(asset: Asset, eager, eager_async: bool, *, request, notification: dict | None = None) -> list[dict]:
     """Make the eager renditions now (Cloudinary's default: they are in the answer, with their size), or queue
-    them for the worker (`eager_async`: "processing"). One that cannot be made says why; the others are made."""
+    them for the worker (`eager_async`: "processing"). One that cannot be made says why; the others are made.
+    `notification` (eager_notification_url's): Cloudinary's `eager` notification once they are made."""
     if not eager:
         return []
     resolved = []
     for transformation, fmt in eager:
         fmt = transformation.output_format(extension=fmt, source_format=asset.format, accept="")
         resolved.append((str(transformation), fmt if fmt in SERVABLE_FORMATS else "jpg"))
-    if eager_async:
-        eager_renditions_queue(asset, resolved)
-        batch_id = uuid.uuid4().hex
+    batch_id = uuid.uuid4().hex
     entries = []
     for text, fmt in resolved:
         url, secure_url = delivery_urls(asset, request=request, transformation=text, fmt=fmt)
-        entry = {"transformation": text, "format": fmt}
+        entry = {"transformation": text, "format": fmt, "url": url, "secure_url": secure_url}
         if eager_async:
             entry.update(status="processing", batch_id=batch_id)
         else:
             try:
                 made = eager_renditions_make(asset, [(text, fmt)])[0]
             except TransformationError as exc:
-                entry.update(status="failed", reason=exc.message)
-            else:
-                entry.update(width=made.width, height=made.height,
-                             bytes=made.bytes if isinstance(made, DeliveredRendition) else len(made.data))
-        entry.update(url=url, secure_url=secure_url)
+                made = exc.message
+            entry = eager_entry_made(entry, made)
         entries.append(entry)
-    return entries
+    if eager_async:
+        eager_renditions_queue(asset, resolved, notify=notification and {
+            "entries": entries, "batch_id": batch_id, "notification": notification})
+    elif notification:
+        eager_notify(asset_id=asset.pk, entries=entries, batch_id=batch_id, notification=notification)
+    return [{key: entry[key] for key in _EAGER_KEYS if key in entry} for entry in entries]
+
+
+# Each eager entry of an answer, in Cloudinary's order.
+_EAGER_KEYS = ("transformation", "format", "width", "height", "bytes", "status", "batch_id", "reason", "url",
+               "secure_url")
 
 
 def _asset(public_id: str, user) -> Asset:

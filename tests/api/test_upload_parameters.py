@@ -69,6 +69,17 @@ def _notifies(photo, monkeypatch):
     return WebhookDelivery.objects.filter(url="http://127.0.0.1:9/hook", payload__public_id=public_id).exists()
 
 
+def _eager_notifies(photo, monkeypatch):
+    from django.conf import settings
+
+    from medialib.api.models import WebhookDelivery
+
+    monkeypatch.setattr(settings, "MEDIALIB_WEBHOOK_ALLOWED_HOSTS", ["127.0.0.1"])
+    public_id = _upload(photo, eager=["c_scale,w_10"], eager_notification_url="http://127.0.0.1:9/eager")["public_id"]
+    delivery = WebhookDelivery.objects.filter(url="http://127.0.0.1:9/eager", payload__public_id=public_id).first()
+    return delivery is not None and delivery.payload["eager"][0]["width"] == 10
+
+
 def _readme_says_no_op(name):
     row = next(line for line in README.read_text().splitlines() if line.startswith(f"| `{name}`"))
     return "no-op" in row
@@ -106,11 +117,11 @@ EXPECTED = {
     _upload(p, allowed_formats=["jpg"])["format"] == "jpg",
     "timestamp": _stale,
     "notification_url": _notifies,
+    "eager_notification_url": _eager_notifies,
 }
 # What to send for a parameter to be refused; anything not listed is sent as True (the SDK sends "1").
 REFUSED_SAMPLES = {
     "type": "private", "callback": "https://example.com/cb", "format": "png", "display_name": "Car",
-    "eager_notification_url": "https://example.com/hook",
     "eval": "upload_options['tags'] = 'x'", "on_success": "current_asset.update({tags: ['x']})",
     "proxy": "http://proxy.example.com", "moderation": "manual", "raw_convert": "aspose", "quality_override": "auto",
     "ocr": "adv_ocr", "background_removal": "cloudinary_ai", "upload_preset": "preset", "batch_id": "b1",

@@ -252,10 +252,35 @@ def test_loopback_is_refused_unless_allowed(cloudinary_sdk, key, photo, settings
     assert WebhookDelivery.objects.get().url == receiver.url
 
 
+def test_eager_notification_url_hears_the_renditions_made_by_the_worker_and_in_the_call(
+        cloudinary_sdk, key, photo, receiver, celery_worker_process, settings):
+    settings.MEDIALIB_DELIVERY_ACCESS = "public"
+    cloudinary_sdk(key)
+    answer = cloudinary.uploader.upload(str(photo), public_id="eager", eager="c_fill,w_40,h_30|c_scale,w_6000,h_6000",
+                                        eager_async=True, eager_notification_url=receiver.url)
+    assert [e["status"] for e in answer["eager"]] == ["processing", "processing"]
+    (got,) = receiver.wait_for(1, timeout=60)
+    eager = verified(got, key.secret)
+    asset = Asset.objects.get()
+    assert eager["notification_type"] == "eager" and eager["public_id"] == "eager"
+    assert eager["asset_id"] == asset.asset_id and eager["batch_id"] == answer["eager"][0]["batch_id"]
+    made, failed = eager["eager"]
+    assert (made["transformation"], made["width"], made["height"], made["format"]) == ("c_fill,h_30,w_40", 40, 30,
+                                                                                         "jpg")
+    assert made["bytes"] > 0 and made["url"] == answer["eager"][0]["url"] and "status" not in made
+    assert failed["status"] == "failed" and "pixels" in failed["reason"]  # over MEDIALIB_MAX_OUTPUT_PIXELS
+    # Made in the call (no eager_async): the notification tells the same as the answer.
+    answer = cloudinary.uploader.explicit("eager", type="upload", eager="c_scale,w_20",
+                                          eager_notification_url=receiver.url)
+    (entry,) = verified(receiver.wait_for(2, timeout=30)[1], key.secret)["eager"]
+    assert entry == {k: v for k, v in answer["eager"][0].items()}
+    assert entry["width"] == 20
+
+
 def test_what_is_not_implemented_is_refused_with_a_reason(cloudinary_sdk, key, photo, receiver):
     cloudinary_sdk(key)
-    with pytest.raises(exceptions.BadRequest, match="eager_notification_url .*eager renditions are made"):
-        cloudinary.uploader.upload(str(photo), eager="w_10", eager_notification_url=receiver.url)
+    with pytest.raises(exceptions.BadRequest, match="eager_notification_url tells when eager transformations"):
+        cloudinary.uploader.upload(str(photo), eager_notification_url=receiver.url)
     with pytest.raises(exceptions.BadRequest, match="notification_url on explicit tells of the add-ons"):
         cloudinary.uploader.upload(str(photo), public_id="x")
         cloudinary.uploader.explicit("x", type="upload", eager="w_10", notification_url=receiver.url)
