@@ -31,7 +31,7 @@ def test_upload_arguments_are_arguments_or_a_refusal(fields, with_file, headers)
         return
     assert set(arguments) == {"file", "public_id", "tags", "original_filename", "addons", "auto_tagging", "eager",
                               "eager_async", "overwrite", "context", "asset_folder", "allowed_formats", "faces", "async_",
-                              "notification_url"}
+                              "notification_url", "eager_notification_url"}
 
 
 @FUZZ
