@@ -15,7 +15,7 @@ made (production's worker does all of it). --broker / --database: run on Redis /
 instead of the throw-away filesystem broker and SQLite file (kombu's filesystem transport polls every 0.1 s, and
 SQLite serialises the workers' writes: both add wall time that production does not have).
 Without --faces-sets: a throw-away SQLite database, broker and media folder in a temporary directory, one worker
-process on the `analysis` queue only (solo pool, the local backend with its default 2 ONNX threads; thumbnails belong to
+process on the `analysis` queue only (solo pool, the local backend with its default one ONNX thread; thumbnails belong to
 the `renditions` queue and are not made here), and the photos of tests/photos.
 Prints: images per second through the worker, upload-to-complete latency p50/p95, the model-only time
 per image measured in this process on the same decoded images, the pipeline's overhead as a ratio of
