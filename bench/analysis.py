@@ -16,8 +16,7 @@ instead of the throw-away filesystem broker and SQLite file (kombu's filesystem 
 SQLite serialises the workers' writes: both add wall time that production does not have).
 Without --faces-sets: a throw-away SQLite database, broker and media folder in a temporary directory, one worker
 process on the `analysis` queue only (solo pool, the local backend with its default one ONNX thread; thumbnails
-belong to
-the `renditions` queue and are not made here), and the photos of tests/photos.
+belong to the `renditions` queue and are not made here), and the photos of tests/photos.
 Prints: images per second through the worker, upload-to-complete latency p50/p95, the model-only time
 per image measured in this process on the same decoded images, the pipeline's overhead as a ratio of
 model time, and the time to decode a 12 MP JPEG for analysis.
