@@ -15,8 +15,8 @@ made (production's worker does all of it). --broker / --database: run on Redis /
 instead of the throw-away filesystem broker and SQLite file (kombu's filesystem transport polls every 0.1 s, and
 SQLite serialises the workers' writes: both add wall time that production does not have).
 Without --faces-sets: a throw-away SQLite database, broker and media folder in a temporary directory, one worker
-process on the `analysis` queue only (solo pool, the local backend with its default 2 ONNX threads; thumbnails belong to
-the `renditions` queue and are not made here), and the photos of tests/photos.
+process on the `analysis` queue only (solo pool, the local backend with its default one ONNX thread; thumbnails
+belong to the `renditions` queue and are not made here), and the photos of tests/photos.
 Prints: images per second through the worker, upload-to-complete latency p50/p95, the model-only time
 per image measured in this process on the same decoded images, the pipeline's overhead as a ratio of
 model time, and the time to decode a 12 MP JPEG for analysis.
@@ -117,7 +117,8 @@ def worker_run(items, workers: int = 1, env: dict | None = None, single_runs: in
     pids = [p.pid for p in procs]
     try:
         # Every worker loads its models (and renders a first photo) before the clock starts.
-        warm = [asset_upload(file=SimpleUploadedFile("warm.jpg", items[0][1]), on_create=BOTH) for _ in range(2 * workers)]
+        warm = [asset_upload(file=SimpleUploadedFile("warm.jpg", items[0][1]), on_create=BOTH)
+                for _ in range(2 * workers)]
         wait(lambda: all_done(warm, renditions), 300)
         time.sleep(0.5)  # the last task's bookkeeping
         # What idle workers burn: kombu's filesystem transport polls its folder every 0.1 s (Redis would block in
@@ -250,8 +251,8 @@ def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Pa
           f"(solo, TAGGING_LOCAL_THREADS={threads}) on queues {queues}, {repeat} uploads per set after a warm-up")
     print("trees: " + ", ".join(f"{label} = {path}" for label, path in trees))
     print("photos/s: wall clock, moves with the machine's other load; worker CPU: utime+stime of the worker processes "
-          "per photo, less what they burn idle (the filesystem broker's polling); CPU-bound photos/s = workers / worker "
-          "CPU per photo (what idle cores would give); model CPU: "
+          "per photo, less what they burn idle (the filesystem broker's polling); CPU-bound photos/s = workers / "
+          "worker CPU per photo (what idle cores would give); model CPU: "
           "labels + faces on the decoded image, in this process; overhead = worker CPU / model CPU - 1")
     print("| tree | detector | faces | photos/s | worker CPU s/photo | CPU-bound photos/s | x ref | model CPU ms/photo "
           "| of which YOLOv3-tiny ms | overhead % (CPU) | overhead % (wall) |")

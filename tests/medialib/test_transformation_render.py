@@ -415,3 +415,18 @@ def test_a_pixel_crop_without_a_downscale_after_it_decodes_whole(monkeypatch):
                  "c_crop,g_north,h_400,w_400/c_fill,h_96,w_96"):
         transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png", max_output_pixels=LIMIT)
     assert asked == [{"min_size": None}] * 3
+
+
+def test_a_pixel_crop_of_a_quarter_turned_jpeg_takes_the_displayed_region_at_a_reduced_scale():
+    from PIL import ImageChops, ImageOps, ImageStat
+
+    data = images.exif_rotated_jpeg(6)  # stored 360x480, displayed 480x360
+    text = "c_crop,h_300,w_300,x_150,y_40/c_fill,h_96,w_96"
+    rendered = transformation_render(io.BytesIO(data), Transformation.from_string(text), fmt="png",
+                                     max_output_pixels=LIMIT)
+    image = Image.open(io.BytesIO(rendered.data)).convert("RGB")
+    shown = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    assert shown.size == (480, 360)
+    whole = shown.crop((150, 40, 450, 340)).resize((96, 96), Image.Resampling.LANCZOS)
+    assert image.size == (96, 96)
+    assert max(ImageStat.Stat(ImageChops.difference(image, whole)).mean) < 6
