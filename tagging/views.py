@@ -4,7 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from medialib.images import face_crop, jpeg_bytes, stored_image_decode
@@ -12,7 +15,7 @@ from medialib.query_params import id_or_none, id_parse, ids_parse
 from medialib.selectors import visible_q
 from search.query import quote
 
-from . import selectors
+from . import people_cache, selectors
 from .models import Face
 from .services import people as people_services
 from .services import tags as tag_services
@@ -30,18 +33,32 @@ def _page_number(value: str | None) -> int:
 
 @login_required
 def people(request):
-    """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups)."""
+    """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups). The sections
+    below the heading come from the cache while nothing they show has changed (tagging.people_cache)."""
     people_page, groups_page = _page_number(request.GET.get("people")), _page_number(request.GET.get("page"))
-    people = selectors.people_with_covers(user=request.user, page=people_page, per_page=PEOPLE_PER_PAGE)
-    groups, more_groups = selectors.face_groups_page(user=request.user, page=groups_page, per_page=GROUPS_PER_PAGE)
-    lone, more_lone = selectors.faces_ungrouped(user=request.user, limit=LONE_FACES)
+    cache_key = people_cache.key(request.user, people_page=people_page, groups_page=groups_page)
+    sections = people_cache.get(cache_key)
+    if sections is None:
+        sections = _people_sections(request.user, people_page=people_page, groups_page=groups_page)
+        people_cache.put(cache_key, sections)
     return render(request, "tagging/people.html", {
+        "sections": mark_safe(people_cache.with_csrf(sections, get_token(request))),
+        "awaiting_approval": _awaiting_approval(request.user),
+    })
+
+
+def _people_sections(user, *, people_page: int, groups_page: int) -> str:
+    """The page's people, groups, lone faces and names, for this user alone (what people_cache.key holds)."""
+    people = selectors.people_with_covers(user=user, page=people_page, per_page=PEOPLE_PER_PAGE)
+    groups, more_groups = selectors.face_groups_page(user=user, page=groups_page, per_page=GROUPS_PER_PAGE)
+    lone, more_lone = selectors.faces_ungrouped(user=user, limit=LONE_FACES)
+    return render_to_string("tagging/people_sections.html", {
+        "user": user, "csrf_token": people_cache.CSRF_PLACEHOLDER,
         "people": people[:PEOPLE_PER_PAGE], "people_page": people_page,
         "more_people": len(people) > PEOPLE_PER_PAGE,
         "groups": groups, "groups_page": groups_page, "more_groups": more_groups,
         "lone_faces": lone, "more_lone_faces": more_lone,
-        "known": selectors.people_known(user=request.user),
-        "awaiting_approval": _awaiting_approval(request.user),
+        "known": selectors.people_known(user=user),
     })
 
 
