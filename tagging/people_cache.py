@@ -13,7 +13,7 @@ page shows bumps the version once its transaction commits, so the next view rend
   version, format, size, original_filename, uploaded_by), and the deletion of a user (their photos' owner is
   emptied without signals).
 What the ORM cannot see (raw SQL, another program writing the database) is caught by the entries' lifetime
-(PEOPLE_PAGE_CACHE_SECONDS). The viewer's CSRF token is never cached: the sections are rendered with a
+(TAGGING_PEOPLE_PAGE_CACHE_SECONDS). The viewer's CSRF token is never cached: the sections are rendered with a
 placeholder that each view replaces with its own viewer's token. Counts for moderators (people awaiting approval)
 are not cached either.
 """
@@ -44,7 +44,7 @@ _local = threading.local()
 
 
 def seconds() -> int:
-    return int(getattr(settings, "PEOPLE_PAGE_CACHE_SECONDS", 600))
+    return settings.TAGGING_PEOPLE_PAGE_CACHE_SECONDS
 
 
 def version() -> str | None:
