@@ -116,9 +116,13 @@ def put(cache_key: str | None, html: str) -> None:
         log.warning("people page cache unavailable", exc_info=True)
 
 
+_CSRF_FIELD = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'  # as {% csrf_token %} writes it
+
+
 def with_csrf(html: str, token: str) -> str:
-    """The sections with the viewer's own CSRF token in each form (the token is letters and digits)."""
-    return html.replace(f'value="{CSRF_PLACEHOLDER}"', f'value="{token}"')
+    """The sections with the viewer's own CSRF token in each form (the token is letters and digits). The whole
+    field is replaced, never a name that happens to read like the placeholder (names are escaped: no "<")."""
+    return html.replace(_CSRF_FIELD.format(CSRF_PLACEHOLDER), _CSRF_FIELD.format(token))
 
 
 class PageQuerySet(models.QuerySet):

@@ -184,6 +184,14 @@ def test_the_forms_carry_the_viewer_s_own_csrf_token(user, other_user):
     assert len(set(secrets)) == 3  # each browser its own
 
 
+def test_a_name_like_the_placeholder_stays_a_name(alice, user):
+    face_of(user, person=Person.objects.create(name=people_cache.CSRF_PLACEHOLDER))
+    face_of(user)
+    html = cached(alice)
+    assert f'<option value="{people_cache.CSRF_PLACEHOLDER}">' in html
+    assert f'name="csrfmiddlewaretoken" value="{people_cache.CSRF_PLACEHOLDER}"' not in html
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_version_moves_on_after_commit_so_a_page_read_before_it_is_left_behind(user):
     # Another process may render the page between a write and its commit: the old page goes under the version it
