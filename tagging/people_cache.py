@@ -2,8 +2,9 @@
 faces, the names offered), rendered once and kept in Django's cache until anything they show changes.
 
 A page is kept under a key made of what decides what its viewer may see (the visibility setting, the viewer, their
-staff and active flags, the page numbers) and of one library-wide version. Every write that can change what the
-page shows bumps the version once its transaction commits, so the next view renders afresh:
+staff and active flags, the page numbers; the first CACHED_PAGES pages only), with the library-wide version it was
+rendered at; it is served only while that is still the version. Every write that can change what the page shows
+bumps the version once its transaction commits, so the next view renders afresh:
 - any save or delete of a Face, Person or FaceGroup (signals; a photo's deletion cascades to its faces, and the
   receivers keep Django from deleting those without signals), and every QuerySet.update(), delete(),
   bulk_create() and bulk_update() on them (PageQuerySet, their managers' queryset): naming, clearing, merging,
@@ -88,32 +89,46 @@ def bump() -> None:
         transaction.on_commit(_bump_now)
 
 
-def key(user, *, people_page: int, groups_page: int) -> str | None:
-    """The cache key of one viewer's page, or None when it must not be cached."""
-    current = version()
-    if current is None or not user.is_authenticated:
-        return None
-    return (f"tagging:people-page:{FORMAT}:{current}:{settings.MEDIALIB_VISIBILITY}:u{user.pk}"
-            f":s{int(user.is_staff)}a{int(user.is_active)}:p{people_page}:g{groups_page}")
+# Only the first pages are kept (nearly every view): page numbers from a URL must not fill the cache (a file
+# cache culls entries at random when full, the API's rate-limit counters among them).
+CACHED_PAGES = 3
 
 
-def get(cache_key: str | None) -> str | None:
-    if cache_key is None:
-        return None
-    try:
-        return cache.get(cache_key)
-    except Exception:
-        log.warning("people page cache unavailable", exc_info=True)
-        return None
+class Page:
+    """One viewer's page in the cache: `html` is what is stored for the current version (None: render it), and
+    `store` keeps a rendering under the version read before it (one round trip for both reads)."""
 
+    def __init__(self, user, *, people_page: int, groups_page: int):
+        self.key, self.version, self.html = None, None, None
+        if not user.is_authenticated or people_page > CACHED_PAGES or groups_page > CACHED_PAGES:
+            return
+        self.key = (f"tagging:people-page:{FORMAT}:{settings.MEDIALIB_VISIBILITY}:u{user.pk}"
+                    f":s{int(user.is_staff)}a{int(user.is_active)}:p{people_page}:g{groups_page}")
+        try:
+            found = cache.get_many([VERSION_KEY, self.key])
+        except Exception:  # a cache that is down slows the page, it does not break it
+            log.warning("people page cache unavailable", exc_info=True)
+            self.key = None
+            return
+        current = found.get(VERSION_KEY)
+        if current is None:
+            current = version()
+            if current is None:
+                self.key = None
+                return
+        _local.read = True
+        self.version = str(current)
+        entry = found.get(self.key)
+        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == self.version:
+            self.html = entry[1]
 
-def put(cache_key: str | None, html: str) -> None:
-    if cache_key is None:
-        return
-    try:
-        cache.set(cache_key, html, timeout=seconds())
-    except Exception:
-        log.warning("people page cache unavailable", exc_info=True)
+    def store(self, html: str) -> None:
+        if self.key is None:
+            return
+        try:
+            cache.set(self.key, (self.version, html), timeout=seconds())
+        except Exception:
+            log.warning("people page cache unavailable", exc_info=True)
 
 
 _CSRF_FIELD = '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'  # as {% csrf_token %} writes it

@@ -36,11 +36,11 @@ def people(request):
     """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups). The sections
     below the heading come from the cache while nothing they show has changed (tagging.people_cache)."""
     people_page, groups_page = _page_number(request.GET.get("people")), _page_number(request.GET.get("page"))
-    cache_key = people_cache.key(request.user, people_page=people_page, groups_page=groups_page)
-    sections = people_cache.get(cache_key)
+    cached = people_cache.Page(request.user, people_page=people_page, groups_page=groups_page)
+    sections = cached.html
     if sections is None:
         sections = _people_sections(request.user, people_page=people_page, groups_page=groups_page)
-        people_cache.put(cache_key, sections)
+        cached.store(sections)
     return render(request, "tagging/people.html", {
         "sections": mark_safe(people_cache.with_csrf(sections, get_token(request))),
         "awaiting_approval": _awaiting_approval(request.user),
@@ -48,7 +48,7 @@ def people(request):
 
 
 def _people_sections(user, *, people_page: int, groups_page: int) -> str:
-    """The page's people, groups, lone faces and names, for this user alone (what people_cache.key holds)."""
+    """The page's people, groups, lone faces and names, for this user alone (what people_cache.Page keys)."""
     people = selectors.people_with_covers(user=user, page=people_page, per_page=PEOPLE_PER_PAGE)
     groups, more_groups = selectors.face_groups_page(user=user, page=groups_page, per_page=GROUPS_PER_PAGE)
     lone, more_lone = selectors.faces_ungrouped(user=user, limit=LONE_FACES)

@@ -247,3 +247,28 @@ def test_a_face_photo_of_another_colour_is_another_lone_face(alice, user):
     assert "1 face not like any other" in cached(alice)
     face_photo(user, BLUE)
     assert "2 faces not like any other" in page(alice)
+
+
+def test_a_page_rendered_before_a_change_is_not_served_after_it(user):
+    # A view that read the version, then the data, and stores its page after another process's change committed:
+    # the page is kept under the version it read, and the next view renders afresh.
+    face_of(user)
+    slow = people_cache.Page(user, people_page=1, groups_page=1)
+    assert slow.html is None
+    people_cache._bump_now()  # the other process's commit
+    slow.store("<p>the page as it was</p>")
+    assert people_cache.Page(user, people_page=1, groups_page=1).html is None
+    fresh = people_cache.Page(user, people_page=1, groups_page=1)
+    fresh.store("<p>now</p>")
+    assert people_cache.Page(user, people_page=1, groups_page=1).html == "<p>now</p>"
+
+
+def test_only_the_first_pages_are_kept(alice, user):
+    face_of(user)
+    far = f"{PEOPLE}?page={people_cache.CACHED_PAGES + 1}"
+    for url in (f"{PEOPLE}?page={people_cache.CACHED_PAGES}", far):
+        alice.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert alice.get(url).status_code == 200
+        from_cache = not [q for q in captured if "tagging_" in q["sql"]]
+        assert from_cache is (url != far), url
