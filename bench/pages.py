@@ -19,7 +19,8 @@ photos, look-alikes of a few hundred made-up people per uploader), then measures
   served at the same time and taking turns, so that the machine's load weighs on both alike.
 The page's sections come from the cache (tagging.people_cache: Redis when CACHE_URL is set, else a file cache
 under MEDIALIB_VAR_DIR) while nothing changes, as between the views of a steady library; the in-process lines also
-give the CPU time of a view from the cache and of the first view after a change (the cache's version bumped).
+give the CPU time of a view from the cache and of the first view after a change (the cache's version bumped), and
+a last phase under gunicorn has every view of this tree follow a change (the library changing all the time).
 """
 import argparse
 import http.client
@@ -245,6 +246,18 @@ def measure(servers: dict, *, runs: int, clients: int, per_client: int, rounds: 
     return results
 
 
+def measure_after_changes(server, *, runs: int) -> tuple[list[float], list[float]]:
+    """One client, each view the first after a change (the cache's version bumped before it, as a naming or an
+    analysis does): what the page costs while the library keeps changing. (server ms, client ms)"""
+    from tagging import people_cache
+
+    mark, client_ms = server.mark(), []
+    for _ in range(runs):
+        people_cache._bump_now()
+        client_ms.append(server.get())
+    return server.server_ms(mark), client_ms
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--unnamed-share", type=float, default=0.02)
@@ -307,6 +320,7 @@ def main():
         for label, tree in trees:
             servers[label] = Server(tree, cookie)
         results = measure(servers, runs=args.runs, clients=args.clients, per_client=args.per_client)
+        changed = measure_after_changes(servers["this tree"], runs=args.runs)
     finally:
         for server in servers.values():
             server.stop()
@@ -321,6 +335,9 @@ def main():
             (s50, s95), (c50, c95) = percentiles(server), percentiles(client)
             cells += [f"{s50:.1f} ({c50:.1f})", f"{s95:.1f} ({c95:.1f})"]
         print(f"{label:<28} {cells[0]:>16} {cells[1]:>16} {cells[2]:>18} {cells[3]:>18}")
+    (s50, s95), (c50, c95) = percentiles(changed[0]), percentiles(changed[1])
+    print(f"this tree, 1 client, every view the first after a change (cache version bumped before each): "
+          f"p50 {s50:.1f} ({c50:.1f}), p95 {s95:.1f} ({c95:.1f})")
     if args.reference:
         ours, ref = results["this tree"], results["reference " + str(args.reference)]
         for phase in ("single", "parallel"):
