@@ -221,7 +221,7 @@ def test_after_a_commit_the_next_view_of_another_client_is_fresh(user):
 
 def test_one_bump_a_transaction_however_many_rows(user):
     def registered() -> int:
-        return sum(func is people_cache._bump_now for _, func, *_ in connection.run_on_commit)
+        return sum(func is people_cache._bump_pending for _, func, *_ in connection.run_on_commit)
 
     faces = [face_of(user) for _ in range(5)]
     for face in faces:
@@ -253,14 +253,37 @@ def test_a_page_rendered_before_a_change_is_not_served_after_it(user):
     # A view that read the version, then the data, and stores its page after another process's change committed:
     # the page is kept under the version it read, and the next view renders afresh.
     face_of(user)
+    part = people_cache.FACES
     slow = people_cache.Page(user, people_page=1, groups_page=1)
-    assert slow.html is None
+    assert slow.get(part) is None
     people_cache._bump_now()  # the other process's commit
-    slow.store("<p>the page as it was</p>")
-    assert people_cache.Page(user, people_page=1, groups_page=1).html is None
+    slow.store(part, "<p>the page as it was</p>")
+    assert people_cache.Page(user, people_page=1, groups_page=1).get(part) is None
     fresh = people_cache.Page(user, people_page=1, groups_page=1)
-    fresh.store("<p>now</p>")
-    assert people_cache.Page(user, people_page=1, groups_page=1).html == "<p>now</p>"
+    fresh.store(part, "<p>now</p>")
+    assert people_cache.Page(user, people_page=1, groups_page=1).get(part) == "<p>now</p>"
+
+
+def test_unnamed_faces_stored_or_regrouped_render_only_the_faces_part_again(alice, user):
+    ada = Person.objects.create(name="Ada")
+    face_of(user, person=ada)
+    faces = [face_of(user, look_alike(n)) for n in range(2)]
+    cached(alice)
+    face_groups.face_groups_rebuild()  # the worker: groups written, nobody named
+    with CaptureQueriesContext(connection) as captured:
+        html = page(alice)
+    assert "2 faces that look alike" in html and "Ada" in html and 'value="Ada"' in html  # the names still offered
+    assert not [q["sql"] for q in captured if "tagging_person" in q["sql"]]  # the people part from the cache
+    assert [q["sql"] for q in captured if "tagging_facegroup" in q["sql"]]
+    cached(alice)
+    face_of(user)  # an analysis stores an unnamed face
+    with CaptureQueriesContext(connection) as captured:
+        assert "1 face not like any other" in page(alice)
+    assert not [q["sql"] for q in captured if "tagging_person" in q["sql"]]
+    # Naming them changes both parts: the person's count, the group.
+    alice.post(reverse("tagging:faces_name_group"), {"faces": [f.pk for f in faces], "name": "Ada"})
+    html = page(alice)
+    assert "3 photos" in html and "look alike" not in html
 
 
 def test_only_the_first_pages_are_kept(alice, user):
