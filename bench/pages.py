@@ -348,8 +348,9 @@ def main():
             (s50, s95), (c50, c95) = percentiles(server), percentiles(client)
             cells += [f"{s50:.1f} ({c50:.1f})", f"{s95:.1f} ({c95:.1f})"]
         print(f"{label:<28} {cells[0]:>16} {cells[1]:>16} {cells[2]:>18} {cells[3]:>18}")
-    for what, (server_times, client_times) in (("a change of both parts (a naming)", changed),
-                                               ("a change of unnamed faces (an analysis, a regrouping)", faces_changed)):
+    phases = (("a change of both parts (a naming)", changed),
+              ("a change of unnamed faces (an analysis, a regrouping)", faces_changed))
+    for what, (server_times, client_times) in phases:
         (s50, s95), (c50, c95) = percentiles(server_times), percentiles(client_times)
         print(f"this tree, 1 client, every view the first after {what}: "
               f"p50 {s50:.1f} ({c50:.1f}), p95 {s95:.1f} ({c95:.1f})")

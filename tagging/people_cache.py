@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 VERSION_KEY = "tagging:people-page:version"
 # What a rendered page depends on besides the data: the templates and the helpers that write its HTML. A deploy
 # that changes them starts from new keys (the cache outlives processes when it is Redis).
-_SOURCES = ("templates/tagging/people_part.html", "templates/tagging/faces_part.html", "tagging/templatetags/people_page.py",
-            "medialib/templatetags/medialib.py", "medialib/page_images.py")
+_SOURCES = ("templates/tagging/people_part.html", "templates/tagging/faces_part.html",
+            "tagging/templatetags/people_page.py", "medialib/templatetags/medialib.py", "medialib/page_images.py")
 _ROOT = Path(__file__).resolve().parent.parent
 FORMAT = hashlib.sha256(b"".join((_ROOT / name).read_bytes() for name in _SOURCES if (_ROOT / name).exists())
                         ).hexdigest()[:12]

@@ -71,7 +71,8 @@ def _faces_part(user, *, groups_page: int) -> str:
     groups, more_groups = selectors.face_groups_page(user=user, page=groups_page, per_page=GROUPS_PER_PAGE)
     lone, more_lone = selectors.faces_ungrouped(user=user, limit=LONE_FACES)
     return render_to_string("tagging/faces_part.html", {
-        "user": user, "csrf_token": people_cache.CSRF_PLACEHOLDER, "known_people": mark_safe(people_cache.DATALIST_SLOT),
+        "user": user, "csrf_token": people_cache.CSRF_PLACEHOLDER,
+        "known_people": mark_safe(people_cache.DATALIST_SLOT),
         "groups": groups, "groups_page": groups_page, "more_groups": more_groups,
         "lone_faces": lone, "more_lone_faces": more_lone,
     })
