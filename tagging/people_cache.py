@@ -1,11 +1,11 @@
 """The people page's sections (people with covers and counts, the groups of look-alike faces, the strip of lone
 faces, the names offered), rendered once and kept in Django's cache until anything they show changes.
 
-A page is kept in two parts (PEOPLE and FACES, below), each under a key made of what decides what its viewer may
-see (the visibility setting, the viewer, their staff and active flags, the part's page number; the first
-CACHED_PAGES pages only), with the library-wide version of that part it was rendered at; it is served only while
-that is still the version. Every write that can change what a part shows bumps its version once its transaction
-commits, so the next view renders that part afresh:
+A page is kept in two parts (PEOPLE and FACES, below), each under a key made of the database and what decides
+what its viewer may see (the visibility setting, the viewer, their staff and active flags, the part's page number;
+the first CACHED_PAGES pages only), with the library-wide version of that part it was rendered at; it is served
+only while that is still the version. Every write that can change what a part shows bumps its version once its
+transaction commits, so the next view renders that part afresh:
 - any save or delete of a Face, Person or FaceGroup (signals; a photo's deletion cascades to its faces, and the
   receivers keep Django from deleting those without signals), and every QuerySet.update(), delete(),
   bulk_create() and bulk_update() on them (PageQuerySet, their managers' queryset): naming, clearing, merging,
@@ -41,6 +41,14 @@ _SOURCES = ("templates/tagging/people_part.html", "templates/tagging/faces_part.
 _ROOT = Path(__file__).resolve().parent.parent
 FORMAT = hashlib.sha256(b"".join((_ROOT / name).read_bytes() for name in _SOURCES if (_ROOT / name).exists())
                         ).hexdigest()[:12]
+
+
+def _library() -> str:
+    """Which database the pages come from: two libraries sharing one cache (a Redis for two sites, a test database
+    and a benchmark's) never serve each other's pages, nor share versions."""
+    db = settings.DATABASES["default"]
+    where = f"{db.get('ENGINE')}|{db.get('HOST')}|{db.get('PORT')}|{db.get('NAME')}"
+    return hashlib.sha256(where.encode()).hexdigest()[:8]
 CSRF_PLACEHOLDER = "people-page-csrf-placeholder"
 # Where the FACES part takes the names offered, which the PEOPLE part renders (a comment: escaped names have no "<").
 DATALIST_SLOT = "<!-- known-people -->"
@@ -64,7 +72,7 @@ FACES_ONLY_FIELDS = frozenset({"group", "group_id"})
 
 
 def _version_key(part: str) -> str:
-    return f"{VERSION_KEY}:{part}"
+    return f"{VERSION_KEY}:{_library()}:{part}"
 
 
 def version(part: str = PEOPLE) -> str | None:
@@ -154,7 +162,7 @@ class Page:
         self.keys, self.versions, self.found = {}, {}, {}
         if not user.is_authenticated or people_page > CACHED_PAGES or groups_page > CACHED_PAGES:
             return
-        viewer = (f"tagging:people-page:{FORMAT}:{settings.MEDIALIB_VISIBILITY}:u{user.pk}"
+        viewer = (f"tagging:people-page:{FORMAT}:{_library()}:{settings.MEDIALIB_VISIBILITY}:u{user.pk}"
                   f":s{int(user.is_staff)}a{int(user.is_active)}")
         keys = {PEOPLE: f"{viewer}:people:p{people_page}", FACES: f"{viewer}:faces:g{groups_page}"}
         try:

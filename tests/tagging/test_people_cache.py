@@ -295,3 +295,12 @@ def test_only_the_first_pages_are_kept(alice, user):
             assert alice.get(url).status_code == 200
         from_cache = not [q for q in captured if "tagging_" in q["sql"]]
         assert from_cache is (url != far), url
+
+
+def test_two_libraries_sharing_one_cache_never_serve_each_other_s_pages(alice, user, settings):
+    face_of(user, person=Person.objects.create(name="Ada"))
+    assert "Ada" in cached(alice)
+    # Another database (another site on the same Redis, a benchmark's library): the same user id, other pages.
+    settings.DATABASES = {**settings.DATABASES, "default": {**settings.DATABASES["default"], "NAME": "another"}}
+    other = people_cache.Page(user, people_page=1, groups_page=1)
+    assert other.get(people_cache.PEOPLE) is None and other.get(people_cache.FACES) is None
