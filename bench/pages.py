@@ -17,6 +17,11 @@ photos, look-alikes of a few hundred made-up people per uploader), then measures
   `--clients` clients at once (3 rounds); the server's time per request from gunicorn's access log (%(D)s) and
   the client's, p50/p95; for this tree and, with `--reference`, another checkout (main) on the same database,
   served at the same time and taking turns, so that the machine's load weighs on both alike.
+The page's sections come from the cache (tagging.people_cache: Redis when CACHE_URL is set, else a file cache
+under MEDIALIB_VAR_DIR) while nothing changes, as between the views of a steady library; the in-process lines also
+give the CPU time of a view from the cache and of the first view after a change (the cache's version bumped), and
+last phases under gunicorn have every view of this tree follow a change (the library changing all the time): of
+both parts of the page (a naming), then of the unnamed faces' part only (an analysis, the worker's regrouping).
 """
 import argparse
 import http.client
@@ -119,6 +124,16 @@ def timed(function, runs: int) -> list[float]:
         start = time.perf_counter()
         function()
         times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def cpu_timed(function, runs: int) -> list[float]:
+    """This process's CPU time per call, ms: what the machine's other load changes least."""
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        function()
+        times.append((time.process_time() - start) * 1000)
     return times
 
 
@@ -232,6 +247,22 @@ def measure(servers: dict, *, runs: int, clients: int, per_client: int, rounds: 
     return results
 
 
+def measure_after_changes(server, *, runs: int, faces_only: bool = False) -> tuple[list[float], list[float]]:
+    """One client, each view the first after a change (the cache's versions bumped before it, as a naming does; or,
+    `faces_only`, the faces part's alone, as an analysis storing unnamed faces or the worker's regrouping does):
+    what the page costs while the library keeps changing. (server ms, client ms)"""
+    from tagging import people_cache
+
+    mark, client_ms = server.mark(), []
+    for _ in range(runs):
+        if faces_only:
+            people_cache._bump_part_now(people_cache.FACES)
+        else:
+            people_cache._bump_now()
+        client_ms.append(server.get())
+    return server.server_ms(mark), client_ms
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--unnamed-share", type=float, default=0.02)
@@ -268,6 +299,20 @@ def main():
     client.force_login(user)
     client.get("/people/", secure=True)
     page = timed(lambda: client.get("/people/", secure=True), 20)
+    cpu_hit = cpu_timed(lambda: client.get("/people/", secure=True), 20)
+    from tagging import people_cache
+
+    def miss():  # what the first view after a change costs (a naming, a regrouping: the version moved on)
+        people_cache.bump()
+        client.get("/people/", secure=True)
+
+    cpu_miss = cpu_timed(miss, 20)
+
+    def faces_miss():
+        people_cache._bump_part_now(people_cache.FACES)
+        client.get("/people/", secure=True)
+
+    cpu_faces_miss = cpu_timed(faces_miss, 20)
     print(f"worker: full regrouping of {owners} owners {rebuild:.0f} ms; after one change (touch + regroup one "
           f"owner's window of {face_groups.settings.TAGGING_FACE_GROUPS_WINDOW}) p50 {percentiles(incremental)[0]:.1f} "
           f"ms, p95 {percentiles(incremental)[1]:.1f} ms (face {face.pk})")
@@ -275,6 +320,10 @@ def main():
           f"p95 {percentiles(old)[1]:.1f} ms")
     print(f"this tree's /people/ in this process (Django's test client): min {min(page):.1f} ms, "
           f"p50 {percentiles(page)[0]:.1f} ms, p95 {percentiles(page)[1]:.1f} ms")
+    print(f"this tree's /people/ in this process, CPU time per view: cached p50 {percentiles(cpu_hit)[0]:.1f} ms, "
+          f"p95 {percentiles(cpu_hit)[1]:.1f} ms; first view after a change (cache version bumped) p50 "
+          f"{percentiles(cpu_miss)[0]:.1f} ms, p95 {percentiles(cpu_miss)[1]:.1f} ms; after a change of unnamed faces "
+          f"only p50 {percentiles(cpu_faces_miss)[0]:.1f} ms, p95 {percentiles(cpu_faces_miss)[1]:.1f} ms")
 
     cookie = session_cookie(user)
     trees = [("this tree", ROOT)] + ([("reference " + str(args.reference), args.reference)] if args.reference else [])
@@ -283,6 +332,8 @@ def main():
         for label, tree in trees:
             servers[label] = Server(tree, cookie)
         results = measure(servers, runs=args.runs, clients=args.clients, per_client=args.per_client)
+        changed = measure_after_changes(servers["this tree"], runs=args.runs)
+        faces_changed = measure_after_changes(servers["this tree"], runs=args.runs, faces_only=True)
     finally:
         for server in servers.values():
             server.stop()
@@ -297,6 +348,12 @@ def main():
             (s50, s95), (c50, c95) = percentiles(server), percentiles(client)
             cells += [f"{s50:.1f} ({c50:.1f})", f"{s95:.1f} ({c95:.1f})"]
         print(f"{label:<28} {cells[0]:>16} {cells[1]:>16} {cells[2]:>18} {cells[3]:>18}")
+    phases = (("a change of both parts (a naming)", changed),
+              ("a change of unnamed faces (an analysis, a regrouping)", faces_changed))
+    for what, (server_times, client_times) in phases:
+        (s50, s95), (c50, c95) = percentiles(server_times), percentiles(client_times)
+        print(f"this tree, 1 client, every view the first after {what}: "
+              f"p50 {s50:.1f} ({c50:.1f}), p95 {s95:.1f} ({c95:.1f})")
     if args.reference:
         ours, ref = results["this tree"], results["reference " + str(args.reference)]
         for phase in ("single", "parallel"):

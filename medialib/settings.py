@@ -352,6 +352,9 @@ TAGGING_FACE_MATCH_DISTANCE = float(os.environ.get("TAGGING_FACE_MATCH_DISTANCE"
 TAGGING_FACE_GROUPS_WINDOW = env_int("TAGGING_FACE_GROUPS_WINDOW", 500)
 TAGGING_FACE_GROUPS_BATCH = env_int("TAGGING_FACE_GROUPS_BATCH", 20)
 TAGGING_FACE_GROUPS_SECONDS = env_int("TAGGING_FACE_GROUPS_SECONDS", 300)
+# The people page's sections stay in the cache at most this long (tagging.people_cache: every change made through
+# Django moves them on at once; this bounds what it cannot see).
+TAGGING_PEOPLE_PAGE_CACHE_SECONDS = env_int("TAGGING_PEOPLE_PAGE_CACHE_SECONDS", 600)
 
 # --- Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL names a server.
 # Redis (any broker but the filesystem). Publishing (an upload's enqueue) gives up fast when the broker is

@@ -8,3 +8,6 @@ class TaggingConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import people_cache
+
+        people_cache.connect()  # the people page's cache follows every change of what it shows

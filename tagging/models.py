@@ -8,6 +8,8 @@ from django.db.models.functions import Lower
 
 from medialib.models import Asset, AssetTag, Tag
 
+from .people_cache import PageManager
+
 
 class AnalysisResult(models.Model):
     """What one add-on found in one asset; the `info` of the Cloudinary-shaped responses is built from these."""
@@ -104,6 +106,8 @@ class Person(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PageManager()  # its writes bump the people page's cache (tagging.people_cache)
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "people"
@@ -148,6 +152,8 @@ class Face(models.Model):
     group = models.ForeignKey("FaceGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = PageManager()  # its writes bump the people page's cache (tagging.people_cache)
+
     class Meta:
         ordering = ["asset_id", "index"]
         indexes = [
@@ -170,6 +176,8 @@ class FaceGroup(models.Model):
     owner_key = models.IntegerField()
     size = models.PositiveIntegerField(help_text="How many faces it had when grouped.")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PageManager()  # its writes bump the people page's cache (tagging.people_cache)
 
     class Meta:
         indexes = [models.Index(fields=["owner_key", "-size", "-id"], name="facegroup_owner_size"),

@@ -4,7 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from medialib.images import face_crop, jpeg_bytes, stored_image_decode
@@ -12,10 +15,11 @@ from medialib.query_params import id_or_none, id_parse, ids_parse
 from medialib.selectors import visible_q
 from search.query import quote
 
-from . import selectors
+from . import people_cache, selectors
 from .models import Face
 from .services import people as people_services
 from .services import tags as tag_services
+from .templatetags.people_page import people_options
 
 FACE_THUMB_SIZE = 160
 PEOPLE_PER_PAGE = 60
@@ -30,18 +34,47 @@ def _page_number(value: str | None) -> int:
 
 @login_required
 def people(request):
-    """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups)."""
+    """Reads only: the groups of unnamed faces were made by the worker (tagging.services.face_groups). The two parts
+    below the heading come from the cache while nothing they show has changed (tagging.people_cache)."""
     people_page, groups_page = _page_number(request.GET.get("people")), _page_number(request.GET.get("page"))
-    people = selectors.people_with_covers(user=request.user, page=people_page, per_page=PEOPLE_PER_PAGE)
-    groups, more_groups = selectors.face_groups_page(user=request.user, page=groups_page, per_page=GROUPS_PER_PAGE)
-    lone, more_lone = selectors.faces_ungrouped(user=request.user, limit=LONE_FACES)
+    user = request.user
+    cached = people_cache.Page(user, people_page=people_page, groups_page=groups_page)
+    people_part = cached.get(people_cache.PEOPLE)
+    if people_part is None:
+        people_part = _people_part(user, people_page=people_page)
+        cached.store(people_cache.PEOPLE, people_part)
+    faces_part = cached.get(people_cache.FACES)
+    if faces_part is None:
+        faces_part = _faces_part(user, groups_page=groups_page)
+        cached.store(people_cache.FACES, faces_part)
+    grid, datalist = people_part
+    sections = grid + faces_part.replace(people_cache.DATALIST_SLOT, datalist)
     return render(request, "tagging/people.html", {
-        "people": people[:PEOPLE_PER_PAGE], "people_page": people_page,
-        "more_people": len(people) > PEOPLE_PER_PAGE,
+        "sections": mark_safe(people_cache.with_csrf(sections, get_token(request))),
+        "awaiting_approval": _awaiting_approval(user),
+    })
+
+
+def _people_part(user, *, people_page: int) -> tuple[str, str]:
+    """The people with their covers and counts, and the <datalist> of the names offered, for this user alone
+    (what people_cache.Page keys)."""
+    people = selectors.people_with_covers(user=user, page=people_page, per_page=PEOPLE_PER_PAGE)
+    grid = render_to_string("tagging/people_part.html", {
+        "people": people[:PEOPLE_PER_PAGE], "people_page": people_page, "more_people": len(people) > PEOPLE_PER_PAGE,
+    })
+    return grid, f'<datalist id="known-people">{people_options(selectors.people_known(user=user))}</datalist>'
+
+
+def _faces_part(user, *, groups_page: int) -> str:
+    """The groups of look-alike unnamed faces and the strip of lone ones this user may name, with a slot for the
+    names offered."""
+    groups, more_groups = selectors.face_groups_page(user=user, page=groups_page, per_page=GROUPS_PER_PAGE)
+    lone, more_lone = selectors.faces_ungrouped(user=user, limit=LONE_FACES)
+    return render_to_string("tagging/faces_part.html", {
+        "user": user, "csrf_token": people_cache.CSRF_PLACEHOLDER,
+        "known_people": mark_safe(people_cache.DATALIST_SLOT),
         "groups": groups, "groups_page": groups_page, "more_groups": more_groups,
         "lone_faces": lone, "more_lone_faces": more_lone,
-        "known": selectors.people_known(user=request.user),
-        "awaiting_approval": _awaiting_approval(request.user),
     })
 
 

@@ -118,3 +118,45 @@ def test_every_page_fits_phones_and_laptops(browser, live_server, library):
         assert page.evaluate("document.activeElement.id") == "content"
         context.close()
     assert problems == [], "\n".join(problems)
+
+
+FIRST_SCREEN = """() => {
+  const panel = document.querySelector('.filters-panel'), tiles = [...document.querySelectorAll('.photo-days img')];
+  const summary = panel.querySelector('summary').getBoundingClientRect();
+  return {open: panel.open, summaryShown: summary.width > 0 && summary.height > 0,
+          filtersShown: document.querySelector('.gallery-filters').checkVisibility(),
+          tilesOnScreen: tiles.filter((img) => img.getBoundingClientRect().top < innerHeight).length,
+          firstTileTop: tiles.length ? tiles[0].getBoundingClientRect().top : null,
+          scrollWidth: document.documentElement.scrollWidth, innerWidth};
+}"""
+
+
+def test_the_gallery_s_filters_fold_on_a_phone_and_stay_open_on_a_laptop(browser, live_server, library):
+    base = live_server.url
+    problems = []
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        _login(page, base)
+        page.goto(f"{base}/")
+        _check(page, "gallery-filters", size, problems)
+        state = page.evaluate(FIRST_SCREEN)
+        assert state["scrollWidth"] <= state["innerWidth"], (size, state)
+        assert state["tilesOnScreen"] >= 1, (size, state)  # the first screen shows photos
+        if size == "phone":
+            assert not state["open"] and state["summaryShown"] and not state["filtersShown"], state
+            assert state["firstTileTop"] < height / 2, state  # the photos start high on the first screen
+            page.click(".filters-panel > summary")  # one tap shows them
+            state = page.evaluate(FIRST_SCREEN)
+            assert state["open"] and state["filtersShown"], state
+            _check(page, "gallery-filters-opened", size, problems)
+        else:
+            assert state["open"] and state["filtersShown"] and not state["summaryShown"], state
+        # A filter in use: the panel is open at any size, and says so.
+        page.goto(f"{base}/?status=failed")
+        state = page.evaluate("() => ({open: document.querySelector('.filters-panel').open,"
+                              " text: document.querySelector('.filters-panel > summary').textContent})")
+        assert state["open"] and "on" in state["text"], (size, state)
+        _check(page, "gallery-filtered", size, problems)
+        context.close()
+    assert problems == [], "\n".join(problems)
