@@ -47,8 +47,13 @@ run: migrate
 	@echo "Open http://127.0.0.1:$(PORT)/ (Ctrl-C stops the web server, the worker and beat)."
 	$(RUN_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT)
 
+# The suite runs in PYTEST_WORKERS pytest processes (pytest-xdist, whole files each; each process has its own test
+# database, broker keys and var/ folder); most tests wait on worker processes, servers and Chromium, so 3 pay on
+# 2 cores. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 3
+
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/ $(VENV)

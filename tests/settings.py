@@ -7,18 +7,26 @@ from pathlib import Path
 os.environ.setdefault(
     "MEDIALIB_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / f"run-{os.getpid()}")
 )
+# Under pytest-xdist (-n), each of the run's pytest processes (gw0, gw1...) gets a folder of its own inside the run's,
+# and so its own test database, broker keys, cache and files; the worker processes it starts inherit that folder.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER and Path(os.environ["MEDIALIB_VAR_DIR"]).name != _XDIST_WORKER:
+    os.environ["MEDIALIB_VAR_DIR"] = str(Path(os.environ["MEDIALIB_VAR_DIR"]) / _XDIST_WORKER)
 
 from medialib.settings import *  # noqa: E402,F403
 from medialib.settings import CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, VAR_DIR  # noqa: E402
 
-RUN = VAR_DIR.name.replace("-", "_")  # this run's name, the same in the worker processes it starts
+# This run's name (with its xdist process's: run_1234_gw0), the same in the worker processes it starts.
+RUN = (f"{VAR_DIR.parent.name}_{VAR_DIR.name}" if _XDIST_WORKER else VAR_DIR.name).replace("-", "_")
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: the worker and browser tests share the database with another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     # Its own test database, so that two runs against one server never flush each other's tables.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_medialib_{RUN}"}
+    # (pytest-django adds the xdist process's suffix itself: test_medialib_run_1234_gw0.)
+    DATABASES["default"]["TEST"] = {"NAME": f"test_medialib_{VAR_DIR.parent.name if _XDIST_WORKER else VAR_DIR.name}"
+                                    .replace("-", "_")}
 if CELERY_BROKER_URL.startswith("redis"):
     # Its own keys on a shared Redis: another run's worker never takes this run's tasks.
     CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": f"{RUN}:"}

@@ -11,24 +11,39 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse ORM
-    # calls from the test itself; the test is synchronous, so it is safe to tell Django so.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the tests of a module (launching it costs ~2.7 s); each test has contexts of its own."""
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does this)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-        # While Playwright's loop runs, Django keeps this thread's connections apart from the ordinary
-        # ones; close them here, or PostgreSQL refuses to drop the test database at the end of the run.
-        from django.db import connections
+    # Playwright's sync API keeps an event loop running in this thread, which makes Django refuse ORM
+    # calls from the test itself; the tests are synchronous, so it is safe to tell Django so.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+            _connections_close()
 
-        connections.close_all()
+
+def _connections_close():
+    # While Playwright's loop runs, Django keeps this thread's connections apart from the ordinary
+    # ones; close them here, or PostgreSQL refuses to drop the test database at the end of the run.
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture
+def browser(chromium, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield chromium
+    for context in list(chromium.contexts):  # what the test opened (cookies, pages, routes) ends with it
+        context.close()
+    _connections_close()
 
 
 @pytest.fixture

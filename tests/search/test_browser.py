@@ -6,7 +6,7 @@ import pytest
 
 from medialib import services as media_services
 from medialib.models import Asset
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
+from tests.browser.conftest import browser, chromium, page  # noqa: F401 (fixtures)
 from tests.conftest import ROOT
 
 from .conftest import START, make_asset
