@@ -48,6 +48,7 @@ django.setup()
 
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from fixture_photos import fixtures, upscaled  # noqa: E402
@@ -99,7 +100,7 @@ def tree_cpu_seconds(pids) -> float:
 
 
 def worker_run(items, workers: int = 1, env: dict | None = None, single_runs: int = 8, *, cwd: Path = ROOT,
-               queues: str = "analysis", renditions: bool = False) -> tuple:
+               queues: str = "analysis", renditions: bool = False, uploaded_first: bool = False) -> tuple:
     """Upload `items` with both add-ons and wait for their results (and, with `renditions`, their thumbnails, page
     renditions and face crops) from `workers` solo Celery processes run from the source tree `cwd`.
 
@@ -126,9 +127,18 @@ def worker_run(items, workers: int = 1, env: dict | None = None, single_runs: in
         idle_start, idle_cpu = time.perf_counter(), tree_cpu_seconds(pids)
         time.sleep(3)
         idle_rate = (tree_cpu_seconds(pids) - idle_cpu) / (time.perf_counter() - idle_start)
+        if uploaded_first:
+            # The uploads (their validation decode, hash and storage write: the web's work) before the clock; the
+            # timed run is the workers' alone, from the analyses being asked for to the last result.
+            assets = [asset_upload(file=SimpleUploadedFile(name, data)) for name, data in items]
         cpu_before = tree_cpu_seconds(pids)
         start = time.perf_counter()
-        assets = [asset_upload(file=SimpleUploadedFile(name, data), on_create=BOTH) for name, data in items]
+        if uploaded_first:
+            for asset in assets:
+                with transaction.atomic():
+                    BOTH(asset)
+        else:
+            assets = [asset_upload(file=SimpleUploadedFile(name, data), on_create=BOTH) for name, data in items]
         wait(lambda: all_done(assets, renditions, pending_only=True), 900)
         elapsed = time.perf_counter() - start
         cpu = tree_cpu_seconds(pids) - cpu_before - idle_rate * elapsed
@@ -230,7 +240,7 @@ def big_photo(name: str) -> tuple[str, bytes]:
 
 
 def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Path | None = None,
-               renditions: bool = False, threads: int = 1) -> None:
+               renditions: bool = False, threads: int = 1, uploaded_first: bool = False) -> None:
     """12 MP photos with 0, 2 and 7 faces through real workers, with the workers' CPU time beside the wall time.
 
     The CPU seconds per photo are read from /proc (every worker process and its children, over the timed uploads):
@@ -248,7 +258,9 @@ def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Pa
     print(f"broker {settings.CELERY_BROKER_URL.split('://')[0]}, database {settings.DATABASES['default']['ENGINE']}")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; 12 MP photos, both add-ons, {workers} worker processes "
-          f"(solo, TAGGING_LOCAL_THREADS={threads}) on queues {queues}, {repeat} uploads per set after a warm-up")
+          f"(solo, TAGGING_LOCAL_THREADS={threads}) on queues {queues}, {repeat} uploads per set after a warm-up"
+          + ("; uploaded before the clock starts, the analyses asked for on it" if uploaded_first else
+             "; uploaded by this process while the clock runs"))
     print("trees: " + ", ".join(f"{label} = {path}" for label, path in trees))
     print("photos/s: wall clock, moves with the machine's other load; worker CPU: utime+stime of the worker processes "
           "per photo, less what they burn idle (the filesystem broker's polling); CPU-bound photos/s = workers / "
@@ -268,7 +280,7 @@ def faces_sets(workers: int, repeat: int, *, detectors=("yunet",), reference: Pa
             model, cpu_model = statistics.median(models), statistics.median(model_cpu)
             for label, tree in trees:
                 elapsed, _, _, cpu = worker_run([item] * repeat, workers, env, single_runs=0, cwd=tree,
-                                                queues=queues, renditions=renditions)
+                                                queues=queues, renditions=renditions, uploaded_first=uploaded_first)
                 rate, cpu_photo = repeat / elapsed, cpu / repeat
                 bound = workers / cpu_photo
                 results[label, detector, n] = bound
@@ -296,6 +308,9 @@ def main():
     parser.add_argument("--renditions", action="store_true", help="--faces-sets: the workers also take the "
                         "renditions queue, and each photo counts once its thumbnails, page renditions and face "
                         "crops are made too (the production worker's whole job)")
+    parser.add_argument("--uploaded-first", action="store_true", help="--faces-sets: upload the photos before the "
+                        "clock starts and ask for their analyses on it, so the timed run is the workers' alone (not "
+                        "this process's uploads on the same cores)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     if args.broker:
@@ -306,7 +321,7 @@ def main():
                 connection.default_channel.queue_purge(queue)
     if args.faces_sets:
         faces_sets(args.workers, max(2, args.repeat), detectors=args.detectors.split(","), reference=args.reference,
-                   renditions=args.renditions, threads=args.threads)
+                   renditions=args.renditions, threads=args.threads, uploaded_first=args.uploaded_first)
         return
     items = photos(args.big) * args.repeat
     small = [i for i in items if not i[0].startswith("12MP")]
