@@ -8,6 +8,12 @@ class TaggingConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
-        from . import people_cache
+        from django.contrib.auth import get_user_model
 
-        people_cache.connect()  # the people page's cache follows every change of what it shows
+        from medialib.models import Asset
+
+        from . import people_cache
+        from .models import Face, FaceGroup, Person
+
+        # The people page's cache follows every change of what it shows.
+        people_cache.connect(page_models=(Face, Person, FaceGroup), asset_model=Asset, user_model=get_user_model())

@@ -282,17 +282,13 @@ def _asset_saved(sender, instance, created, update_fields=None, **kwargs):
         bump()
 
 
-def connect() -> None:
-    """Connect the receivers (TaggingConfig.ready)."""
-    from django.contrib.auth import get_user_model
+def connect(*, page_models, asset_model, user_model) -> None:
+    """Connect the receivers: to the models the page shows (Face, Person, FaceGroup), the photos and the users.
+    TaggingConfig.ready passes them in (this module is imported by tagging.models, so it does not import them)."""
     from django.db.models.signals import post_delete, post_save
 
-    from medialib.models import Asset
-
-    from .models import Face, FaceGroup, Person
-
-    for model in (Face, Person, FaceGroup):
+    for model in page_models:
         post_save.connect(_saved, sender=model, dispatch_uid=f"people-page-save-{model.__name__}")
         post_delete.connect(_deleted, sender=model, dispatch_uid=f"people-page-delete-{model.__name__}")
-    post_save.connect(_asset_saved, sender=Asset, dispatch_uid="people-page-asset")
-    post_delete.connect(_changed, sender=get_user_model(), dispatch_uid="people-page-user")
+    post_save.connect(_asset_saved, sender=asset_model, dispatch_uid="people-page-asset")
+    post_delete.connect(_changed, sender=user_model, dispatch_uid="people-page-user")

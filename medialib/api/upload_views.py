@@ -22,16 +22,24 @@ def _visible(public_id: str, user) -> Asset | None:
     return assets_visible_to(user).filter(public_id=public_id).first() if "\x00" not in public_id else None
 
 
+def _told(change, *, public_ids, watch, notify):
+    """Run `change` in one transaction with its notification: the library-wide URL hears what it changed (`watch`
+    reads the images before it, `notify` tells the difference after), with the change or not at all."""
+    with transaction.atomic():
+        before = watch(public_ids=public_ids) if notifications_wanted() else None
+        changed = change()
+        if before:
+            notify(before=before)
+    return changed
+
+
 @api_endpoint("POST")
 def image_tags(request):
     params.unsigned_notification_refuse(form_params(request))
     key, form = auth.signed_request_authenticate(request)
     arguments = params.tags_arguments(form)
-    with transaction.atomic():  # the library-wide URL hears what changed, with the change
-        before = tags_watch(public_ids=arguments["public_ids"]) if notifications_wanted() else None
-        changed = assets_tags_command(**arguments, user=key.user)
-        if before:
-            tags_changed_notify(before=before)
+    changed = _told(lambda: assets_tags_command(**arguments, user=key.user), public_ids=arguments["public_ids"],
+                    watch=tags_watch, notify=tags_changed_notify)
     return api_response({"public_ids": changed})
 
 
@@ -40,11 +48,8 @@ def image_context(request):
     params.unsigned_notification_refuse(form_params(request))
     key, form = auth.signed_request_authenticate(request)
     arguments = params.context_arguments(form)
-    with transaction.atomic():  # the library-wide URL hears what changed, with the change
-        before = contexts_watch(public_ids=arguments["public_ids"]) if notifications_wanted() else None
-        changed = assets_context_command(**arguments, user=key.user)
-        if before:
-            context_changed_notify(before=before)
+    changed = _told(lambda: assets_context_command(**arguments, user=key.user), public_ids=arguments["public_ids"],
+                    watch=contexts_watch, notify=context_changed_notify)
     return api_response({"public_ids": changed})
 
 
